@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct NeuronBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "neuronbench")
+}
