@@ -1,0 +1,114 @@
+import COpenBLAS
+import Foundation
+
+// The forward pass's building blocks. Shapes use the legend of GPT2Model.swift: M rows (= B·T tokens), C
+// embedding, N neurons. Every matrix is row-major; each BLAS kernel has a naive reference beside it that the
+// tests compare it with.
+enum Kernels {
+    /// out[M, N] = x[M, K] · w[K, N] + bias[N]   (one sgemm with the bias preloaded, beta = 1)
+    static func linear(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+                       _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int) {
+        for row in 0..<m { (out + row * n).update(from: bias, count: n) }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    1, x, Int32(k), w, Int32(n), 1, out, Int32(n))
+    }
+
+    /// out[M, N] += x[M, K] · w[K, N] + bias[N]: a projection added to the residual stream (sgemm with beta = 1).
+    static func linearAdd(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+                          _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int) {
+        for row in 0..<m {
+            let o = out + row * n
+            for j in 0..<n { o[j] += bias[j] }
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    1, x, Int32(k), w, Int32(n), 1, out, Int32(n))
+    }
+
+    /// The naive reference for `linear`, accumulating in Double.
+    static func referenceLinear(_ x: [Float], _ w: [Float], _ bias: [Float], m: Int, k: Int, n: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = Double(bias[j])
+                for p in 0..<k { sum += Double(x[i * k + p]) * Double(w[p * n + j]) }
+                out[i * n + j] = Float(sum)
+            }
+        }
+        return out
+    }
+
+    /// out[M, C] = (x - mean) / sqrt(var + eps) · weight + bias, per row, biased variance (as torch's LayerNorm).
+    static func layerNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+                          _ out: UnsafeMutablePointer<Float>, m: Int, c: Int, epsilon: Float) {
+        for row in 0..<m {
+            let xr = x + row * c, o = out + row * c
+            var mean: Float = 0
+            for j in 0..<c { mean += xr[j] }
+            mean /= Float(c)
+            var variance: Float = 0
+            for j in 0..<c { let d = xr[j] - mean; variance += d * d }
+            variance /= Float(c)
+            let scale = 1 / (variance + epsilon).squareRoot()
+            for j in 0..<c { o[j] = (xr[j] - mean) * scale * weight[j] + bias[j] }
+        }
+    }
+
+    /// GPT-2's activation, in place: gelu_new(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+    static func geluNew(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        let a: Float = 0.7978845608028654  // √(2/π)
+        for i in 0..<count {
+            let v = x[i]
+            x[i] = 0.5 * v * (1 + tanhf(a * (v + 0.044715 * v * v * v)))
+        }
+    }
+
+    /// Causal multi-head self-attention for one sequence.
+    /// qkv: [T, 3C] with columns [Q | K | V] and head h in columns h·D..<(h+1)·D of each; out: [T, C];
+    /// scores: [T, T] workspace. Each head is two sgemms: S = scale · Q Kᵀ, then out_h = softmax_causal(S) · V.
+    static func causalAttention(_ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                scores: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, scale: Float) {
+        let d = c / heads
+        let stride = Int32(3 * c)
+        for h in 0..<heads {
+            let q = qkv + h * d, k = qkv + c + h * d, v = qkv + 2 * c + h * d
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(d),
+                        scale, q, stride, k, stride, 0, scores, Int32(t))
+            for i in 0..<t {
+                let row = scores + i * t
+                var maximum = -Float.infinity
+                for j in 0...i { maximum = max(maximum, row[j]) }
+                var sum: Float = 0
+                for j in 0...i { row[j] = expf(row[j] - maximum); sum += row[j] }
+                let inverse = 1 / sum
+                for j in 0...i { row[j] *= inverse }
+                for j in (i + 1)..<t { row[j] = 0 }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(t),
+                        1, scores, Int32(t), v, stride, 0, out + h * d, Int32(c))
+        }
+    }
+
+    /// The naive reference for `causalAttention`, accumulating in Double.
+    static func referenceCausalAttention(_ qkv: [Float], t: Int, c: Int, heads: Int, scale: Float) -> [Float] {
+        let d = c / heads
+        var out = [Float](repeating: 0, count: t * c)
+        for h in 0..<heads {
+            for i in 0..<t {
+                var weights = (0...i).map { j -> Double in
+                    var dot = 0.0
+                    for p in 0..<d { dot += Double(qkv[i * 3 * c + h * d + p]) * Double(qkv[j * 3 * c + c + h * d + p]) }
+                    return dot * Double(scale)
+                }
+                let maximum = weights.max()!
+                weights = weights.map { Foundation.exp($0 - maximum) }
+                let sum = weights.reduce(0, +)
+                for p in 0..<d {
+                    var value = 0.0
+                    for j in 0...i { value += weights[j] / sum * Double(qkv[j * 3 * c + 2 * c + h * d + p]) }
+                    out[i * c + h * d + p] = Float(value)
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import XCTest
+@testable import GPT2
+
+/// The forward pass against Hugging Face transformers' activations for the same checkpoints and inputs
+/// (written by Scripts/make-parity-fixtures.py).
+final class ParityTests: XCTestCase {
+    struct Inputs: Decodable { let reference: String; let cases: [[[Int]]] }
+
+    func assertParity(_ name: String, tolerance: Float = 1e-4, file: StaticString = #filePath, line: UInt = #line) throws {
+        let model = try GPT2Model(directory: Fixtures.checkpoint(name))
+        let directory = Fixtures.resources.appendingPathComponent("parity/\(name)")
+        let inputs = try JSONDecoder().decode(Inputs.self, from: Data(contentsOf: directory.appendingPathComponent("inputs.json")))
+        let expected = try SafeTensorsFile(url: directory.appendingPathComponent("activations.safetensors"))
+        var compared = 0
+        for (index, batch) in inputs.cases.enumerated() {
+            var layersSeen: [Int] = []
+            try model.forward(batch) { activations in
+                layersSeen.append(activations.layer)
+                let key = "case\(index).layer\(activations.layer)"
+                XCTAssertEqual(expected.tensors[key]?.shape,
+                               [activations.batchSize, activations.tokenCount, activations.neuronCount], key, file: file, line: line)
+                let reference = try expected.floats(key)
+                var worst: Float = 0
+                for (a, b) in zip(activations.values, reference) { worst = max(worst, abs(a - b)) }
+                XCTAssertLessThanOrEqual(worst, tolerance, "\(name) \(key): max |swift - transformers| = \(worst)", file: file, line: line)
+                compared += reference.count
+            }
+            XCTAssertEqual(layersSeen, Array(0..<model.config.layerCount), file: file, line: line)
+        }
+        XCTAssertGreaterThan(compared, 0, file: file, line: line)
+    }
+
+    func testGPT2ShapedShardedCheckpoint() throws { try assertParity("gpt2-shaped") }
+    func testOddShapesWithInverseLayerScaling() throws { try assertParity("odd-shapes") }
+    func testBF16Checkpoint() throws { try assertParity("bf16-odd") }
+    func testF16CheckpointWithTransformerPrefix() throws { try assertParity("f16-prefixed") }
+
+    func testFullContextInputIsCovered() throws {
+        for name in ["gpt2-shaped", "odd-shapes", "f16-prefixed"] {
+            let config = try GPT2Config(contentsOf: Fixtures.checkpoint(name).appendingPathComponent("config.json"))
+            let data = try Data(contentsOf: Fixtures.resources.appendingPathComponent("parity/\(name)/inputs.json"))
+            let inputs = try JSONDecoder().decode(Inputs.self, from: data)
+            XCTAssertTrue(inputs.cases.contains { $0[0].count == config.contextLength }, name)
+        }
+    }
+
+    func testSelectedLayersOnlyAndSequencesAreIndependent() throws {
+        let model = try GPT2Model(directory: Fixtures.checkpoint("odd-shapes"))
+        let a = [5, 6, 7, 8], b = [9, 10, 11, 12]
+        var layers: [Int] = []
+        var batched: [Float] = []
+        try model.forward([a, b], layers: [2, 0]) { activations in
+            layers.append(activations.layer)
+            if activations.layer == 2 { batched = Array(activations.values) }
+        }
+        XCTAssertEqual(layers, [0, 2])
+        // Sequence b's activations do not depend on what else is in the batch.
+        let alone = try model.mlpActivations(b, layers: [2])[2]!
+        let n = model.config.neuronCount
+        let fromBatch = Array(batched[(4 * n)...])
+        XCTAssertEqual(alone.count, fromBatch.count)
+        XCTAssertLessThanOrEqual(zip(alone, fromBatch).map { abs($0 - $1) }.max()!, 1e-5)
+        // Loading only the first layer gives the same layer-0 values.
+        let truncated = try GPT2Model(directory: Fixtures.checkpoint("odd-shapes"), layerCount: 1)
+        XCTAssertEqual(truncated.loadedLayerCount, 1)
+        XCTAssertEqual(try truncated.mlpActivations(a)[0]!, try model.mlpActivations(a, layers: [0])[0]!)
+    }
+}
