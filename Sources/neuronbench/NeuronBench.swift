@@ -1,6 +1,30 @@
 import ArgumentParser
+import Foundation
 
 @main
-struct NeuronBench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "neuronbench")
+struct NeuronBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "neuronbench",
+        abstract: "Automated neuron interpretability for GPT-2: record MLP neurons, explain them, score the explanations.",
+        subcommands: [TokenizeCommand.self, ActivationsCommand.self]
+    )
+}
+
+/// Runs a command body, turning any error into one line on stderr and exit status 1 (no stack trace).
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("neuronbench: error: \(error.localizedDescription)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+/// Writes `value` as one line of JSON to stdout.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
 }
