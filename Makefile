@@ -12,7 +12,7 @@ setup:
 
 test: setup
 	swift build --build-tests
-	swift test --skip-build
+	swift test --skip-build --disable-swift-testing
 
 demo: setup
 	swift build -c release --product neuronbench
