@@ -1,50 +1,56 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Data flows one way: GPT2 (tokenizer, model) -> Precompute (corpus, excerpts, samplers) -> ActivationStore
+// (the SQLite file) ... -> neuronbench (CLI). ActivationStore knows nothing of GPT-2 or of sampling.
 let package = Package(
     name: "neuronbench",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "neuronbench", targets: ["neuronbench"]),
         .library(name: "GPT2", targets: ["GPT2"]),
+        .library(name: "ActivationStore", targets: ["ActivationStore"]),
+        .library(name: "Precompute", targets: ["Precompute"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
-        // System library: Debian's libopenblas-dev (cblas.h + libopenblas.so).
-        .systemLibrary(
-            name: "COpenBLAS",
-            path: "Sources/COpenBLAS",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
+        // System libraries from Debian's -dev packages (Scripts/bootstrap installs them).
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Tokenizer, safetensors reader, checkpoint loader and the forward pass.
         .target(
             name: "GPT2",
             dependencies: ["COpenBLAS"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // The activation database: schema v1, SQLite access, fp16 + zlib record codec.
+        .target(
+            name: "ActivationStore",
+            dependencies: ["CSQLite", "CZlib"]
+        ),
+        // Corpus -> excerpts -> forward pass -> per-neuron samplers -> ActivationStore.
+        .target(
+            name: "Precompute",
+            dependencies: ["GPT2", "ActivationStore", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
         // Thin command-line front end.
         .executableTarget(
             name: "neuronbench",
             dependencies: [
-                "GPT2",
+                "GPT2", "ActivationStore", "Precompute",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Release-mode micro benchmarks driven by Scripts/bench-*.
-        .executableTarget(
-            name: "neuronbench-bench",
-            dependencies: ["GPT2"]
-        ),
-        .testTarget(
-            name: "GPT2Tests",
-            dependencies: ["GPT2"],
-            exclude: ["Resources"]
-        ),
-        .testTarget(
-            name: "CLITests",
-            dependencies: ["neuronbench"]
-        ),
+        .executableTarget(name: "neuronbench-bench", dependencies: ["GPT2"]),
+        .testTarget(name: "GPT2Tests", dependencies: ["GPT2"], exclude: ["Resources"]),
+        .testTarget(name: "ActivationStoreTests", dependencies: ["ActivationStore"]),
+        .testTarget(name: "PrecomputeTests", dependencies: ["Precompute", "GPT2", "ActivationStore"]),
+        .testTarget(name: "CLITests", dependencies: ["neuronbench"]),
     ]
 )

@@ -6,7 +6,8 @@ struct NeuronBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "neuronbench",
         abstract: "Automated neuron interpretability for GPT-2: record MLP neurons, explain them, score the explanations.",
-        subcommands: [TokenizeCommand.self, ActivationsCommand.self]
+        subcommands: [TokenizeCommand.self, ActivationsCommand.self, PrecomputeCommand.self, InspectCommand.self,
+                      MergeCommand.self, SchemaCommand.self]
     )
 }
 

@@ -1,0 +1,266 @@
+import Foundation
+
+/// An activation database file (schema v1): the one artefact a precompute produces and an evaluation reads.
+///
+/// Writers create it with status "running" and mark it "complete" as the last step of the run, so a file whose
+/// writer died can never pass for a finished one; readers refuse it unless asked (`allowIncomplete`).
+public final class ActivationDatabase {
+    public let path: String
+    public let connection: SQLiteDatabase
+
+    private init(path: String, connection: SQLiteDatabase) {
+        self.path = path
+        self.connection = connection
+    }
+
+    /// Opens an existing database for reading. Throws for a file that is missing, not SQLite, of another schema
+    /// version, or unfinished (unless `allowIncomplete`).
+    public static func openForReading(path: String, allowIncomplete: Bool = false) throws -> ActivationDatabase {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ActivationStoreError.notADatabase(path: path, reason: "file not found")
+        }
+        let database = ActivationDatabase(path: path, connection: try SQLiteDatabase(path: path, readOnly: true))
+        try database.checkSchema()
+        let status = try database.status()
+        if status != "complete" && !allowIncomplete {
+            throw ActivationStoreError.incomplete(path: path, status: status)
+        }
+        return database
+    }
+
+    /// Opens a database to write: creates it with the schema if it does not exist (or is empty), otherwise opens
+    /// it as it is (the caller decides whether it may resume it).
+    public static func openForWriting(path: String) throws -> ActivationDatabase {
+        let connection = try SQLiteDatabase(path: path)
+        let database = ActivationDatabase(path: path, connection: connection)
+        let tables = try connection.query("SELECT count(*) FROM sqlite_master") { $0.int(0) }.first ?? 0
+        if tables == 0 {
+            try connection.execute("PRAGMA journal_mode = WAL")
+            try connection.transaction {
+                try connection.execute(ActivationSchema.sql)
+                try database.setMetadata("schema_version", json: String(ActivationSchema.version))
+                try database.setMetadata("status", json: "\"running\"")
+            }
+        } else {
+            try database.checkSchema()
+        }
+        try connection.execute("PRAGMA synchronous = NORMAL")
+        return database
+    }
+
+    private func checkSchema() throws {
+        let hasMetadata: Int
+        do {
+            hasMetadata = try connection.query("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'metadata'") { $0.int(0) }.first ?? 0
+        } catch let error as SQLiteError {
+            throw ActivationStoreError.notADatabase(path: path, reason: error.message)
+        }
+        guard hasMetadata == 1, let version = Int(try metadata("schema_version") ?? "") else {
+            throw ActivationStoreError.notADatabase(path: path, reason: "no metadata table with a schema_version")
+        }
+        guard version == ActivationSchema.version else {
+            throw ActivationStoreError.unsupportedSchemaVersion(path: path, found: version, supported: ActivationSchema.version)
+        }
+    }
+
+    // MARK: Metadata
+
+    /// The JSON text stored under `key`, if any.
+    public func metadata(_ key: String) throws -> String? {
+        try connection.query("SELECT value FROM metadata WHERE key = ?", [.text(key)]) { $0.string(0) }.first
+    }
+
+    public func setMetadata(_ key: String, json: String) throws {
+        try connection.run("INSERT OR REPLACE INTO metadata (key, value) VALUES (?, ?)", [.text(key), .text(json)])
+    }
+
+    /// "running" or "complete".
+    public func status() throws -> String {
+        let json = try metadata("status") ?? "\"unknown\""
+        return (try? JSONDecoder().decode(String.self, from: Data(json.utf8))) ?? json
+    }
+
+    public func markComplete() throws { try setMetadata("status", json: "\"complete\"") }
+
+    // MARK: Vocabulary, documents, excerpts
+
+    public func writeVocabulary(_ tokens: [[UInt8]]) throws {
+        let statement = try connection.prepare("INSERT INTO vocabulary (id, token) VALUES (?, ?)")
+        for (id, bytes) in tokens.enumerated() {
+            try statement.bind([.int(id), .blob(bytes)])
+            _ = try statement.step()
+        }
+    }
+
+    /// The bytes of every token id, indexed by id.
+    public func vocabulary() throws -> [[UInt8]] {
+        try connection.query("SELECT token FROM vocabulary ORDER BY id") { $0.blob(0) }
+    }
+
+    public func insert(_ document: DocumentRow) throws {
+        try connection.run("""
+            INSERT INTO documents (id, source, line, byte_count, token_count, invalid_utf8_replaced, nul_removed)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, [.int(document.id), .text(document.source), document.line.map(SQLiteValue.int) ?? .null,
+                  .int(document.byteCount), .int(document.tokenCount), .int(document.invalidUTF8Replaced),
+                  .int(document.nulRemoved)])
+    }
+
+    public func documents() throws -> [DocumentRow] {
+        try connection.query("SELECT id, source, line, byte_count, token_count, invalid_utf8_replaced, nul_removed FROM documents ORDER BY id") {
+            DocumentRow(id: $0.int(0), source: $0.string(1), line: $0.isNull(2) ? nil : $0.int(2), byteCount: $0.int(3),
+                        tokenCount: $0.int(4), invalidUTF8Replaced: $0.int(5), nulRemoved: $0.int(6))
+        }
+    }
+
+    public func insert(_ excerpt: ExcerptRow) throws {
+        var blob = [UInt8]()
+        blob.reserveCapacity(excerpt.tokenIDs.count * 4)
+        for id in excerpt.tokenIDs { withUnsafeBytes(of: UInt32(id).littleEndian) { blob += $0 } }
+        try connection.run("INSERT INTO excerpts (id, document_id, start_token, token_count, token_ids) VALUES (?, ?, ?, ?, ?)",
+                           [.int(excerpt.id), .int(excerpt.documentID), .int(excerpt.startToken),
+                            .int(excerpt.tokenIDs.count), .blob(blob)])
+    }
+
+    public func excerptCount() throws -> Int {
+        try connection.query("SELECT count(*) FROM excerpts") { $0.int(0) }.first ?? 0
+    }
+
+    /// Excerpts with `first <= id < end`, in id order.
+    public func excerpts(from first: Int = 0, to end: Int = Int.max) throws -> [ExcerptRow] {
+        try connection.query("SELECT id, document_id, start_token, token_count, token_ids FROM excerpts WHERE id >= ? AND id < ? ORDER BY id",
+                             [.int(first), .integer(Int64(min(end, Int(Int64.max))))]) { row in
+            try Self.excerptRow(row, path: path)
+        }
+    }
+
+    public func excerpt(_ id: Int) throws -> ExcerptRow? { try excerpts(from: id, to: id + 1).first }
+
+    private static func excerptRow(_ row: SQLiteStatement, path: String) throws -> ExcerptRow {
+        let blob = row.blob(4), count = row.int(3)
+        guard blob.count == 4 * count else {
+            throw ActivationStoreError.corrupt(path: path, reason: "excerpt \(row.int(0)) has \(blob.count) bytes of token ids for \(count) tokens")
+        }
+        let ids = blob.withUnsafeBytes { raw in
+            (0..<count).map { i -> Int in Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+        }
+        return ExcerptRow(id: row.int(0), documentID: row.int(1), startToken: row.int(2), tokenIDs: ids)
+    }
+
+    // MARK: Neurons and records
+
+    /// Writes a neuron's statistics, records and their activations blob (replacing any earlier row).
+    public func write(_ data: NeuronData) throws {
+        let s = data.statistics
+        var values: [Float] = []
+        var offsets: [Int] = []
+        for record in data.records {
+            offsets.append(values.count)
+            values += record.activations
+        }
+        func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try JSONEncoder().encode(value), as: UTF8.self) }
+        func optional(_ x: Double) -> SQLiteValue { x.isFinite ? .real(x) : .null }
+        try connection.run("""
+            INSERT OR REPLACE INTO neurons (layer, neuron, token_count, excerpt_count, sum, sum_squares, sum_cubes,
+                sum_fourth_powers, mean, variance, skewness, kurtosis, min, max, positive_count, fraction_positive,
+                histogram_edges, histogram, quantile_boundaries, excerpts_below_boundaries, activations)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.int(data.id.layer), .int(data.id.neuron), .int(s.tokenCount), .int(s.excerptCount), .real(s.sum),
+                  .real(s.sumSquares), .real(s.sumCubes), .real(s.sumFourthPowers), .real(s.mean), .real(s.variance),
+                  optional(s.skewness), optional(s.kurtosis), .real(Double(s.min)), .real(Double(s.max)),
+                  .int(s.positiveCount), .real(s.fractionPositive), .text(try json(s.histogramEdges.map(Double.init))),
+                  .text(try json(s.histogram)),
+                  .text(try json(s.quantileBoundaries.map(Double.init))), .text(try json(s.excerptsBelowBoundaries)),
+                  .blob(try RecordCodec.encode(values))])
+        try connection.run("DELETE FROM records WHERE layer = ? AND neuron = ?", [.int(data.id.layer), .int(data.id.neuron)])
+        let insert = try connection.prepare("""
+            INSERT INTO records (layer, neuron, kind, bucket, rank, excerpt_id, max_activation, min_activation, value_offset)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for (record, offset) in zip(data.records, offsets) {
+            try insert.bind([.int(data.id.layer), .int(data.id.neuron), .text(record.kind.rawValue), .int(record.bucket),
+                             .int(record.rank), .int(record.excerptID), .real(Double(record.maxActivation)),
+                             .real(Double(record.minActivation)), .int(offset)])
+            _ = try insert.step()
+        }
+    }
+
+    /// Every neuron in the database, in (layer, neuron) order.
+    public func neuronIDs() throws -> [NeuronID] {
+        try connection.query("SELECT layer, neuron FROM neurons ORDER BY layer, neuron") { NeuronID(layer: $0.int(0), neuron: $0.int(1)) }
+    }
+
+    /// A neuron's statistics and records with their activations (float16 precision).
+    public func neuron(_ id: NeuronID) throws -> NeuronData {
+        let rows = try connection.query("""
+            SELECT token_count, excerpt_count, sum, sum_squares, sum_cubes, sum_fourth_powers, min, max, positive_count,
+                   histogram, quantile_boundaries, excerpts_below_boundaries, activations, histogram_edges
+            FROM neurons WHERE layer = ? AND neuron = ?
+            """, [.int(id.layer), .int(id.neuron)]) { row -> (NeuronStatistics, [UInt8]) in
+            var s = NeuronStatistics()
+            s.tokenCount = row.int(0); s.excerptCount = row.int(1)
+            s.sum = row.double(2); s.sumSquares = row.double(3); s.sumCubes = row.double(4); s.sumFourthPowers = row.double(5)
+            s.min = Float(row.double(6)); s.max = Float(row.double(7)); s.positiveCount = row.int(8)
+            s.histogram = try decodeJSON([Int].self, row.string(9), what: "histogram of neuron \(id)")
+            s.quantileBoundaries = try decodeJSON([Double].self, row.string(10), what: "quantile_boundaries of neuron \(id)").map { Float($0) }
+            s.excerptsBelowBoundaries = try decodeJSON([Int].self, row.string(11), what: "excerpts_below_boundaries of neuron \(id)")
+            s.histogramEdges = try decodeJSON([Double].self, row.string(13), what: "histogram_edges of neuron \(id)").map { Float($0) }
+            return (s, row.blob(12))
+        }
+        guard let (statistics, blob) = rows.first else { throw ActivationStoreError.neuronNotFound(path: path, layer: id.layer, neuron: id.neuron) }
+        let records = try connection.query("""
+            SELECT r.kind, r.bucket, r.rank, r.excerpt_id, r.max_activation, r.min_activation, r.value_offset, e.token_count
+            FROM records r JOIN excerpts e ON e.id = r.excerpt_id
+            WHERE r.layer = ? AND r.neuron = ?
+            ORDER BY r.value_offset
+            """, [.int(id.layer), .int(id.neuron)]) { row -> (StoredRecord, Int, Int) in
+            guard let kind = RecordKind(rawValue: row.string(0)) else {
+                throw ActivationStoreError.corrupt(path: path, reason: "record of neuron \(id) has kind \(row.string(0))")
+            }
+            return (StoredRecord(kind: kind, bucket: row.int(1), rank: row.int(2), excerptID: row.int(3),
+                                 maxActivation: Float(row.double(4)), minActivation: Float(row.double(5)), activations: []),
+                    row.int(6), row.int(7))
+        }
+        let total = records.reduce(0) { max($0, $1.1 + $1.2) }
+        let values: [Float]
+        do {
+            values = try RecordCodec.decode(blob, count: total)
+        } catch {
+            throw ActivationStoreError.corrupt(path: path, reason: "activations of neuron \(id): \(error.localizedDescription)")
+        }
+        let stored = records.map { record, offset, count -> StoredRecord in
+            var record = record
+            record.activations = Array(values[offset..<(offset + count)])
+            return record
+        }
+        let order = Dictionary(uniqueKeysWithValues: RecordKind.allCases.enumerated().map { ($1, $0) })
+        return NeuronData(id: id, statistics: statistics, records: stored.sorted {
+            (order[$0.kind]!, $0.bucket, $0.rank) < (order[$1.kind]!, $1.bucket, $1.rank)
+        })
+    }
+
+    private func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String, what: String) throws -> T {
+        do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch {
+            throw ActivationStoreError.corrupt(path: path, reason: "\(what) is not valid JSON")
+        }
+    }
+
+    // MARK: Resume state
+
+    public func progress(_ key: String) throws -> [UInt8]? {
+        try connection.query("SELECT value FROM progress WHERE key = ?", [.text(key)]) { $0.blob(0) }.first
+    }
+
+    public func setProgress(_ key: String, _ value: [UInt8]) throws {
+        try connection.run("INSERT OR REPLACE INTO progress (key, value) VALUES (?, ?)", [.text(key), .blob(value)])
+    }
+
+    public func clearProgress() throws { try connection.run("DELETE FROM progress") }
+}
+
+extension ActivationDatabase {
+    /// Each token id's text as a viewer shows it (a token that is part of a UTF-8 character shows U+FFFD).
+    public func tokenStrings() throws -> [String] {
+        try vocabulary().map { String(decoding: $0, as: UTF8.self) }
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+
+/// Problems with an activation database beyond SQLite's own errors.
+public enum ActivationStoreError: LocalizedError, Equatable, Sendable {
+    case notADatabase(path: String, reason: String)
+    case unsupportedSchemaVersion(path: String, found: Int, supported: Int)
+    case incomplete(path: String, status: String)
+    case settingsMismatch(path: String, differences: [String])
+    case neuronNotFound(path: String, layer: Int, neuron: Int)
+    case codec(String)
+    case corrupt(path: String, reason: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .notADatabase(path, reason):
+            return "\(path): not a neuronbench activation database: \(reason)"
+        case let .unsupportedSchemaVersion(path, found, supported):
+            return "\(path): schema version \(found) is not supported (this neuronbench reads version \(supported))"
+        case let .incomplete(path, status):
+            return "\(path): the precompute that writes this database has not finished (status: \(status)). Re-run the same `neuronbench precompute` command to resume it, or pass --allow-incomplete to read it anyway."
+        case let .settingsMismatch(path, differences):
+            return "\(path) was made with other settings; refusing to mix them (\(differences.joined(separator: "; "))). Use another --out file."
+        case let .neuronNotFound(path, layer, neuron):
+            return "\(path): no neuron \(layer):\(neuron) in this database"
+        case let .codec(reason):
+            return reason
+        case let .corrupt(path, reason):
+            return "\(path): corrupt database: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import CZlib
+import Foundation
+
+/// Activation values as stored: little-endian IEEE float16, zlib-compressed (RFC 1950, what Python's
+/// `zlib.decompress` reads). Values are rounded to the nearest float16; |x| > 65504 becomes ±inf.
+public enum RecordCodec {
+    public static func encode(_ values: [Float]) throws -> [UInt8] {
+        var raw = [UInt8](repeating: 0, count: values.count * 2)
+        for (i, value) in values.enumerated() {
+            let bits = Float16(value).bitPattern
+            raw[2 * i] = UInt8(bits & 0xFF)
+            raw[2 * i + 1] = UInt8(bits >> 8)
+        }
+        var length = compressBound(uLong(raw.count))
+        var compressed = [UInt8](repeating: 0, count: Int(length))
+        let code = compress2(&compressed, &length, raw, uLong(raw.count), 6)
+        guard code == Z_OK else { throw ActivationStoreError.codec("zlib compress2 failed with code \(code)") }
+        return Array(compressed.prefix(Int(length)))
+    }
+
+    /// Decodes a blob that must hold exactly `count` values.
+    public static func decode(_ blob: [UInt8], count: Int) throws -> [Float] {
+        var raw = [UInt8](repeating: 0, count: count * 2)
+        var length = uLong(raw.count)
+        let code = raw.withUnsafeMutableBufferPointer { out in
+            blob.withUnsafeBufferPointer { uncompress(out.baseAddress, &length, $0.baseAddress, uLong($0.count)) }
+        }
+        guard code == Z_OK || (count == 0 && code == Z_BUF_ERROR) else {
+            throw ActivationStoreError.codec("zlib could not decompress an activation blob (code \(code)): the blob is corrupt or holds more than the \(count) values its records describe")
+        }
+        guard Int(length) == count * 2 else {
+            throw ActivationStoreError.codec("an activation blob holds \(length / 2) values but its records describe \(count)")
+        }
+        return (0..<count).map { Float(Float16(bitPattern: UInt16(raw[2 * $0]) | UInt16(raw[2 * $0 + 1]) << 8)) }
+    }
+}

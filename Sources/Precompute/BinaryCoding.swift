@@ -1,0 +1,40 @@
+/// Raw little-endian arrays, for checkpointing sampler state (a process on the same machine reads it back).
+struct BinaryWriter {
+    private(set) var bytes: [UInt8] = []
+
+    mutating func write<T: BitwiseCopyable>(_ values: [T]) {
+        withUnsafeBytes(of: UInt64(values.count).littleEndian) { bytes += $0 }
+        values.withUnsafeBytes { bytes += $0 }
+    }
+
+    mutating func write(_ value: Int) { write([Int64(value)]) }
+}
+
+struct BinaryReader {
+    enum Failure: Error { case truncated, countMismatch(expected: Int, found: Int) }
+
+    private let bytes: [UInt8]
+    private var position = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    /// Reads an array written by `BinaryWriter.write`, which must hold `expected` elements.
+    mutating func read<T: BitwiseCopyable>(_ expected: Int) throws -> [T] {
+        guard position + 8 <= bytes.count else { throw Failure.truncated }
+        let count = Int(bytes[position..<(position + 8)].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
+        position += 8
+        guard count == expected else { throw Failure.countMismatch(expected: expected, found: count) }
+        let length = count * MemoryLayout<T>.stride
+        guard position + length <= bytes.count else { throw Failure.truncated }
+        let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            bytes.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[position..<(position + length)]))
+            }
+            initialized = count
+        }
+        position += length
+        return values
+    }
+
+    mutating func readInt() throws -> Int { Int((try read(1) as [Int64])[0]) }
+}

@@ -1,0 +1,204 @@
+import ActivationStore
+
+/// The quantile buckets of OpenAI's `random_sample_by_quantile`, over the distribution of excerpt maxima:
+/// [0, 0.5], [0.5, 0.9], [0.9, 0.99], [0.99, 0.999]; the top 0.1% are the top records' territory.
+public let quantileBucketEdges: [Double] = [0.5, 0.9, 0.99, 0.999]
+
+/// How many records of each kind a neuron keeps.
+public struct SampleSizes: Codable, Equatable, Sendable {
+    public var top: Int
+    public var random: Int
+    public var perQuantileBucket: Int
+    public var bottom: Int
+
+    public init(top: Int = 50, random: Int = 50, perQuantileBucket: Int = 10, bottom: Int = 50) {
+        self.top = top
+        self.random = random
+        self.perQuantileBucket = perQuantileBucket
+        self.bottom = bottom
+    }
+}
+
+/// What the pilot pass fixes for a neuron before the main pass: the quantile buckets' boundaries and the
+/// histogram's range.
+struct PilotEstimates {
+    /// [N][4] estimated quantiles 0.5, 0.9, 0.99, 0.999 of excerpt maxima.
+    var boundaries: [Float]
+    /// [N] the histogram's first and last edges.
+    var histogramLow: [Float]
+    var histogramHigh: [Float]
+}
+
+/// All per-neuron state of one layer while streaming: statistics, top / bottom / random / quantile selections.
+/// Its size depends on the number of neurons and the sample sizes, never on the corpus length.
+struct LayerSampler {
+    let layer: Int
+    let neuronCount: Int
+    let seed: UInt64
+    let histogramBins: Int
+    let pilot: PilotEstimates
+
+    private(set) var tokenCount = 0
+    private(set) var excerptCount = 0
+    private var sums: [Double]          // [N][4]: Σx, Σx², Σx³, Σx⁴
+    private var minimum: [Float]
+    private var maximum: [Float]
+    private var positive: [Int64]
+    private var histogram: [Int64]      // [N][bins + 2]
+    private var below: [Int64]          // [N][4]: excerpts whose max < each boundary
+    private var top: BestKSelection
+    private var bottom: BestKSelection
+    private var random: BestKSelection
+    private var quantile: [BestKSelection]
+
+    // Per-excerpt scratch, [N]
+    private var excerptMax: [Float], excerptMin: [Float], partial: [Float], excerptPositive: [Int32]
+
+    init(layer: Int, neuronCount: Int, maxTokens: Int, sizes: SampleSizes, seed: UInt64, histogramBins: Int, pilot: PilotEstimates) {
+        self.layer = layer
+        self.neuronCount = neuronCount
+        self.seed = seed
+        self.histogramBins = histogramBins
+        self.pilot = pilot
+        sums = [Double](repeating: 0, count: neuronCount * 4)
+        minimum = [Float](repeating: .infinity, count: neuronCount)
+        maximum = [Float](repeating: -.infinity, count: neuronCount)
+        positive = [Int64](repeating: 0, count: neuronCount)
+        histogram = [Int64](repeating: 0, count: neuronCount * (histogramBins + 2))
+        below = [Int64](repeating: 0, count: neuronCount * 4)
+        top = BestKSelection(neuronCount: neuronCount, capacity: sizes.top, maxTokens: maxTokens)
+        bottom = BestKSelection(neuronCount: neuronCount, capacity: sizes.bottom, maxTokens: maxTokens)
+        random = BestKSelection(neuronCount: neuronCount, capacity: sizes.random, maxTokens: maxTokens)
+        quantile = (0..<4).map { _ in BestKSelection(neuronCount: neuronCount, capacity: sizes.perQuantileBucket, maxTokens: maxTokens) }
+        excerptMax = [Float](repeating: 0, count: neuronCount)
+        excerptMin = excerptMax
+        partial = [Float](repeating: 0, count: neuronCount * 4)
+        excerptPositive = [Int32](repeating: 0, count: neuronCount)
+    }
+
+    /// Folds in one batch of this layer's activations. `values` is [B, T, N]; sequence b is excerpt
+    /// `excerptIDs[b]`, whose first `lengths[b]` tokens are real (the rest is padding and is ignored).
+    mutating func update(values: UnsafeBufferPointer<Float>, tokensPerSequence t: Int, lengths: [Int], excerptIDs: [Int]) {
+        let n = neuronCount
+        let bins = histogramBins, stride = bins + 2
+        for (b, length) in lengths.enumerated() {
+            excerptMax.withUnsafeMutableBufferPointer { mx in
+            excerptMin.withUnsafeMutableBufferPointer { mn in
+            partial.withUnsafeMutableBufferPointer { p in
+            excerptPositive.withUnsafeMutableBufferPointer { pos in
+            histogram.withUnsafeMutableBufferPointer { hist in
+            pilot.histogramLow.withUnsafeBufferPointer { low in
+            pilot.histogramHigh.withUnsafeBufferPointer { high in
+                for i in 0..<n { mx[i] = -.infinity; mn[i] = .infinity; pos[i] = 0 }
+                for i in 0..<(4 * n) { p[i] = 0 }
+                for token in 0..<length {
+                    let row = values.baseAddress! + (b * t + token) * n
+                    // Reductions in float32 per excerpt (added to float64 totals below): vectorises, and the
+                    // result does not depend on how excerpts are batched.
+                    for i in 0..<n {
+                        let x = row[i]
+                        mx[i] = Swift.max(mx[i], x)
+                        mn[i] = Swift.min(mn[i], x)
+                        let x2 = x * x
+                        p[i] += x
+                        p[n + i] += x2
+                        p[2 * n + i] += x2 * x
+                        p[3 * n + i] += x2 * x2
+                        pos[i] &+= x > 0 ? 1 : 0
+                    }
+                    for i in 0..<n {
+                        let scaled = (row[i] - low[i]) / (high[i] - low[i]) * Float(bins)
+                        let bin = !(scaled >= 0) ? 0 : (scaled >= Float(bins) ? bins + 1 : Int(scaled) + 1)
+                        hist[i * stride + bin] &+= 1
+                    }
+                }
+            }}}}}}}
+            tokenCount += length
+            excerptCount += 1
+            let excerpt = excerptIDs[b], id32 = Int32(excerpt)
+            for i in 0..<n {
+                sums[4 * i] += Double(partial[i])
+                sums[4 * i + 1] += Double(partial[n + i])
+                sums[4 * i + 2] += Double(partial[2 * n + i])
+                sums[4 * i + 3] += Double(partial[3 * n + i])
+                minimum[i] = Swift.min(minimum[i], excerptMin[i])
+                maximum[i] = Swift.max(maximum[i], excerptMax[i])
+                positive[i] += Int64(excerptPositive[i])
+
+                let high = excerptMax[i], low = excerptMin[i]
+                func activation(_ token: Int) -> Float { values[(b * t + token) * n + i] }
+                if top.admits(i, key: -Double(high), excerpt: id32) {
+                    top.insert(i, key: -Double(high), excerpt: id32, maximum: high, minimum: low, length: length, activation: activation)
+                }
+                if bottom.admits(i, key: Double(low), excerpt: id32) {
+                    bottom.insert(i, key: Double(low), excerpt: id32, maximum: high, minimum: low, length: length, activation: activation)
+                }
+                let randomKey = SampleHash.key(seed: seed, stream: .random, layer: layer, neuron: i, excerpt: excerpt)
+                if random.admits(i, key: randomKey, excerpt: id32) {
+                    random.insert(i, key: randomKey, excerpt: id32, maximum: high, minimum: low, length: length, activation: activation)
+                }
+                // Bucket j holds maxima in [boundary j-1, boundary j); maxima at or above the last are not bucketed.
+                var bucket = 4
+                for j in (0..<4).reversed() where high < pilot.boundaries[4 * i + j] {
+                    below[4 * i + j] += 1
+                    bucket = j
+                }
+                if bucket < 4 {
+                    let key = SampleHash.key(seed: seed, stream: .quantile, layer: layer, neuron: i, excerpt: excerpt)
+                    if quantile[bucket].admits(i, key: key, excerpt: id32) {
+                        quantile[bucket].insert(i, key: key, excerpt: id32, maximum: high, minimum: low, length: length, activation: activation)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Neuron `i`'s statistics and records, in the database's order.
+    func neuronData(_ i: Int) -> NeuronData {
+        var s = NeuronStatistics()
+        s.tokenCount = tokenCount
+        s.excerptCount = excerptCount
+        s.sum = sums[4 * i]; s.sumSquares = sums[4 * i + 1]; s.sumCubes = sums[4 * i + 2]; s.sumFourthPowers = sums[4 * i + 3]
+        s.min = minimum[i]; s.max = maximum[i]
+        s.positiveCount = Int(positive[i])
+        let low = pilot.histogramLow[i], high = pilot.histogramHigh[i]
+        s.histogramEdges = (0...histogramBins).map { low + (high - low) * Float($0) / Float(histogramBins) }
+        s.histogram = histogram[(i * (histogramBins + 2))..<((i + 1) * (histogramBins + 2))].map { Int($0) }
+        s.quantileBoundaries = Array(pilot.boundaries[(4 * i)..<(4 * i + 4)])
+        s.excerptsBelowBoundaries = below[(4 * i)..<(4 * i + 4)].map { Int($0) }
+
+        var records: [StoredRecord] = []
+        func add(_ kind: RecordKind, _ bucket: Int, _ selection: BestKSelection) {
+            for (rank, c) in selection.sorted(i).enumerated() {
+                records.append(StoredRecord(kind: kind, bucket: bucket, rank: rank, excerptID: c.excerpt,
+                                            maxActivation: c.maximum, minActivation: c.minimum, activations: c.activations))
+            }
+        }
+        add(.top, 0, top)
+        add(.random, 0, random)
+        for (bucket, selection) in quantile.enumerated() { add(.quantile, bucket, selection) }
+        add(.bottom, 0, bottom)
+        return NeuronData(id: NeuronID(layer: layer, neuron: i), statistics: s, records: records)
+    }
+
+    // MARK: Checkpoints
+
+    func serialize() -> [UInt8] {
+        var writer = BinaryWriter()
+        writer.write(tokenCount); writer.write(excerptCount)
+        writer.write(sums); writer.write(minimum); writer.write(maximum); writer.write(positive)
+        writer.write(histogram); writer.write(below)
+        top.serialize(into: &writer); bottom.serialize(into: &writer); random.serialize(into: &writer)
+        for selection in quantile { selection.serialize(into: &writer) }
+        return writer.bytes
+    }
+
+    mutating func restore(_ bytes: [UInt8]) throws {
+        var reader = BinaryReader(bytes)
+        tokenCount = try reader.readInt(); excerptCount = try reader.readInt()
+        sums = try reader.read(sums.count); minimum = try reader.read(minimum.count); maximum = try reader.read(maximum.count)
+        positive = try reader.read(positive.count); histogram = try reader.read(histogram.count); below = try reader.read(below.count)
+        try top.restore(from: &reader); try bottom.restore(from: &reader); try random.restore(from: &reader)
+        for j in 0..<4 { try quantile[j].restore(from: &reader) }
+    }
+}

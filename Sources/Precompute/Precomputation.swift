@@ -1,0 +1,442 @@
+import ActivationStore
+import Crypto
+import Foundation
+import GPT2
+
+/// A progress report, for a display on stderr.
+public struct PrecomputeProgress: Sendable {
+    public var phase: String
+    public var done: Int
+    public var total: Int
+    public var unit: String
+    /// Seconds since this phase started.
+    public var elapsed: Double
+}
+
+/// What a precompute did: deterministic counts (also stored as metadata "summary") and this invocation's timing.
+public struct PrecomputeSummary: Codable, Sendable {
+    public var documents = 0
+    public var corpusIssues = CorpusIssues()
+    public var excerpts = 0
+    public var shardExcerpts = 0
+    public var tokensInExcerpts = 0
+    public var tokensDropped = 0
+    public var pilotExcerpts = 0
+    public var layers: [Int] = []
+    public var neurons = 0
+    public var records = 0
+    public var activationBytes = 0
+    public var bytesPerRecord = 0.0
+    /// Per quantile boundary (0.5, 0.9, 0.99, 0.999): median and maximum over neurons of |true quantile of the
+    /// estimated boundary − its target|, measured exactly over this run's excerpts.
+    public var boundaryErrorMedian: [Double] = []
+    public var boundaryErrorMax: [Double] = []
+    public var resumed = false
+    public var alreadyComplete = false
+    public var databaseBytes = 0
+    public var seconds = 0.0
+    public var mainPassTokensPerSecond = 0.0
+
+    enum CodingKeys: String, CodingKey {
+        case documents, corpusIssues, excerpts, shardExcerpts, tokensInExcerpts, tokensDropped, pilotExcerpts, layers,
+             neurons, records, activationBytes, bytesPerRecord, boundaryErrorMedian, boundaryErrorMax
+    }
+}
+
+/// Streams a corpus through GPT-2 into an activation database: tokenize -> pilot -> main pass -> write.
+///
+/// Each phase commits in its own transactions; the main pass checkpoints its sampler state every
+/// `checkpointSeconds`, so after a crash or `kill -9` the same command resumes from the last checkpoint and
+/// produces the same records as an uninterrupted run. The database says "complete" only after the last write.
+extension PrecomputeSummary {
+    /// Fills in the counts that are read back from a written database: neurons, records, bytes, boundary errors.
+    mutating func countStoredRecords(in database: ActivationDatabase) throws {
+        let connection = database.connection
+        records = try connection.query("SELECT count(*) FROM records") { $0.int(0) }.first ?? 0
+        activationBytes = try connection.query("SELECT coalesce(sum(length(activations)), 0) FROM neurons") { $0.int(0) }.first ?? 0
+        bytesPerRecord = records > 0 ? Double(activationBytes) / Double(records) : 0
+        var errors: [[Double]] = [[], [], [], []]
+        neurons = 0
+        for (excerpts, below) in try connection.query("SELECT excerpt_count, excerpts_below_boundaries FROM neurons", row: { ($0.int(0), $0.string(1)) }) {
+            neurons += 1
+            guard excerpts > 0, let counts = try? JSONDecoder().decode([Int].self, from: Data(below.utf8)), counts.count == 4 else { continue }
+            for j in 0..<4 { errors[j].append(abs(Double(counts[j]) / Double(excerpts) - quantileBucketEdges[j])) }
+        }
+        guard !errors[0].isEmpty else { boundaryErrorMedian = []; boundaryErrorMax = []; return }
+        boundaryErrorMedian = errors.map { $0.sorted()[$0.count / 2] }
+        boundaryErrorMax = errors.map { $0.max()! }
+    }
+}
+
+public final class Precomputation {
+    public let modelDirectory: URL
+    public let tokenizerDirectory: URL
+    public let corpusPath: String
+    public let outputPath: String
+    public let settings: PrecomputeSettings
+    public var batchSize = 32
+    public var checkpointSeconds = 60.0
+
+    public init(modelDirectory: URL, tokenizerDirectory: URL, corpusPath: String, outputPath: String, settings: PrecomputeSettings) {
+        self.modelDirectory = modelDirectory
+        self.tokenizerDirectory = tokenizerDirectory
+        self.corpusPath = corpusPath
+        self.outputPath = outputPath
+        self.settings = settings
+    }
+
+    public func run(progress: (PrecomputeProgress) -> Void = { _ in }) throws -> PrecomputeSummary {
+        let started = Date()
+        try settings.validate()
+        guard batchSize > 0 else { throw PrecomputeError.invalidSettings("--batch must be positive") }
+        let corpus = try Corpus(path: corpusPath)
+        let config = try GPT2Config(contentsOf: modelDirectory.appendingPathComponent("config.json"))
+        let layers = try resolvedLayers(config)
+        let tokenizer = try GPT2Tokenizer(directory: tokenizerDirectory)
+        guard tokenizer.vocabularySize <= config.vocabularySize else {
+            throw PrecomputeError.invalidSettings("the tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(config.vocabularySize)")
+        }
+        let identity = [
+            "settings": try json(settings),
+            "model_sha256": try json(try Self.sha256(files: modelFiles())),
+            "tokenizer_sha256": try json(try Self.sha256(files: ["vocab.json", "merges.txt"].map { tokenizerDirectory.appendingPathComponent($0) })),
+        ]
+
+        let database = try ActivationDatabase.openForWriting(path: outputPath)
+        var summary = PrecomputeSummary()
+        summary.layers = layers
+        if try database.metadata("settings") != nil {
+            try checkIdentity(database, identity)
+            summary.resumed = true
+        }
+
+        // Phase 1: tokenize and cut excerpts (one transaction; redone whole if interrupted).
+        if try database.progress("tokenized") == nil {
+            try database.connection.transaction {
+                try database.connection.execute("DELETE FROM vocabulary; DELETE FROM documents; DELETE FROM excerpts; DELETE FROM progress;")
+                for (key, value) in identity { try database.setMetadata(key, json: value) }
+                try database.setMetadata("tool", json: #"{"name": "neuronbench", "version": "\#(toolVersion)"}"#)
+                try database.setMetadata("model", json: try json(config))
+                try database.writeVocabulary(tokenizer.tokenBytes)
+                let manifest = try tokenize(corpus, tokenizer, database, progress)
+                try database.setMetadata("corpus", json: try json(manifest))
+                try database.setProgress("tokenized", [1])
+            }
+        } else {
+            // Resuming: the corpus must still be the one that was tokenized.
+            let stored = try JSONDecoder().decode(CorpusManifest.self, from: Data((try database.metadata("corpus") ?? "{}").utf8))
+            let (sha, _) = try corpus.forEachDocument { _ in true }
+            guard sha == stored.sha256 else {
+                throw ActivationStoreError.settingsMismatch(path: outputPath, differences: ["the corpus has changed (sha256 \(sha) vs \(stored.sha256))"])
+            }
+        }
+        let manifest = try JSONDecoder().decode(CorpusManifest.self, from: Data((try database.metadata("corpus") ?? "{}").utf8))
+        summary.documents = manifest.documents
+        summary.corpusIssues = manifest.issues
+        summary.excerpts = manifest.excerpts
+        summary.tokensDropped = manifest.tokensDropped
+
+        if try database.status() == "complete" {
+            summary = try storedSummary(database) ?? summary
+            summary.alreadyComplete = true
+            summary.databaseBytes = Self.fileSize(outputPath)
+            return summary
+        }
+
+        let model = try GPT2Model(directory: modelDirectory, layerCount: (layers.max() ?? 0) + 1)
+        let maxTokens = settings.excerpter.tokens
+
+        // Phase 2: pilot pass, fixing quantile boundaries and histogram ranges.
+        let pilot: [PilotEstimates]
+        if let stored = try database.progress("pilot") {
+            pilot = try decodePilot(stored, layers: layers, neurons: config.neuronCount)
+        } else {
+            pilot = try runPilot(database, model, layers, summary.excerpts, progress)
+            try database.connection.transaction { try database.setProgress("pilot", encodePilot(pilot)) }
+        }
+        summary.pilotExcerpts = min(settings.pilotExcerpts, summary.excerpts)
+
+        // Phase 3: the main pass over this shard's excerpts.
+        var samplers = zip(layers, pilot).map { layer, estimates in
+            LayerSampler(layer: layer, neuronCount: config.neuronCount, maxTokens: maxTokens, sizes: settings.samples,
+                         seed: settings.seed, histogramBins: settings.histogramBins, pilot: estimates)
+        }
+        var nextExcerpt = 0
+        if let position = try database.progress("next_excerpt") {
+            var reader = BinaryReader(position)
+            nextExcerpt = try reader.readInt()
+            for (index, layer) in layers.enumerated() {
+                guard let state = try database.progress("state.\(layer)") else {
+                    throw ActivationStoreError.corrupt(path: outputPath, reason: "resume state of layer \(layer) is missing")
+                }
+                do { try samplers[index].restore(state) } catch {
+                    throw ActivationStoreError.corrupt(path: outputPath, reason: "resume state of layer \(layer) is unreadable")
+                }
+            }
+        }
+        let (shardTokens, shardExcerpts) = try shardTotals(database)
+        summary.tokensInExcerpts = shardTokens
+        summary.shardExcerpts = shardExcerpts
+        let mainStarted = Date()
+        var tokensDone = try database.connection.query(
+            "SELECT coalesce(sum(token_count), 0) FROM excerpts WHERE id < ? AND id % ? = ?",
+            [.int(nextExcerpt), .int(settings.shardCount), .int(settings.shardIndex)]) { $0.int(0) }.first ?? 0
+        let tokensAtStart = tokensDone
+        var lastCheckpoint = Date()
+        var lastReport = Date.distantPast
+        while nextExcerpt < summary.excerpts {
+            let chunk = try database.excerpts(from: nextExcerpt, to: nextExcerpt + 4_096)
+            let mine = chunk.filter { $0.id % settings.shardCount == settings.shardIndex }
+            for start in stride(from: 0, to: mine.count, by: batchSize) {
+                let batch = Array(mine[start..<min(start + batchSize, mine.count)])
+                try forward(model, batch, layers) { index, activations, lengths in
+                    samplers[index].update(values: activations.values, tokensPerSequence: activations.tokenCount,
+                                           lengths: lengths, excerptIDs: batch.map(\.id))
+                }
+                tokensDone += batch.reduce(0) { $0 + $1.tokenIDs.count }
+                nextExcerpt = batch.last!.id + 1
+                if Date().timeIntervalSince(lastCheckpoint) >= checkpointSeconds {
+                    try checkpoint(database, samplers, layers, nextExcerpt)
+                    lastCheckpoint = Date()
+                }
+                if Date().timeIntervalSince(lastReport) >= 1 {
+                    progress(PrecomputeProgress(phase: "main pass", done: tokensDone, total: shardTokens, unit: "tokens",
+                                                elapsed: Date().timeIntervalSince(mainStarted)))
+                    lastReport = Date()
+                }
+            }
+            nextExcerpt = max(nextExcerpt, (chunk.last?.id ?? nextExcerpt) + 1)
+        }
+        let mainSeconds = Date().timeIntervalSince(mainStarted)
+        progress(PrecomputeProgress(phase: "main pass", done: tokensDone, total: shardTokens, unit: "tokens", elapsed: mainSeconds))
+
+        // Phase 4: write every neuron, then mark the database complete, in one transaction.
+        try database.connection.transaction {
+            for (index, sampler) in samplers.enumerated() {
+                for neuron in 0..<config.neuronCount { try database.write(sampler.neuronData(neuron)) }
+                progress(PrecomputeProgress(phase: "write", done: index + 1, total: samplers.count, unit: "layers",
+                                            elapsed: Date().timeIntervalSince(mainStarted) - mainSeconds))
+            }
+            try summary.countStoredRecords(in: database)
+            try database.setMetadata("summary", json: try json(summary))
+            try database.clearProgress()
+            try database.markComplete()
+        }
+        // A finished database is one self-contained file.
+        try database.connection.execute("PRAGMA journal_mode = DELETE")
+        summary.databaseBytes = Self.fileSize(outputPath)
+        summary.seconds = Date().timeIntervalSince(started)
+        summary.mainPassTokensPerSecond = mainSeconds > 0 ? Double(tokensDone - tokensAtStart) / mainSeconds : 0
+        return summary
+    }
+
+    // MARK: Phases
+
+    private func tokenize(_ corpus: Corpus, _ tokenizer: GPT2Tokenizer, _ database: ActivationDatabase,
+                          _ progress: (PrecomputeProgress) -> Void) throws -> CorpusManifest {
+        var documentID = 0, excerptID = 0, tokensKept = 0, dropped = 0
+        let started = Date()
+        var lastReport = Date.distantPast
+        let (sha, issues) = try corpus.forEachDocument { document in
+            let ids = tokenizer.encode(document.text)
+            try database.insert(DocumentRow(id: documentID, source: document.source, line: document.line,
+                                            byteCount: document.text.utf8.count, tokenCount: ids.count,
+                                            invalidUTF8Replaced: document.invalidUTF8Replaced, nulRemoved: document.nulRemoved))
+            var kept = 0
+            for window in settings.excerpter.windows(tokenCount: ids.count) {
+                if let limit = settings.maxTokens, tokensKept + window.count > limit { break }
+                try database.insert(ExcerptRow(id: excerptID, documentID: documentID, startToken: window.start,
+                                               tokenIDs: Array(ids[window.start..<(window.start + window.count)])))
+                excerptID += 1
+                tokensKept += window.count
+                kept += window.count
+            }
+            dropped += ids.count - kept
+            documentID += 1
+            if Date().timeIntervalSince(lastReport) >= 1 {
+                progress(PrecomputeProgress(phase: "tokenize", done: documentID, total: 0, unit: "documents",
+                                            elapsed: Date().timeIntervalSince(started)))
+                lastReport = Date()
+            }
+            return true
+        }
+        guard excerptID > 0 else { throw PrecomputeError.emptyCorpus(path: corpusPath) }
+        return CorpusManifest(path: corpusPath, format: corpus.format.rawValue, files: corpus.files.count, sha256: sha,
+                              documents: documentID, excerpts: excerptID, tokensInExcerpts: tokensKept,
+                              tokensDropped: dropped, issues: issues)
+    }
+
+    private func runPilot(_ database: ActivationDatabase, _ model: GPT2Model, _ layers: [Int], _ excerptCount: Int,
+                          _ progress: (PrecomputeProgress) -> Void) throws -> [PilotEstimates] {
+        // The pilot excerpts: the smallest seeded hashes among all excerpts (every shard picks the same ones).
+        let ids = (0..<excerptCount)
+            .map { (SampleHash.key(seed: settings.seed, stream: .pilot, layer: 0, neuron: 0, excerpt: $0), $0) }
+            .sorted { $0 < $1 }.prefix(settings.pilotExcerpts).map(\.1).sorted()
+        let n = model.config.neuronCount
+        var maxima = layers.map { _ in [Float](repeating: 0, count: ids.count * n) }   // [layer][pilot excerpt][N]
+        var low = layers.map { _ in [Float](repeating: .infinity, count: n) }
+        var high = layers.map { _ in [Float](repeating: -.infinity, count: n) }
+        let started = Date()
+        var done = 0
+        for start in stride(from: 0, to: ids.count, by: batchSize) {
+            let batchIDs = ids[start..<min(start + batchSize, ids.count)]
+            let batch = try batchIDs.map { id -> ExcerptRow in
+                guard let excerpt = try database.excerpt(id) else {
+                    throw ActivationStoreError.corrupt(path: outputPath, reason: "excerpt \(id) is missing")
+                }
+                return excerpt
+            }
+            try forward(model, batch, layers) { index, activations, lengths in
+                for (b, length) in lengths.enumerated() {
+                    let row = (start + b) * n
+                    for i in 0..<n { maxima[index][row + i] = -.infinity }
+                    for t in 0..<length {
+                        let values = activations.values.baseAddress! + (b * activations.tokenCount + t) * n
+                        for i in 0..<n {
+                            maxima[index][row + i] = max(maxima[index][row + i], values[i])
+                            low[index][i] = min(low[index][i], values[i])
+                            high[index][i] = max(high[index][i], values[i])
+                        }
+                    }
+                }
+            }
+            done += batch.count
+            progress(PrecomputeProgress(phase: "pilot", done: done, total: ids.count, unit: "excerpts",
+                                        elapsed: Date().timeIntervalSince(started)))
+        }
+        return layers.indices.map { index in
+            var boundaries = [Float](repeating: 0, count: 4 * n)
+            for i in 0..<n {
+                let column = (0..<ids.count).map { maxima[index][$0 * n + i] }.sorted()
+                for (j, q) in quantileBucketEdges.enumerated() { boundaries[4 * i + j] = Self.quantile(column, q) }
+            }
+            let lows = low[index], highs = zip(low[index], high[index]).map { $1 > $0 ? $1 : $0 + 1 }
+            return PilotEstimates(boundaries: boundaries, histogramLow: lows, histogramHigh: highs)
+        }
+    }
+
+    /// numpy's default ("linear") quantile of sorted values.
+    static func quantile(_ sorted: [Float], _ q: Double) -> Float {
+        let position = q * Double(sorted.count - 1)
+        let below = Int(position.rounded(.down)), above = min(below + 1, sorted.count - 1)
+        let fraction = Float(position - Double(below))
+        return sorted[below] + (sorted[above] - sorted[below]) * fraction
+    }
+
+    /// Runs a batch of excerpts (padded to the longest; padding follows the real tokens, so causal attention
+    /// keeps it from touching them) and hands each selected layer's activations with the real lengths to `body`.
+    private func forward(_ model: GPT2Model, _ batch: [ExcerptRow], _ layers: [Int],
+                         _ body: (Int, MLPActivations, [Int]) -> Void) throws {
+        let lengths = batch.map(\.tokenIDs.count)
+        let t = lengths.max() ?? 0
+        let padded = batch.map { $0.tokenIDs + [Int](repeating: 0, count: t - $0.tokenIDs.count) }
+        let index = Dictionary(uniqueKeysWithValues: layers.enumerated().map { ($1, $0) })
+        try model.forward(padded, layers: layers) { activations in body(index[activations.layer]!, activations, lengths) }
+    }
+
+    private func checkpoint(_ database: ActivationDatabase, _ samplers: [LayerSampler], _ layers: [Int], _ next: Int) throws {
+        try database.connection.transaction {
+            for (sampler, layer) in zip(samplers, layers) { try database.setProgress("state.\(layer)", sampler.serialize()) }
+            var writer = BinaryWriter()
+            writer.write(next)
+            try database.setProgress("next_excerpt", writer.bytes)
+        }
+    }
+
+    // MARK: Helpers
+
+    private func resolvedLayers(_ config: GPT2Config) throws -> [Int] {
+        let layers = settings.layers.map { Array(Set($0)).sorted() } ?? Array(0..<config.layerCount)
+        for layer in layers where !(0..<config.layerCount).contains(layer) {
+            throw PrecomputeError.invalidSettings("layer \(layer) is out of range: the model has \(config.layerCount) layers (0–\(config.layerCount - 1))")
+        }
+        guard !layers.isEmpty else { throw PrecomputeError.invalidSettings("no layers selected") }
+        return layers
+    }
+
+    private func shardTotals(_ database: ActivationDatabase) throws -> (tokens: Int, excerpts: Int) {
+        try database.connection.query("SELECT coalesce(sum(token_count), 0), count(*) FROM excerpts WHERE id % ? = ?",
+                                      [.int(settings.shardCount), .int(settings.shardIndex)]) { ($0.int(0), $0.int(1)) }.first ?? (0, 0)
+    }
+
+    private func checkIdentity(_ database: ActivationDatabase, _ identity: [String: String]) throws {
+        var differences: [String] = []
+        for (key, value) in identity.sorted(by: { $0.key < $1.key }) {
+            let stored = try database.metadata(key) ?? "none"
+            if stored != value { differences.append("\(key): stored \(stored), now \(value)") }
+        }
+        if !differences.isEmpty { throw ActivationStoreError.settingsMismatch(path: outputPath, differences: differences) }
+    }
+
+    private func storedSummary(_ database: ActivationDatabase) throws -> PrecomputeSummary? {
+        guard let text = try database.metadata("summary") else { return nil }
+        return try? JSONDecoder().decode(PrecomputeSummary.self, from: Data(text.utf8))
+    }
+
+    private func modelFiles() throws -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: modelDirectory.path)) ?? []
+        let weights = names.filter { $0.hasSuffix(".safetensors") || $0 == "model.safetensors.index.json" }.sorted()
+        return (["config.json"] + weights).map { modelDirectory.appendingPathComponent($0) }
+    }
+
+    /// {file name: sha256} of each file, read in 4 MB chunks.
+    static func sha256(files: [URL]) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for url in files {
+            guard let handle = FileHandle(forReadingAtPath: url.path) else {
+                throw GPT2Error.fileNotFound(path: url.path, hint: "")
+            }
+            defer { try? handle.close() }
+            var hasher = SHA256()
+            while let chunk = try handle.read(upToCount: 1 << 22), !chunk.isEmpty { hasher.update(data: chunk) }
+            result[url.lastPathComponent] = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        }
+        return result
+    }
+
+    static func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    private func encodePilot(_ pilot: [PilotEstimates]) -> [UInt8] {
+        var writer = BinaryWriter()
+        for estimates in pilot {
+            writer.write(estimates.boundaries); writer.write(estimates.histogramLow); writer.write(estimates.histogramHigh)
+        }
+        return writer.bytes
+    }
+
+    private func decodePilot(_ bytes: [UInt8], layers: [Int], neurons: Int) throws -> [PilotEstimates] {
+        var reader = BinaryReader(bytes)
+        do {
+            return try layers.map { _ in
+                PilotEstimates(boundaries: try reader.read(4 * neurons), histogramLow: try reader.read(neurons),
+                               histogramHigh: try reader.read(neurons))
+            }
+        } catch {
+            throw ActivationStoreError.corrupt(path: outputPath, reason: "the stored pilot estimates are unreadable")
+        }
+    }
+}
+
+/// The corpus as recorded in metadata "corpus".
+public struct CorpusManifest: Codable, Sendable {
+    public var path: String
+    public var format: String
+    public var files: Int
+    public var sha256: String
+    public var documents: Int
+    public var excerpts: Int
+    public var tokensInExcerpts: Int
+    public var tokensDropped: Int
+    public var issues: CorpusIssues
+}
+
+public let toolVersion = "0.1.0"
+
+/// Compact, key-sorted JSON: the stored form of every metadata value (so equal values compare equal as text).
+func json<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}

@@ -1,0 +1,27 @@
+/// The seeded hash behind every random choice of the precompute. A choice made by hash ("the k excerpts with the
+/// smallest hash") does not depend on the order excerpts arrive in, on the batch size or on sharding, and two
+/// shards' choices merge into the single run's exactly.
+public enum SampleHash {
+    /// Distinct streams, so that a neuron's random sample and its quantile samples are independent.
+    public enum Stream: UInt64, Sendable {
+        case random = 0x52414E44       // "RAND"
+        case quantile = 0x5155414E     // "QUAN"
+        case pilot = 0x50494C4F        // "PILO"
+    }
+
+    /// SplitMix64's finaliser: a bijection on 64 bits with good avalanche.
+    @inline(__always)
+    public static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// The hash of an excerpt for one neuron and stream, as a Double holding its top 53 bits (exact).
+    @inline(__always)
+    public static func key(seed: UInt64, stream: Stream, layer: Int, neuron: Int, excerpt: Int) -> Double {
+        let neuronHash = mix(mix(seed ^ stream.rawValue) ^ (UInt64(layer) << 32 | UInt64(neuron)))
+        return Double(mix(neuronHash ^ UInt64(excerpt)) >> 11)
+    }
+}

@@ -1,0 +1,112 @@
+import ActivationStore
+import ArgumentParser
+import Foundation
+
+/// `neuronbench inspect`: one neuron's statistics and records, read from a database.
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect", abstract: "Show a neuron's statistics and records from an activation database.")
+
+    @Argument(help: "The activation database.")
+    var database: String
+    @Option(help: "The neuron, as LAYER:INDEX.")
+    var neuron: String
+    @Flag(help: "Print every record as JSON.")
+    var json = false
+    @Option(help: "Without --json: records shown per kind.")
+    var records = 5
+    @Flag(help: "Read a database whose precompute has not finished.")
+    var allowIncomplete = false
+
+    struct RecordJSON: Encodable {
+        let excerpt_id: Int
+        let max_activation: Float
+        let min_activation: Float
+        let tokens: [String]
+        let ids: [Int]
+        let activations: [Float]
+    }
+
+    struct StatsJSON: Encodable {
+        let token_count, excerpt_count: Int
+        let mean, variance: Double
+        let skewness, kurtosis: Double?
+        let min, max: Float
+        let fraction_positive: Double
+        let histogram_edges: [Float]
+        let histogram: [Int]
+        let quantile_boundaries: [Float]
+        let excerpts_below_boundaries: [Int]
+    }
+
+    struct RecordsJSON: Encodable { let top, random: [RecordJSON]; let quantiles: [[RecordJSON]]; let bottom: [RecordJSON] }
+    struct OutputJSON: Encodable { let layer, neuron: Int; let stats: StatsJSON; let records: RecordsJSON }
+
+    func run() throws {
+        try reportingErrors {
+            guard let id = NeuronID(neuron) else { throw ValidationError("--neuron must look like 3:1024") }
+            let store = try ActivationDatabase.openForReading(path: database, allowIncomplete: allowIncomplete)
+            let data = try store.neuron(id)
+            let vocabulary = try store.tokenStrings()
+            func record(_ r: StoredRecord) throws -> RecordJSON {
+                guard let excerpt = try store.excerpt(r.excerptID) else {
+                    throw ActivationStoreError.corrupt(path: database, reason: "record of neuron \(id) names missing excerpt \(r.excerptID)")
+                }
+                return RecordJSON(excerpt_id: r.excerptID, max_activation: r.maxActivation, min_activation: r.minActivation,
+                                  tokens: excerpt.tokenIDs.map { $0 < vocabulary.count ? vocabulary[$0] : "<\($0)>" },
+                                  ids: excerpt.tokenIDs, activations: r.activations)
+            }
+            let s = data.statistics
+            let output = OutputJSON(
+                layer: id.layer, neuron: id.neuron,
+                stats: StatsJSON(token_count: s.tokenCount, excerpt_count: s.excerptCount, mean: s.mean, variance: s.variance,
+                                 skewness: s.skewness.isFinite ? s.skewness : nil, kurtosis: s.kurtosis.isFinite ? s.kurtosis : nil,
+                                 min: s.min, max: s.max, fraction_positive: s.fractionPositive, histogram_edges: s.histogramEdges,
+                                 histogram: s.histogram, quantile_boundaries: s.quantileBoundaries,
+                                 excerpts_below_boundaries: s.excerptsBelowBoundaries),
+                records: RecordsJSON(top: try data.records(.top).map(record), random: try data.records(.random).map(record),
+                                     quantiles: try (0..<4).map { try data.records(.quantile, bucket: $0).map(record) },
+                                     bottom: try data.records(.bottom).map(record)))
+            if json {
+                try printJSON(output)
+            } else {
+                printText(output)
+            }
+        }
+    }
+
+    private func printText(_ o: OutputJSON) {
+        let s = o.stats
+        let colour = isatty(STDOUT_FILENO) == 1
+        func f(_ x: Double?) -> String { x.map { String(format: "%.4g", $0) } ?? "n/a" }
+        print("neuron \(o.layer):\(o.neuron)  tokens \(s.token_count)  excerpts \(s.excerpt_count)")
+        print("  mean \(f(s.mean))  variance \(f(s.variance))  skewness \(f(s.skewness))  kurtosis \(f(s.kurtosis))")
+        print("  min \(f(Double(s.min)))  max \(f(Double(s.max)))  fraction > 0: \(f(s.fraction_positive))")
+        print("  excerpt-max quantiles 0.5/0.9/0.99/0.999: " + s.quantile_boundaries.map { f(Double($0)) }.joined(separator: " / "))
+        let scale = max(s.max, 1e-6)
+        func show(_ title: String, _ records: [RecordJSON]) {
+            guard !records.isEmpty else { return }
+            print("\n\(title)")
+            for r in records.prefix(self.records) {
+                let text = zip(r.tokens, r.activations).map { token, value -> String in
+                    let visible = token.replacingOccurrences(of: "\n", with: "⏎")
+                    let strength = value / scale
+                    guard strength >= 0.25 else { return visible }
+                    if colour {
+                        let background = strength >= 0.75 ? 196 : strength >= 0.5 ? 208 : 223
+                        return "\u{1B}[48;5;\(background)m\u{1B}[30m\(visible)\u{1B}[0m"
+                    }
+                    return strength >= 0.5 ? "[[\(visible)]]" : visible
+                }.joined()
+                print("  #\(r.excerpt_id) max \(f(Double(r.max_activation))): \(text)")
+            }
+        }
+        show("top (by excerpt maximum)", o.records.top)
+        for (bucket, name) in ["[0, 0.5]", "[0.5, 0.9]", "[0.9, 0.99]", "[0.99, 0.999]"].enumerated() {
+            show("quantile bucket \(name)", o.records.quantiles[bucket])
+        }
+        show("random", o.records.random)
+        show("bottom (by excerpt minimum)", o.records.bottom)
+        if !colour { print("\n[[token]]: activation at least half the neuron's maximum") }
+    }
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import GPT2
+import Precompute
+
+/// `neuronbench precompute`: corpus -> activation database.
+struct PrecomputeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "precompute",
+        abstract: "Record every MLP neuron's top, random, quantile and bottom excerpts into one SQLite database.",
+        discussion: """
+        Resumable: after an interruption (even kill -9), run the same command again. A database made with other \
+        settings, model, tokenizer or corpus is refused. Schema: Schemas/activations.md.
+        """)
+
+    @OptionGroup var model: ModelOptions
+    @Option(help: "A directory of .txt files, a .txt file, or a .jsonl / .jsonl.gz file with a \"text\" field per line.")
+    var corpus: String
+    @Option(help: "The database to write (or resume).")
+    var out: String
+    @Option(help: "Layers to record, e.g. 0,3-5 (default: all).")
+    var layers: String?
+    @Option(help: "Use only the first N tokens of the corpus (in excerpts).")
+    var maxTokens: Int?
+    @Option(help: "Tokens per excerpt.")
+    var excerptTokens = 64
+    @Option(help: "Keep a document's final, shorter excerpt if it has at least this many tokens (default: --excerpt-tokens, i.e. drop it).")
+    var minExcerptTokens: Int?
+    @Option(help: "Top records per neuron (by excerpt maximum).")
+    var topK = 50
+    @Option(help: "Random records per neuron.")
+    var randomK = 50
+    @Option(help: "Records per quantile bucket per neuron.")
+    var quantileK = 10
+    @Option(help: "Bottom records per neuron (by excerpt minimum).")
+    var bottomK = 50
+    @Option(help: "Excerpts in the pilot pass that estimates quantile boundaries.")
+    var pilotExcerpts = 2_000
+    @Option(help: "Histogram bins per neuron.")
+    var histogramBins = 32
+    @Option(help: "Seed of every random choice.")
+    var seed: UInt64 = 0
+    @Option(help: "Process shard i of N (i/N, from 0), to merge later with `neuronbench merge`.")
+    var shard: String?
+    @Option(help: "Excerpts per forward pass (speed only; results do not depend on it).")
+    var batch = 32
+    @Option(help: "Seconds between resume checkpoints.")
+    var checkpointSeconds = 60.0
+
+    func run() throws {
+        try reportingErrors {
+            var settings = PrecomputeSettings()
+            settings.excerpter = Excerpter(tokens: excerptTokens, minimumTokens: minExcerptTokens)
+            settings.samples = SampleSizes(top: topK, random: randomK, perQuantileBucket: quantileK, bottom: bottomK)
+            settings.pilotExcerpts = pilotExcerpts
+            settings.histogramBins = histogramBins
+            settings.seed = seed
+            settings.maxTokens = maxTokens
+            settings.layers = try layers.map(parseLayers)
+            if let shard {
+                let parts = shard.split(separator: "/").compactMap { Int($0) }
+                guard parts.count == 2 else { throw ValidationError("--shard must look like 0/4") }
+                (settings.shardIndex, settings.shardCount) = (parts[0], parts[1])
+            }
+            let run = Precomputation(modelDirectory: model.modelURL, tokenizerDirectory: URL(fileURLWithPath: model.tokenizer ?? model.model),
+                                     corpusPath: corpus, outputPath: out, settings: settings)
+            run.batchSize = batch
+            run.checkpointSeconds = checkpointSeconds
+            let display = ProgressDisplay()
+            let summary = try run.run(progress: display.report)
+            printSummary(summary, path: out)
+        }
+    }
+}
+
+/// Parses "0,3-5" into [0, 3, 4, 5].
+func parseLayers(_ text: String) throws -> [Int] {
+    try text.split(separator: ",").flatMap { part -> [Int] in
+        let bounds = part.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !bounds.isEmpty, bounds.allSatisfy({ $0 != nil }), bounds.count <= 2 else {
+            throw ValidationError("--layers: \"\(part)\" is not a layer or a range like 3-5")
+        }
+        return Array(bounds[0]!...bounds[bounds.count - 1]!)
+    }
+}
+
+func printSummary(_ s: PrecomputeSummary, path: String) {
+    let issues = s.corpusIssues
+    var lines = [
+        s.alreadyComplete ? "\(path) is already complete; nothing to do." : "wrote \(path)\(s.resumed ? " (resumed)" : "")",
+        "  corpus: \(s.documents.formatted()) documents, \(s.excerpts.formatted()) excerpts; \(s.tokensDropped.formatted()) tokens left out of excerpts (document remainders, --max-tokens)",
+        "  repaired or skipped: \(issues.emptyDocuments) empty documents, \(issues.invalidUTF8Replaced) invalid UTF-8 sequences replaced, \(issues.nulBytesRemoved) NUL bytes removed, \(issues.malformedJSONLines) malformed JSON lines, \(issues.linesWithoutText) lines without \"text\"",
+    ]
+    lines += issues.examples.map { "    \($0)" }
+    lines += [
+        "  this run: \(s.shardExcerpts.formatted()) excerpts, \(s.tokensInExcerpts.formatted()) tokens, layers \(s.layers.map(String.init).joined(separator: ",")), pilot of \(s.pilotExcerpts) excerpts",
+        "  stored: \(s.neurons.formatted()) neurons, \(s.records.formatted()) records, \(String(format: "%.1f", s.bytesPerRecord)) bytes of compressed activations per record, database \(String(format: "%.1f", Double(s.databaseBytes) / 1e6)) MB",
+    ]
+    if s.boundaryErrorMedian.count == 4 {
+        lines.append("  quantile boundary error |true quantile - target| for q = 0.5/0.9/0.99/0.999: median "
+                     + s.boundaryErrorMedian.map { String(format: "%.4f", $0) }.joined(separator: "/") + ", max "
+                     + s.boundaryErrorMax.map { String(format: "%.4f", $0) }.joined(separator: "/"))
+    }
+    if s.seconds > 0 {
+        lines.append("  time: \(String(format: "%.1f", s.seconds)) s, main pass \(String(format: "%.0f", s.mainPassTokensPerSecond)) tokens/s")
+    }
+    FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+}
