@@ -50,7 +50,7 @@ let package = Package(
         .executableTarget(name: "neuronbench-bench", dependencies: ["GPT2"]),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2"], exclude: ["Resources"]),
         .testTarget(name: "ActivationStoreTests", dependencies: ["ActivationStore"]),
-        .testTarget(name: "PrecomputeTests", dependencies: ["Precompute", "GPT2", "ActivationStore"]),
+        .testTarget(name: "PrecomputeTests", dependencies: ["Precompute", "GPT2", "ActivationStore", "CZlib"]),
         .testTarget(name: "CLITests", dependencies: ["neuronbench"]),
     ]
 )

@@ -185,6 +185,14 @@ final class LineReader {
                 let message = gzerror(gzip, &code).map { String(cString: $0) } ?? "gzip error"
                 throw PrecomputeError.unreadableCorpus(path: path, reason: message + " (truncated or not gzip?)")
             }
+            if count == 0 {
+                // zlib reports a stream that ends early only here, at the end, as Z_BUF_ERROR.
+                var code: Int32 = 0
+                _ = gzerror(gzip, &code)
+                if code == Z_BUF_ERROR {
+                    throw PrecomputeError.unreadableCorpus(path: path, reason: "the gzip stream ends early (truncated file)")
+                }
+            }
             buffer += bytes.prefix(Int(count))
             return count > 0
         }

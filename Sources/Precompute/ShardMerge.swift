@@ -49,18 +49,18 @@ public enum ShardMerge {
         merged.shardCount = 1
         let database = try ActivationDatabase.openForWriting(path: temporary)
         var summary = try decoder.decode(PrecomputeSummary.self, from: Data((try shards[0].metadata("summary") ?? "{}").utf8))
+        // Vocabulary, documents and excerpts are the same in every shard: copied from the first.
+        try database.connection.run("ATTACH DATABASE ? AS shard", [.text(inputs[0])])
         try database.connection.transaction {
             for key in ["tool", "model", "model_sha256", "tokenizer_sha256", "corpus"] {
                 if let value = try shards[0].metadata(key) { try database.setMetadata(key, json: value) }
             }
             try database.setMetadata("settings", json: try json(merged))
-            try database.connection.run("ATTACH DATABASE ? AS shard", [.text(inputs[0])])
             try database.connection.execute("""
                 INSERT INTO vocabulary SELECT * FROM shard.vocabulary;
                 INSERT INTO documents SELECT * FROM shard.documents;
                 INSERT INTO excerpts SELECT * FROM shard.excerpts;
                 """)
-            try database.connection.execute("DETACH DATABASE shard")
 
             let neurons = try shards[0].neuronIDs()
             for (index, shard) in shards.enumerated().dropFirst() where try shard.neuronIDs() != neurons {
@@ -79,6 +79,7 @@ public enum ShardMerge {
             try database.setMetadata("summary", json: try json(summary))
             try database.markComplete()
         }
+        try database.connection.execute("DETACH DATABASE shard")
         try database.connection.execute("PRAGMA journal_mode = DELETE")
         try FileManager.default.moveItem(atPath: temporary, toPath: output)
         summary.databaseBytes = Precomputation.fileSize(output)

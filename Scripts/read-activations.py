@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Reads one neuron from a neuronbench activation database with nothing but Python's sqlite3 and zlib and numpy,
+following Schemas/activations.md. Prints the same JSON as `neuronbench inspect DB --neuron L:I --json`.
+
+Usage: python3 Scripts/read-activations.py DB L:I [--allow-incomplete]
+"""
+import json
+import sqlite3
+import sys
+import zlib
+
+import numpy as np
+
+
+def read_neuron(path, layer, neuron, allow_incomplete=False):
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    meta = {key: json.loads(value) for key, value in db.execute("SELECT key, value FROM metadata")}
+    if meta.get("schema_version") != 1:
+        raise SystemExit(f"{path}: schema version {meta.get('schema_version')} is not 1")
+    if meta.get("status") != "complete" and not allow_incomplete:
+        raise SystemExit(f"{path}: status is {meta.get('status')!r}, not 'complete'")
+    row = db.execute("""SELECT token_count, excerpt_count, mean, variance, skewness, kurtosis, min, max, fraction_positive,
+                               histogram_edges, histogram, quantile_boundaries, excerpts_below_boundaries, activations
+                        FROM neurons WHERE layer = ? AND neuron = ?""", (layer, neuron)).fetchone()
+    if row is None:
+        raise SystemExit(f"{path}: no neuron {layer}:{neuron}")
+    names = ["token_count", "excerpt_count", "mean", "variance", "skewness", "kurtosis", "min", "max",
+             "fraction_positive", "histogram_edges", "histogram", "quantile_boundaries", "excerpts_below_boundaries"]
+    stats = dict(zip(names, row[:13]))
+    for key in ["histogram_edges", "histogram", "quantile_boundaries", "excerpts_below_boundaries"]:
+        stats[key] = json.loads(stats[key])
+    # The blob: zlib-compressed little-endian float16, every record's values at its value_offset.
+    values = np.frombuffer(zlib.decompress(row[13]), dtype="<f2").astype(np.float32)
+    vocabulary = {i: bytes(t).decode("utf-8", errors="replace") for i, t in db.execute("SELECT id, token FROM vocabulary")}
+    records = {"top": [], "random": [], "quantiles": [[], [], [], []], "bottom": []}
+    for kind, bucket, excerpt_id, high, low, offset, count, ids_blob in db.execute(
+            """SELECT r.kind, r.bucket, r.excerpt_id, r.max_activation, r.min_activation, r.value_offset, e.token_count, e.token_ids
+               FROM records r JOIN excerpts e ON e.id = r.excerpt_id
+               WHERE r.layer = ? AND r.neuron = ? ORDER BY r.kind, r.bucket, r.rank""", (layer, neuron)):
+        ids = np.frombuffer(ids_blob, dtype="<u4").tolist()
+        record = {"excerpt_id": excerpt_id, "max_activation": high, "min_activation": low,
+                  "tokens": [vocabulary[i] for i in ids], "ids": ids,
+                  "activations": values[offset:offset + count].tolist()}
+        (records["quantiles"][bucket] if kind == "quantile" else records[kind]).append(record)
+    return {"layer": layer, "neuron": neuron, "stats": stats, "records": records}
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if len(args) != 2 or ":" not in args[1]:
+        raise SystemExit(__doc__)
+    layer, neuron = map(int, args[1].split(":"))
+    print(json.dumps(read_neuron(args[0], layer, neuron, "--allow-incomplete" in sys.argv)))
+
+
+if __name__ == "__main__":
+    main()

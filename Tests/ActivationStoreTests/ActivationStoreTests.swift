@@ -1,0 +1,153 @@
+import Foundation
+import XCTest
+@testable import ActivationStore
+
+final class ActivationStoreTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func temporaryPath(_ name: String = "test.db") throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nb-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
+        return directory.appendingPathComponent(name).path
+    }
+
+    func testSchemaFileIsTheSchemaTheCodeCreates() throws {
+        let file = try String(contentsOf: Self.root.appendingPathComponent("Schemas/activations.sql"), encoding: .utf8)
+        XCTAssertEqual(file, ActivationSchema.sql, "regenerate with: swift run neuronbench schema > Schemas/activations.sql")
+    }
+
+    func testCodecRoundTripsFloat16ValuesExactly() throws {
+        let values: [Float] = [0, -0.17004, 1, 3.14159, 65504, -2.5e-5, 0.1]
+        let decoded = try RecordCodec.decode(try RecordCodec.encode(values), count: values.count)
+        XCTAssertEqual(decoded, values.map { Float(Float16($0)) })
+        XCTAssertEqual(try RecordCodec.decode(try RecordCodec.encode([]), count: 0), [])
+        // Little-endian float16 inside zlib: 1.0 is 0x3C00, stored as 00 3C.
+        let blob = try RecordCodec.encode([1])
+        XCTAssertEqual(blob.first, 0x78)  // zlib header
+    }
+
+    func testCodecRejectsCorruptOrMisSizedBlobs() throws {
+        let blob = try RecordCodec.encode([1, 2, 3])
+        XCTAssertThrowsError(try RecordCodec.decode(blob, count: 4))
+        XCTAssertThrowsError(try RecordCodec.decode(blob, count: 2))
+        XCTAssertThrowsError(try RecordCodec.decode([1, 2, 3, 4], count: 3))
+    }
+
+    func testMomentsMatchScipy() {
+        // numpy/scipy: mean, var (ddof 0), stats.skew, stats.kurtosis (Fisher, biased) of each sample.
+        let cases: [([Double], Double, Double, Double, Double)] = [
+            ([1, 2, 3, 4, 10], 4.0, 10.0, 1.1384199576606167, -0.21199999999999974),
+            ([-0.17, 0, 0.5, 2.25, 0.125, -0.05], 0.44250000000000006, 0.6974479166666666, 1.555895760109746, 0.7421158424917902),
+        ]
+        for (sample, mean, variance, skewness, kurtosis) in cases {
+            var s = NeuronStatistics()
+            s.tokenCount = sample.count
+            s.sum = sample.reduce(0, +)
+            s.sumSquares = sample.map { $0 * $0 }.reduce(0, +)
+            s.sumCubes = sample.map { $0 * $0 * $0 }.reduce(0, +)
+            s.sumFourthPowers = sample.map { $0 * $0 * $0 * $0 }.reduce(0, +)
+            XCTAssertEqual(s.mean, mean, accuracy: 1e-12)
+            XCTAssertEqual(s.variance, variance, accuracy: 1e-12)
+            XCTAssertEqual(s.skewness, skewness, accuracy: 1e-9)
+            XCTAssertEqual(s.kurtosis, kurtosis, accuracy: 1e-9)
+        }
+        var constant = NeuronStatistics()
+        constant.tokenCount = 3; constant.sum = 6; constant.sumSquares = 12; constant.sumCubes = 24; constant.sumFourthPowers = 48
+        XCTAssertTrue(constant.skewness.isNaN)
+        XCTAssertTrue(constant.kurtosis.isNaN)
+    }
+
+    func sampleNeuron() -> NeuronData {
+        var s = NeuronStatistics()
+        s.tokenCount = 10; s.excerptCount = 2; s.sum = 3; s.sumSquares = 5; s.sumCubes = 7; s.sumFourthPowers = 11
+        s.min = -0.17; s.max = 2.5; s.positiveCount = 6; s.histogramEdges = [0, 1, 2]; s.histogram = [1, 2, 3, 4]
+        s.quantileBoundaries = [0.5, 1, 1.5, 2]; s.excerptsBelowBoundaries = [1, 1, 2, 2]
+        return NeuronData(id: NeuronID(layer: 1, neuron: 7), statistics: s, records: [
+            StoredRecord(kind: .top, bucket: 0, rank: 0, excerptID: 1, maxActivation: 2.5, minActivation: 0, activations: [0, 2.5, 1]),
+            StoredRecord(kind: .random, bucket: 0, rank: 0, excerptID: 0, maxActivation: 1, minActivation: -0.17, activations: [1, -0.169921875]),
+            StoredRecord(kind: .quantile, bucket: 2, rank: 0, excerptID: 0, maxActivation: 1, minActivation: -0.17, activations: [1, -0.169921875]),
+            StoredRecord(kind: .bottom, bucket: 0, rank: 0, excerptID: 0, maxActivation: 1, minActivation: -0.17, activations: [1, -0.169921875]),
+        ])
+    }
+
+    func writeSampleDatabase(_ path: String, complete: Bool) throws {
+        let database = try ActivationDatabase.openForWriting(path: path)
+        try database.connection.transaction {
+            try database.writeVocabulary([Array("a".utf8), Array(" b".utf8), [0xE2]])
+            try database.insert(DocumentRow(id: 0, source: "doc.txt", line: nil, byteCount: 5, tokenCount: 5, invalidUTF8Replaced: 0, nulRemoved: 0))
+            try database.insert(ExcerptRow(id: 0, documentID: 0, startToken: 0, tokenIDs: [0, 1]))
+            try database.insert(ExcerptRow(id: 1, documentID: 0, startToken: 2, tokenIDs: [1, 0, 2]))
+            try database.write(sampleNeuron())
+            if complete { try database.markComplete() }
+        }
+    }
+
+    func testNeuronRoundTrip() throws {
+        let path = try temporaryPath()
+        try writeSampleDatabase(path, complete: true)
+        let database = try ActivationDatabase.openForReading(path: path)
+        XCTAssertEqual(try database.neuron(NeuronID(layer: 1, neuron: 7)), sampleNeuron())
+        XCTAssertEqual(try database.neuronIDs(), [NeuronID(layer: 1, neuron: 7)])
+        XCTAssertEqual(try database.excerpt(1)?.tokenIDs, [1, 0, 2])
+        XCTAssertEqual(try database.tokenStrings(), ["a", " b", "\u{FFFD}"])
+        XCTAssertThrowsErrorMessage(try database.neuron(NeuronID(layer: 0, neuron: 0)), contains: ["no neuron 0:0"])
+    }
+
+    func testReadersRefuseAnIncompleteDatabase() throws {
+        let path = try temporaryPath()
+        try writeSampleDatabase(path, complete: false)
+        XCTAssertThrowsErrorMessage(try ActivationDatabase.openForReading(path: path), contains: [path, "has not finished", "status: running"])
+        XCTAssertNoThrow(try ActivationDatabase.openForReading(path: path, allowIncomplete: true))
+    }
+
+    func testNotADatabaseAndMissingFile() throws {
+        let path = try temporaryPath()
+        XCTAssertThrowsErrorMessage(try ActivationDatabase.openForReading(path: path), contains: [path, "file not found"])
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsErrorMessage(try ActivationDatabase.openForReading(path: path), contains: [path, "not a neuronbench activation database"])
+        let other = try temporaryPath("other.db")
+        try SQLiteDatabase(path: other).execute("CREATE TABLE t (x)")
+        XCTAssertThrowsErrorMessage(try ActivationDatabase.openForReading(path: other), contains: ["no metadata table"])
+    }
+
+    func testCorruptActivationBlobIsReported() throws {
+        let path = try temporaryPath()
+        try writeSampleDatabase(path, complete: true)
+        try SQLiteDatabase(path: path).execute("UPDATE neurons SET activations = x'0102030405'")
+        let database = try ActivationDatabase.openForReading(path: path)
+        XCTAssertThrowsErrorMessage(try database.neuron(NeuronID(layer: 1, neuron: 7)), contains: [path, "corrupt", "neuron 1:7"])
+    }
+
+    func testTransactionRollsBackOnError() throws {
+        let database = try SQLiteDatabase(path: try temporaryPath())
+        try database.execute("CREATE TABLE t (x INTEGER)")
+        struct Failure: Error {}
+        XCTAssertThrowsError(try database.transaction {
+            try database.run("INSERT INTO t VALUES (1)")
+            throw Failure()
+        })
+        XCTAssertEqual(try database.query("SELECT count(*) FROM t") { $0.int(0) }, [0])
+        XCTAssertThrowsErrorMessage(try database.execute("SELEC nonsense"), contains: ["SQLite error", "SELEC nonsense"])
+    }
+
+    func testNeuronIDParsing() {
+        XCTAssertEqual(NeuronID("3:1024"), NeuronID(layer: 3, neuron: 1024))
+        XCTAssertNil(NeuronID("3"))
+        XCTAssertNil(NeuronID("a:b"))
+        XCTAssertNil(NeuronID("-1:2"))
+    }
+}
+
+func XCTAssertThrowsErrorMessage<T>(_ body: @autoclosure () throws -> T, contains fragments: [String],
+                                    file: StaticString = #filePath, line: UInt = #line) {
+    do {
+        _ = try body()
+        XCTFail("expected an error containing \(fragments)", file: file, line: line)
+    } catch {
+        let message = error.localizedDescription
+        for fragment in fragments where !message.contains(fragment) {
+            XCTFail("error message \"\(message)\" does not contain \"\(fragment)\"", file: file, line: line)
+        }
+    }
+}

@@ -1,0 +1,236 @@
+import ActivationStore
+import Foundation
+import GPT2
+import XCTest
+@testable import Precompute
+
+/// Precomputes the project's test corpus through a fixture checkpoint and checks the database against
+/// activations recomputed directly by the forward pass.
+final class PrecomputeEndToEndTests: XCTestCase {
+    static func settings() -> PrecomputeSettings {
+        var settings = PrecomputeSettings()
+        settings.samples = SampleSizes(top: 10, random: 8, perQuantileBucket: 3, bottom: 6)
+        settings.pilotExcerpts = 40
+        settings.histogramBins = 8
+        settings.seed = 42
+        return settings
+    }
+
+    func precompute(_ settings: PrecomputeSettings = settings(), batch: Int = 16, corpus: String = Paths.testCorpus,
+                    into directory: URL, name: String = "run.db") throws -> (String, PrecomputeSummary) {
+        let path = directory.appendingPathComponent(name).path
+        let run = Precomputation(modelDirectory: Paths.model, tokenizerDirectory: Paths.tokenizer, corpusPath: corpus,
+                                 outputPath: path, settings: settings)
+        run.batchSize = batch
+        return (path, try run.run())
+    }
+
+    /// Every excerpt's activations straight from the model: [excerpt][layer] -> [T][N].
+    func directActivations(_ database: ActivationDatabase) throws -> [[[[Float]]]] {
+        let model = try GPT2Model(directory: Paths.model)
+        let n = model.config.neuronCount
+        return try database.excerpts().map { excerpt in
+            let layers = try model.mlpActivations(excerpt.tokenIDs)
+            return (0..<model.config.layerCount).map { layer in
+                (0..<excerpt.tokenIDs.count).map { t in Array(layers[layer]![(t * n)..<((t + 1) * n)]) }
+            }
+        }
+    }
+
+    func testEveryStoredRecordMatchesTheForwardPass() throws {
+        let directory = try Paths.temporaryDirectory(self)
+        let settings = Self.settings()
+        let (path, summary) = try precompute(into: directory)
+        let database = try ActivationDatabase.openForReading(path: path)
+        let direct = try directActivations(database)
+        let excerptCount = direct.count
+        XCTAssertEqual(summary.excerpts, excerptCount)
+        XCTAssertEqual(summary.neurons, 64)
+        XCTAssertGreaterThan(excerptCount, 150)
+        var checkedValues = 0
+        for id in try database.neuronIDs() {
+            let stored = try database.neuron(id)
+            let values = direct.map { $0[id.layer].map { $0[id.neuron] } }     // [excerpt][token]
+            let maxima = values.map { $0.max()! }, minima = values.map { $0.min()! }
+
+            // Activations: the forward pass's values rounded to float16, for every token of every record.
+            for record in stored.records {
+                XCTAssertEqual(record.activations, values[record.excerptID].map { Float(Float16($0)) }, "\(id) excerpt \(record.excerptID)")
+                XCTAssertEqual(record.maxActivation, maxima[record.excerptID])
+                XCTAssertEqual(record.minActivation, minima[record.excerptID])
+                checkedValues += record.activations.count
+            }
+            // Top: highest maxima, ties to the lower excerpt id; bottom: lowest minima.
+            let top = (0..<excerptCount).sorted { (-maxima[$0], $0) < (-maxima[$1], $1) }.prefix(settings.samples.top)
+            XCTAssertEqual(stored.records(.top).map(\.excerptID), Array(top), "top of \(id)")
+            let bottom = (0..<excerptCount).sorted { (minima[$0], $0) < (minima[$1], $1) }.prefix(settings.samples.bottom)
+            XCTAssertEqual(stored.records(.bottom).map(\.excerptID), Array(bottom), "bottom of \(id)")
+            // Random: the smallest seeded hashes.
+            func hash(_ stream: SampleHash.Stream, _ e: Int) -> Double {
+                SampleHash.key(seed: settings.seed, stream: stream, layer: id.layer, neuron: id.neuron, excerpt: e)
+            }
+            let random = (0..<excerptCount).sorted { (hash(.random, $0), $0) < (hash(.random, $1), $1) }.prefix(settings.samples.random)
+            XCTAssertEqual(stored.records(.random).map(\.excerptID), Array(random), "random of \(id)")
+            // Quantile buckets: membership by the stored boundaries, then the smallest hashes.
+            let boundaries = stored.statistics.quantileBoundaries
+            XCTAssertEqual(boundaries.count, 4)
+            XCTAssertEqual(boundaries, boundaries.sorted())
+            for bucket in 0..<4 {
+                let members = (0..<excerptCount).filter { e in
+                    maxima[e] < boundaries[bucket] && (bucket == 0 || maxima[e] >= boundaries[bucket - 1])
+                }
+                let expected = members.sorted { (hash(.quantile, $0), $0) < (hash(.quantile, $1), $1) }.prefix(settings.samples.perQuantileBucket)
+                XCTAssertEqual(stored.records(.quantile, bucket: bucket).map(\.excerptID), Array(expected), "bucket \(bucket) of \(id)")
+            }
+            XCTAssertEqual(stored.statistics.excerptsBelowBoundaries, boundaries.map { b in maxima.filter { $0 < b }.count })
+
+            // Statistics over every token.
+            let all = values.flatMap { $0 }.map(Double.init)
+            let s = stored.statistics
+            let mean = all.reduce(0, +) / Double(all.count)
+            let variance = all.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(all.count)
+            let skewness = all.map { pow($0 - mean, 3) }.reduce(0, +) / Double(all.count) / pow(variance, 1.5)
+            let kurtosis = all.map { pow($0 - mean, 4) }.reduce(0, +) / Double(all.count) / (variance * variance) - 3
+            XCTAssertEqual(s.tokenCount, all.count)
+            XCTAssertEqual(s.excerptCount, excerptCount)
+            XCTAssertEqual(s.mean, mean, accuracy: 1e-5 * max(1, abs(mean)))
+            XCTAssertEqual(s.variance, variance, accuracy: 1e-5 * max(1, variance))
+            XCTAssertEqual(s.skewness, skewness, accuracy: 1e-4 * max(1, abs(skewness)))
+            XCTAssertEqual(s.kurtosis, kurtosis, accuracy: 1e-4 * max(1, abs(kurtosis)))
+            XCTAssertEqual(Double(s.min), all.min()!)
+            XCTAssertEqual(Double(s.max), all.max()!)
+            XCTAssertEqual(s.positiveCount, all.filter { $0 > 0 }.count)
+            let edges = s.histogramEdges
+            XCTAssertEqual(edges.count, settings.histogramBins + 1)
+            XCTAssertEqual(s.histogram.reduce(0, +), all.count)
+            var expectedHistogram = [Int](repeating: 0, count: settings.histogramBins + 2)
+            for x in values.flatMap({ $0 }) {
+                expectedHistogram[x < edges[0] ? 0 : x >= edges.last! ? edges.count : edges.lastIndex { $0 <= x }! + 1] += 1
+            }
+            XCTAssertLessThanOrEqual(zip(s.histogram, expectedHistogram).map { abs($0 - $1) }.reduce(0, +), 2,
+                                     "histogram of \(id): \(s.histogram) vs \(expectedHistogram) (edges differ only by rounding)")
+        }
+        XCTAssertGreaterThan(checkedValues, 64 * 30 * 64)
+    }
+
+    func testResultsDoNotDependOnBatchSize() throws {
+        let directory = try Paths.temporaryDirectory(self)
+        let (a, _) = try precompute(batch: 1, into: directory, name: "a.db")
+        let (b, _) = try precompute(batch: 7, into: directory, name: "b.db")
+        try assertSameNeurons(a, b, exactStatistics: true)
+    }
+
+    func testSameInputsGiveIdenticalDatabases() throws {
+        let directory = try Paths.temporaryDirectory(self)
+        let (a, _) = try precompute(into: directory, name: "a.db")
+        let (b, _) = try precompute(into: directory, name: "b.db")
+        for table in ["metadata", "vocabulary", "documents", "excerpts", "neurons", "records"] {
+            XCTAssertEqual(try dump(a, table), try dump(b, table), table)
+        }
+        var other = Self.settings()
+        other.seed = 43
+        let (c, _) = try precompute(other, into: directory, name: "c.db")
+        XCTAssertNotEqual(try dump(a, "records"), try dump(c, "records"), "another seed draws other random records")
+    }
+
+    func testShardsMergeIntoTheSingleRunRecords() throws {
+        let directory = try Paths.temporaryDirectory(self)
+        let (single, _) = try precompute(into: directory, name: "single.db")
+        var shards: [String] = []
+        for index in 0..<3 {
+            var settings = Self.settings()
+            (settings.shardIndex, settings.shardCount) = (index, 3)
+            shards.append(try precompute(settings, batch: 3 + index, into: directory, name: "shard\(index).db").0)
+        }
+        let merged = directory.appendingPathComponent("merged.db").path
+        let summary = try ShardMerge.merge(inputs: shards.reversed(), output: merged)
+        XCTAssertEqual(summary.neurons, 64)
+        XCTAssertEqual(try dump(single, "records"), try dump(merged, "records"))
+        XCTAssertEqual(try dump(single, "excerpts"), try dump(merged, "excerpts"))
+        try assertSameNeurons(single, merged, exactStatistics: false)
+        XCTAssertEqual(try ActivationDatabase.openForReading(path: merged).metadata("settings"),
+                       try ActivationDatabase.openForReading(path: single).metadata("settings"))
+
+        XCTAssertThrowsErrorMessage(try ShardMerge.merge(inputs: Array(shards.prefix(2)), output: directory.appendingPathComponent("m2.db").path),
+                                    contains: ["expected shards 0/3", "1/3"])
+        XCTAssertThrowsErrorMessage(try ShardMerge.merge(inputs: shards, output: merged), contains: ["already exists"])
+        XCTAssertThrowsErrorMessage(try ShardMerge.merge(inputs: shards + [single], output: directory.appendingPathComponent("m3.db").path),
+                                    contains: ["once each", "0/1"])
+    }
+
+    func testRerunsAreRefusedWithOtherSettingsAndSkippedWhenComplete() throws {
+        let directory = try Paths.temporaryDirectory(self)
+        let (path, _) = try precompute(into: directory)
+        let (_, again) = try precompute(into: directory)
+        XCTAssertTrue(again.alreadyComplete)
+        XCTAssertEqual(again.neurons, 64)
+        var other = Self.settings()
+        other.samples.top = 11
+        XCTAssertThrowsErrorMessage(try precompute(other, into: directory), contains: [path, "other settings", "settings: stored"])
+    }
+
+    func testLayerSubsetMaxTokensAndShortExcerpts() throws {
+        let directory = try Paths.temporaryDirectory(self)
+        var settings = Self.settings()
+        settings.layers = [1]
+        settings.maxTokens = 1_000
+        settings.excerpter = Excerpter(tokens: 40, minimumTokens: 5)
+        let (path, summary) = try precompute(settings, into: directory)
+        let database = try ActivationDatabase.openForReading(path: path)
+        XCTAssertEqual(try database.neuronIDs().map(\.layer), Array(repeating: 1, count: 32))
+        let excerpts = try database.excerpts()
+        XCTAssertLessThanOrEqual(excerpts.reduce(0) { $0 + $1.tokenIDs.count }, 1_000)
+        XCTAssertTrue(excerpts.allSatisfy { (5...40).contains($0.tokenIDs.count) })
+        XCTAssertTrue(excerpts.contains { $0.tokenIDs.count < 40 }, "a document's short remainder is kept")
+        XCTAssertEqual(summary.excerpts, excerpts.count)
+        // Short excerpts are stored with their own length and match the model.
+        let model = try GPT2Model(directory: Paths.model)
+        let short = try XCTUnwrap(excerpts.first { $0.tokenIDs.count < 40 })
+        let direct = try model.mlpActivations(short.tokenIDs, layers: [1])[1]!
+        for id in try database.neuronIDs() {
+            for record in try database.neuron(id).records where record.excerptID == short.id {
+                XCTAssertEqual(record.activations, (0..<short.tokenIDs.count).map { Float(Float16(direct[$0 * 32 + id.neuron])) })
+            }
+        }
+    }
+
+    func testCorpusWithoutExcerptsAndBadLayer() throws {
+        let directory = try Paths.temporaryDirectory(self)
+        let corpus = directory.appendingPathComponent("corpus")
+        try FileManager.default.createDirectory(at: corpus, withIntermediateDirectories: true)
+        try "too short".write(to: corpus.appendingPathComponent("a.txt"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsErrorMessage(try precompute(corpus: corpus.path, into: directory), contains: ["yields no excerpt"])
+        var settings = Self.settings()
+        settings.layers = [2]
+        XCTAssertThrowsErrorMessage(try precompute(settings, into: directory, name: "b.db"), contains: ["layer 2 is out of range"])
+    }
+
+    // MARK: Helpers
+
+    func dump(_ path: String, _ table: String) throws -> [String] {
+        let database = try SQLiteDatabase(path: path, readOnly: true)
+        let columns = try database.query("SELECT name FROM pragma_table_info(?)", [.text(table)]) { $0.string(0) }
+        let row = columns.map { "quote(\"\($0)\")" }.joined(separator: " || ',' || ")
+        return try database.query("SELECT \(row) FROM \(table) ORDER BY 1") { $0.string(0) }
+    }
+
+    func assertSameNeurons(_ a: String, _ b: String, exactStatistics: Bool, file: StaticString = #filePath, line: UInt = #line) throws {
+        let first = try ActivationDatabase.openForReading(path: a), second = try ActivationDatabase.openForReading(path: b)
+        XCTAssertEqual(try first.neuronIDs(), try second.neuronIDs(), file: file, line: line)
+        for id in try first.neuronIDs() {
+            let x = try first.neuron(id), y = try second.neuron(id)
+            XCTAssertEqual(x.records, y.records, "\(id)", file: file, line: line)
+            if exactStatistics {
+                XCTAssertEqual(x.statistics, y.statistics, "\(id)", file: file, line: line)
+            } else {
+                var s = x.statistics, t = y.statistics
+                for (u, v) in [(s.sum, t.sum), (s.sumSquares, t.sumSquares), (s.sumCubes, t.sumCubes), (s.sumFourthPowers, t.sumFourthPowers)] {
+                    XCTAssertEqual(u, v, accuracy: 1e-9 * max(1, abs(u)), "\(id)", file: file, line: line)
+                }
+                s.sum = 0; s.sumSquares = 0; s.sumCubes = 0; s.sumFourthPowers = 0
+                t.sum = 0; t.sumSquares = 0; t.sumCubes = 0; t.sumFourthPowers = 0
+                XCTAssertEqual(s, t, "counts, extremes, histogram and boundaries of \(id)", file: file, line: line)
+            }
+        }
+    }
+}
