@@ -35,6 +35,8 @@ public final class ActivationDatabase {
         let database = ActivationDatabase(path: path, connection: connection)
         let tables = try connection.query("SELECT count(*) FROM sqlite_master") { $0.int(0) }.first ?? 0
         if tables == 0 {
+            // Resume checkpoints are large and deleted at the end: incremental vacuum gives their pages back.
+            try connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
             try connection.execute("PRAGMA journal_mode = WAL")
             try connection.transaction {
                 try connection.execute(ActivationSchema.sql)
@@ -81,6 +83,13 @@ public final class ActivationDatabase {
     }
 
     public func markComplete() throws { try setMetadata("status", json: "\"complete\"") }
+
+    /// After the writer's last transaction: returns free pages to the file system and leaves one self-contained
+    /// file (no -wal beside it).
+    public func compact() throws {
+        try connection.execute("PRAGMA incremental_vacuum")
+        try connection.execute("PRAGMA journal_mode = DELETE")
+    }
 
     // MARK: Vocabulary, documents, excerpts
 

@@ -222,8 +222,7 @@ public final class Precomputation {
             try database.clearProgress()
             try database.markComplete()
         }
-        // A finished database is one self-contained file.
-        try database.connection.execute("PRAGMA journal_mode = DELETE")
+        try database.compact()
         summary.databaseBytes = Self.fileSize(outputPath)
         summary.seconds = Date().timeIntervalSince(started)
         summary.mainPassTokensPerSecond = mainSeconds > 0 ? Double(tokensDone - tokensAtStart) / mainSeconds : 0

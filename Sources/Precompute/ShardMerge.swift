@@ -80,7 +80,7 @@ public enum ShardMerge {
             try database.markComplete()
         }
         try database.connection.execute("DETACH DATABASE shard")
-        try database.connection.execute("PRAGMA journal_mode = DELETE")
+        try database.compact()
         try FileManager.default.moveItem(atPath: temporary, toPath: output)
         summary.databaseBytes = Precomputation.fileSize(output)
         return summary

@@ -18,24 +18,25 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Read a database whose precompute has not finished.")
     var allowIncomplete = false
 
+    /// Values are written as Double, which prints the stored float16 / float32 values exactly (as Python does).
     struct RecordJSON: Encodable {
         let excerpt_id: Int
-        let max_activation: Float
-        let min_activation: Float
+        let max_activation: Double
+        let min_activation: Double
         let tokens: [String]
         let ids: [Int]
-        let activations: [Float]
+        let activations: [Double]
     }
 
     struct StatsJSON: Encodable {
         let token_count, excerpt_count: Int
         let mean, variance: Double
         let skewness, kurtosis: Double?
-        let min, max: Float
+        let min, max: Double
         let fraction_positive: Double
-        let histogram_edges: [Float]
+        let histogram_edges: [Double]
         let histogram: [Int]
-        let quantile_boundaries: [Float]
+        let quantile_boundaries: [Double]
         let excerpts_below_boundaries: [Int]
     }
 
@@ -52,17 +53,18 @@ struct InspectCommand: ParsableCommand {
                 guard let excerpt = try store.excerpt(r.excerptID) else {
                     throw ActivationStoreError.corrupt(path: database, reason: "record of neuron \(id) names missing excerpt \(r.excerptID)")
                 }
-                return RecordJSON(excerpt_id: r.excerptID, max_activation: r.maxActivation, min_activation: r.minActivation,
+                return RecordJSON(excerpt_id: r.excerptID, max_activation: Double(r.maxActivation), min_activation: Double(r.minActivation),
                                   tokens: excerpt.tokenIDs.map { $0 < vocabulary.count ? vocabulary[$0] : "<\($0)>" },
-                                  ids: excerpt.tokenIDs, activations: r.activations)
+                                  ids: excerpt.tokenIDs, activations: r.activations.map(Double.init))
             }
             let s = data.statistics
             let output = OutputJSON(
                 layer: id.layer, neuron: id.neuron,
                 stats: StatsJSON(token_count: s.tokenCount, excerpt_count: s.excerptCount, mean: s.mean, variance: s.variance,
                                  skewness: s.skewness.isFinite ? s.skewness : nil, kurtosis: s.kurtosis.isFinite ? s.kurtosis : nil,
-                                 min: s.min, max: s.max, fraction_positive: s.fractionPositive, histogram_edges: s.histogramEdges,
-                                 histogram: s.histogram, quantile_boundaries: s.quantileBoundaries,
+                                 min: Double(s.min), max: Double(s.max), fraction_positive: s.fractionPositive,
+                                 histogram_edges: s.histogramEdges.map(Double.init), histogram: s.histogram,
+                                 quantile_boundaries: s.quantileBoundaries.map(Double.init),
                                  excerpts_below_boundaries: s.excerptsBelowBoundaries),
                 records: RecordsJSON(top: try data.records(.top).map(record), random: try data.records(.random).map(record),
                                      quantiles: try (0..<4).map { try data.records(.quantile, bucket: $0).map(record) },
@@ -81,8 +83,8 @@ struct InspectCommand: ParsableCommand {
         func f(_ x: Double?) -> String { x.map { String(format: "%.4g", $0) } ?? "n/a" }
         print("neuron \(o.layer):\(o.neuron)  tokens \(s.token_count)  excerpts \(s.excerpt_count)")
         print("  mean \(f(s.mean))  variance \(f(s.variance))  skewness \(f(s.skewness))  kurtosis \(f(s.kurtosis))")
-        print("  min \(f(Double(s.min)))  max \(f(Double(s.max)))  fraction > 0: \(f(s.fraction_positive))")
-        print("  excerpt-max quantiles 0.5/0.9/0.99/0.999: " + s.quantile_boundaries.map { f(Double($0)) }.joined(separator: " / "))
+        print("  min \(f(s.min))  max \(f(s.max))  fraction > 0: \(f(s.fraction_positive))")
+        print("  excerpt-max quantiles 0.5/0.9/0.99/0.999: " + s.quantile_boundaries.map { f($0) }.joined(separator: " / "))
         let scale = max(s.max, 1e-6)
         func show(_ title: String, _ records: [RecordJSON]) {
             guard !records.isEmpty else { return }
@@ -98,7 +100,7 @@ struct InspectCommand: ParsableCommand {
                     }
                     return strength >= 0.5 ? "[[\(visible)]]" : visible
                 }.joined()
-                print("  #\(r.excerpt_id) max \(f(Double(r.max_activation))): \(text)")
+                print("  #\(r.excerpt_id) max \(f(r.max_activation)): \(text)")
             }
         }
         show("top (by excerpt maximum)", o.records.top)

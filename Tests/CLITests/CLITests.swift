@@ -3,30 +3,8 @@ import XCTest
 
 /// Runs the built `neuronbench` executable as a user would and checks its output, exit status and messages.
 final class CLITests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let checkpoints = root.appendingPathComponent("Tests/GPT2Tests/Resources/checkpoints").path
-    static let tokenizer = root.appendingPathComponent("Models/gpt2-tokenizer").path
-
-    struct Result { let status: Int32; let stdout: String; let stderr: String }
-
-    func run(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        // The test bundle sits beside the products of the same build.
-        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("neuronbench")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
-    }
-
     func testTokenizeJSON() throws {
-        let result = try run(["tokenize", "--model", "\(Self.checkpoints)/f16-prefixed", "--tokenizer", Self.tokenizer,
+        let result = try runCLI(["tokenize", "--model", "\(CLI.checkpoints)/f16-prefixed", "--tokenizer", CLI.tokenizer,
                               "--json", "Hello world"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
@@ -36,7 +14,7 @@ final class CLITests: XCTestCase {
 
     func testActivationsJSONMatchesTransformers() throws {
         // inputs.json case 2 of odd-shapes is the single token [999]; compare with the reference's values.
-        let result = try run(["activations", "--model", "\(Self.checkpoints)/odd-shapes", "--ids", "999", "--layer", "1", "--json"])
+        let result = try runCLI(["activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids", "999", "--layer", "1", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(object["ids"] as? [Int], [999])
@@ -50,7 +28,7 @@ final class CLITests: XCTestCase {
     }
 
     func testActivationsOfTextListAllLayers() throws {
-        let result = try run(["activations", "--model", "\(Self.checkpoints)/f16-prefixed", "--tokenizer", Self.tokenizer,
+        let result = try runCLI(["activations", "--model", "\(CLI.checkpoints)/f16-prefixed", "--tokenizer", CLI.tokenizer,
                               "--json", "Hello world"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
@@ -66,13 +44,13 @@ final class CLITests: XCTestCase {
     func testErrorsAreOneLineWithNonZeroExit() throws {
         let cases: [([String], String)] = [
             (["activations", "--model", "/no/such/model", "--ids", "1"], "/no/such/model"),
-            (["activations", "--model", "\(Self.checkpoints)/odd-shapes", "--ids", "1,1000"], "token id 1000"),
-            (["activations", "--model", "\(Self.checkpoints)/odd-shapes", "--ids", Array(repeating: "1", count: 41).joined(separator: ",")], "41 tokens"),
-            (["activations", "--model", "\(Self.checkpoints)/odd-shapes", "--ids", "1", "--layer", "7"], "layer 7"),
-            (["tokenize", "--model", "\(Self.checkpoints)/odd-shapes", "--json", "hi"], "vocab.json: file not found"),
+            (["activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids", "1,1000"], "token id 1000"),
+            (["activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids", Array(repeating: "1", count: 41).joined(separator: ",")], "41 tokens"),
+            (["activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids", "1", "--layer", "7"], "layer 7"),
+            (["tokenize", "--model", "\(CLI.checkpoints)/odd-shapes", "--json", "hi"], "vocab.json: file not found"),
         ]
         for (arguments, fragment) in cases {
-            let result = try run(arguments)
+            let result = try runCLI(arguments)
             XCTAssertNotEqual(result.status, 0, arguments.joined(separator: " "))
             XCTAssertTrue(result.stderr.contains("neuronbench: error: "), result.stderr)
             XCTAssertTrue(result.stderr.contains(fragment), "\(result.stderr) lacks \(fragment)")
@@ -84,7 +62,7 @@ final class CLITests: XCTestCase {
 
     /// Reads float32 tensor `key` of a parity fixture (a minimal safetensors reader, independent of the GPT2 module).
     func referenceValues(checkpoint: String, key: String) throws -> [Float] {
-        let url = Self.root.appendingPathComponent("Tests/GPT2Tests/Resources/parity/\(checkpoint)/activations.safetensors")
+        let url = CLI.root.appendingPathComponent("Tests/GPT2Tests/Resources/parity/\(checkpoint)/activations.safetensors")
         let data = try Data(contentsOf: url)
         let headerLength = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
         let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as! [String: Any]

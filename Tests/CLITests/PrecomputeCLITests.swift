@@ -1,0 +1,151 @@
+import Foundation
+import XCTest
+
+/// `precompute`, `inspect` and the Python reader, run as separate processes; and resuming after `kill -9`.
+final class PrecomputeCLITests: XCTestCase {
+    static let root = CLI.root
+    static let model = "\(CLI.checkpoints)/f16-prefixed"
+    static let corpus = root.appendingPathComponent("Corpora/test-corpus").path
+
+    func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("nb-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
+    func precomputeArguments(_ out: String) -> [String] {
+        ["precompute", "--model", Self.model, "--tokenizer", CLI.tokenizer, "--corpus", Self.corpus, "--out", out,
+         "--pilot-excerpts", "40", "--top-k", "12", "--random-k", "9", "--quantile-k", "3", "--bottom-k", "5",
+         "--batch", "1", "--checkpoint-seconds", "0"]
+    }
+
+    func tableDump(_ path: String, _ query: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // Read-only, through Python's sqlite3: an independent reader that cannot disturb the file.
+        process.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro', uri=True); print(repr(c.execute(sys.argv[2]).fetchall()))", path, query]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : "error"
+    }
+
+    func testKillNineAtAnyMomentThenResumeGivesTheUninterruptedRecords() throws {
+        let directory = try temporaryDirectory()
+        let reference = directory.appendingPathComponent("reference.db").path
+        let result = try runCLI(precomputeArguments(reference))
+        XCTAssertEqual(result.status, 0, result.stderr)
+
+        let killed = directory.appendingPathComponent("killed.db").path
+        var kills = 0, resumedFromCheckpoint = false
+        var delay = 0.15
+        for attempt in 0..<40 {
+            let process = Process()
+            process.executableURL = CLI.executable
+            process.arguments = precomputeArguments(killed)
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: delay)
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                kills += 1
+                // An interrupted database is never taken for a finished one.
+                // (Killed before the schema was written, the file is missing or empty: "error".)
+                let status = try tableDump(killed, "SELECT value FROM metadata WHERE key = 'status'")
+                XCTAssertFalse(status.contains("complete"), "after kill \(kills): \(status)")
+                if try tableDump(killed, "SELECT count(*) FROM progress WHERE key = 'next_excerpt'").contains("(1,)") {
+                    resumedFromCheckpoint = true
+                }
+                delay += 0.1
+            } else {
+                process.waitUntilExit()
+                XCTAssertEqual(process.terminationStatus, 0, "attempt \(attempt) failed")
+                break
+            }
+        }
+        XCTAssertGreaterThanOrEqual(kills, 2, "the run finished before it could be interrupted")
+        XCTAssertTrue(resumedFromCheckpoint, "no kill landed after a main-pass checkpoint")
+        for query in ["SELECT * FROM records ORDER BY 1, 2, 3, 4, 5", "SELECT * FROM neurons ORDER BY 1, 2",
+                      "SELECT * FROM excerpts ORDER BY 1", "SELECT count(*) FROM progress",
+                      "SELECT * FROM metadata WHERE key != 'summary' ORDER BY 1"] {
+            XCTAssertEqual(try tableDump(killed, query), try tableDump(reference, query), query)
+        }
+    }
+
+    func testInspectJSONAndThePythonReaderAgree() throws {
+        let directory = try temporaryDirectory()
+        let db = directory.appendingPathComponent("run.db").path
+        XCTAssertEqual(try runCLI(precomputeArguments(db)).status, 0)
+        let swift = try runCLI(["inspect", db, "--neuron", "1:7", "--json"])
+        XCTAssertEqual(swift.status, 0, swift.stderr)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Self.root.appendingPathComponent("Scripts/read-activations.py").path, db, "1:7"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let pythonData = out.fileHandleForReading.readDataToEndOfFile()
+        let pythonErrors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "Scripts/read-activations.py needs python3 with numpy: \(pythonErrors)")
+
+        let a = try JSONSerialization.jsonObject(with: Data(swift.stdout.utf8)) as! [String: Any]
+        let b = try JSONSerialization.jsonObject(with: pythonData) as! [String: Any]
+        XCTAssertEqual(a["layer"] as? Int, 1)
+        let recordsA = a["records"] as! [String: Any], recordsB = b["records"] as! [String: Any]
+        let topA = recordsA["top"] as! [[String: Any]], topB = recordsB["top"] as! [[String: Any]]
+        XCTAssertEqual(topA.count, 12)
+        XCTAssertEqual(topA.count, topB.count)
+        for (x, y) in zip(topA, topB) {
+            XCTAssertEqual(x["excerpt_id"] as? Int, y["excerpt_id"] as? Int)
+            XCTAssertEqual(x["tokens"] as? [String], y["tokens"] as? [String])
+            XCTAssertEqual(x["ids"] as? [Int], y["ids"] as? [Int])
+            XCTAssertEqual(x["activations"] as? [Double], y["activations"] as? [Double])
+        }
+        for kind in ["random", "bottom"] {
+            XCTAssertEqual((recordsA[kind] as! [[String: Any]]).map { $0["activations"] as! [Double] },
+                           (recordsB[kind] as! [[String: Any]]).map { $0["activations"] as! [Double] })
+        }
+        XCTAssertEqual((recordsA["quantiles"] as! [[[String: Any]]]).map { $0.map { $0["excerpt_id"] as! Int } },
+                       (recordsB["quantiles"] as! [[[String: Any]]]).map { $0.map { $0["excerpt_id"] as! Int } })
+        let statsA = a["stats"] as! [String: Any], statsB = b["stats"] as! [String: Any]
+        for key in ["token_count", "excerpt_count", "histogram", "excerpts_below_boundaries"] {
+            XCTAssertEqual(statsA[key] as? NSObject, statsB[key] as? NSObject, key)
+        }
+        XCTAssertEqual(statsA["mean"] as! Double, statsB["mean"] as! Double, accuracy: 1e-12)
+
+        let text = try runCLI(["inspect", db, "--neuron", "1:7", "--records", "2"])
+        XCTAssertEqual(text.status, 0)
+        XCTAssertTrue(text.stdout.contains("top (by excerpt maximum)"))
+        XCTAssertTrue(text.stdout.contains("[["), "strongest tokens are marked")
+        let missing = try runCLI(["inspect", db, "--neuron", "5:0"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains("no neuron 5:0"))
+    }
+
+    func testSummaryAndRefusals() throws {
+        let directory = try temporaryDirectory()
+        let db = directory.appendingPathComponent("run.db").path
+        let first = try runCLI(precomputeArguments(db))
+        XCTAssertEqual(first.status, 0)
+        for fragment in ["16 documents", "1 empty documents", "3 invalid UTF-8 sequences replaced", "1 NUL bytes removed",
+                         "bytes of compressed activations per record", "quantile boundary error"] {
+            XCTAssertTrue(first.stderr.contains(fragment), "summary lacks \(fragment): \(first.stderr)")
+        }
+        let other = try runCLI(precomputeArguments(db).map { $0 == "12" ? "13" : $0 })
+        XCTAssertEqual(other.status, 1)
+        XCTAssertTrue(other.stderr.contains("other settings"), other.stderr)
+        let missing = try runCLI(["precompute", "--model", Self.model, "--tokenizer", CLI.tokenizer,
+                                          "--corpus", "/no/corpus", "--out", directory.appendingPathComponent("x.db").path])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("/no/corpus: corpus not found"), missing.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("x.db").path))
+    }
+}
