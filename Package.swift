@@ -48,9 +48,10 @@ let package = Package(
         ),
         // Release-mode micro benchmarks driven by Scripts/bench-*.
         .executableTarget(name: "neuronbench-bench", dependencies: ["GPT2"]),
-        .testTarget(name: "GPT2Tests", dependencies: ["GPT2"], exclude: ["Resources"]),
-        .testTarget(name: "ActivationStoreTests", dependencies: ["ActivationStore"]),
-        .testTarget(name: "PrecomputeTests", dependencies: ["Precompute", "GPT2", "ActivationStore", "CZlib"]),
-        .testTarget(name: "CLITests", dependencies: ["neuronbench"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "TestSupport"], exclude: ["Resources"]),
+        .testTarget(name: "ActivationStoreTests", dependencies: ["ActivationStore", "TestSupport"]),
+        .testTarget(name: "PrecomputeTests", dependencies: ["Precompute", "GPT2", "ActivationStore", "CZlib", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["neuronbench", "TestSupport"]),
     ]
 )

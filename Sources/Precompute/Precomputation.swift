@@ -259,6 +259,8 @@ public final class Precomputation {
             }
             return true
         }
+        progress(PrecomputeProgress(phase: "tokenize", done: documentID, total: documentID, unit: "documents",
+                                    elapsed: Date().timeIntervalSince(started)))
         guard excerptID > 0 else { throw PrecomputeError.emptyCorpus(path: corpusPath) }
         return CorpusManifest(path: corpusPath, format: corpus.format.rawValue, files: corpus.files.count, sha256: sha,
                               documents: documentID, excerpts: excerptID, tokensInExcerpts: tokensKept,

@@ -1,15 +1,13 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import ActivationStore
 
 final class ActivationStoreTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = TestSupport.repositoryRoot
 
     func temporaryPath(_ name: String = "test.db") throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nb-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
-        return directory.appendingPathComponent(name).path
+        try TestSupport.temporaryDirectory(self).appendingPathComponent(name).path
     }
 
     func testSchemaFileIsTheSchemaTheCodeCreates() throws {
@@ -91,24 +89,24 @@ final class ActivationStoreTests: XCTestCase {
         XCTAssertEqual(try database.neuronIDs(), [NeuronID(layer: 1, neuron: 7)])
         XCTAssertEqual(try database.excerpt(1)?.tokenIDs, [1, 0, 2])
         XCTAssertEqual(try database.tokenStrings(), ["a", " b", "\u{FFFD}"])
-        XCTAssertThrowsErrorMessage(try database.neuron(NeuronID(layer: 0, neuron: 0)), contains: ["no neuron 0:0"])
+        XCTAssertThrowsMessage(try database.neuron(NeuronID(layer: 0, neuron: 0)), contains: ["no neuron 0:0"])
     }
 
     func testReadersRefuseAnIncompleteDatabase() throws {
         let path = try temporaryPath()
         try writeSampleDatabase(path, complete: false)
-        XCTAssertThrowsErrorMessage(try ActivationDatabase.openForReading(path: path), contains: [path, "has not finished", "status: running"])
+        XCTAssertThrowsMessage(try ActivationDatabase.openForReading(path: path), contains: [path, "has not finished", "status: running"])
         XCTAssertNoThrow(try ActivationDatabase.openForReading(path: path, allowIncomplete: true))
     }
 
     func testNotADatabaseAndMissingFile() throws {
         let path = try temporaryPath()
-        XCTAssertThrowsErrorMessage(try ActivationDatabase.openForReading(path: path), contains: [path, "file not found"])
+        XCTAssertThrowsMessage(try ActivationDatabase.openForReading(path: path), contains: [path, "file not found"])
         try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
-        XCTAssertThrowsErrorMessage(try ActivationDatabase.openForReading(path: path), contains: [path, "not a neuronbench activation database"])
+        XCTAssertThrowsMessage(try ActivationDatabase.openForReading(path: path), contains: [path, "not a neuronbench activation database"])
         let other = try temporaryPath("other.db")
         try SQLiteDatabase(path: other).execute("CREATE TABLE t (x)")
-        XCTAssertThrowsErrorMessage(try ActivationDatabase.openForReading(path: other), contains: ["no metadata table"])
+        XCTAssertThrowsMessage(try ActivationDatabase.openForReading(path: other), contains: ["no metadata table"])
     }
 
     func testCorruptActivationBlobIsReported() throws {
@@ -116,7 +114,7 @@ final class ActivationStoreTests: XCTestCase {
         try writeSampleDatabase(path, complete: true)
         try SQLiteDatabase(path: path).execute("UPDATE neurons SET activations = x'0102030405'")
         let database = try ActivationDatabase.openForReading(path: path)
-        XCTAssertThrowsErrorMessage(try database.neuron(NeuronID(layer: 1, neuron: 7)), contains: [path, "corrupt", "neuron 1:7"])
+        XCTAssertThrowsMessage(try database.neuron(NeuronID(layer: 1, neuron: 7)), contains: [path, "corrupt", "neuron 1:7"])
     }
 
     func testTransactionRollsBackOnError() throws {
@@ -128,7 +126,7 @@ final class ActivationStoreTests: XCTestCase {
             throw Failure()
         })
         XCTAssertEqual(try database.query("SELECT count(*) FROM t") { $0.int(0) }, [0])
-        XCTAssertThrowsErrorMessage(try database.execute("SELEC nonsense"), contains: ["SQLite error", "SELEC nonsense"])
+        XCTAssertThrowsMessage(try database.execute("SELEC nonsense"), contains: ["SQLite error", "SELEC nonsense"])
     }
 
     func testNeuronIDParsing() {
@@ -136,18 +134,5 @@ final class ActivationStoreTests: XCTestCase {
         XCTAssertNil(NeuronID("3"))
         XCTAssertNil(NeuronID("a:b"))
         XCTAssertNil(NeuronID("-1:2"))
-    }
-}
-
-func XCTAssertThrowsErrorMessage<T>(_ body: @autoclosure () throws -> T, contains fragments: [String],
-                                    file: StaticString = #filePath, line: UInt = #line) {
-    do {
-        _ = try body()
-        XCTFail("expected an error containing \(fragments)", file: file, line: line)
-    } catch {
-        let message = error.localizedDescription
-        for fragment in fragments where !message.contains(fragment) {
-            XCTFail("error message \"\(message)\" does not contain \"\(fragment)\"", file: file, line: line)
-        }
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 
 /// Paths and a runner shared by the CLI tests: they run the built `neuronbench` as a user would.
 enum CLI {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = TestSupport.repositoryRoot
     static let checkpoints = root.appendingPathComponent("Tests/GPT2Tests/Resources/checkpoints").path
     static let tokenizer = root.appendingPathComponent("Models/gpt2-tokenizer").path
     /// The built executable: the test bundle sits beside the products of the same build.

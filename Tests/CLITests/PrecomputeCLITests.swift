@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `precompute`, `inspect` and the Python reader, run as separate processes; and resuming after `kill -9`.
@@ -7,12 +8,7 @@ final class PrecomputeCLITests: XCTestCase {
     static let model = "\(CLI.checkpoints)/f16-prefixed"
     static let corpus = root.appendingPathComponent("Corpora/test-corpus").path
 
-    func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("nb-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
-    }
+    func temporaryDirectory() throws -> URL { try TestSupport.temporaryDirectory(self) }
 
     func precomputeArguments(_ out: String) -> [String] {
         ["precompute", "--model", Self.model, "--tokenizer", CLI.tokenizer, "--corpus", Self.corpus, "--out", out,

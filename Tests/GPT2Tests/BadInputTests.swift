@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import GPT2
 
@@ -6,7 +7,7 @@ import XCTest
 final class BadInputTests: XCTestCase {
     /// A copy of the odd-shapes fixture checkpoint that a test may damage.
     func copyOfCheckpoint() throws -> URL {
-        let directory = try Fixtures.temporaryDirectory(self).appendingPathComponent("model")
+        let directory = try TestSupport.temporaryDirectory(self).appendingPathComponent("model")
         try FileManager.default.copyItem(at: Fixtures.checkpoint("odd-shapes"), to: directory)
         return directory
     }
@@ -51,7 +52,7 @@ final class BadInputTests: XCTestCase {
     }
 
     func testMissingDirectory() throws {
-        let directory = try Fixtures.temporaryDirectory(self).appendingPathComponent("nowhere")
+        let directory = try TestSupport.temporaryDirectory(self).appendingPathComponent("nowhere")
         XCTAssertThrowsMessage(try GPT2Model(directory: directory), contains: ["nowhere", "file not found"])
     }
 
@@ -62,7 +63,7 @@ final class BadInputTests: XCTestCase {
     }
 
     func testMissingShardNamedByIndex() throws {
-        let directory = try Fixtures.temporaryDirectory(self).appendingPathComponent("model")
+        let directory = try TestSupport.temporaryDirectory(self).appendingPathComponent("model")
         try FileManager.default.copyItem(at: Fixtures.checkpoint("gpt2-shaped"), to: directory)
         try FileManager.default.removeItem(at: directory.appendingPathComponent("model-00002-of-00003.safetensors"))
         XCTAssertThrowsMessage(try GPT2Model(directory: directory), contains: ["model-00002-of-00003.safetensors", "file not found"])

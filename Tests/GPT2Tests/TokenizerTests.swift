@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import GPT2
 
@@ -54,7 +55,7 @@ final class TokenizerTests: XCTestCase {
     }
 
     func testMissingOrMalformedFilesNameTheFile() throws {
-        let directory = try Fixtures.temporaryDirectory(self)
+        let directory = try TestSupport.temporaryDirectory(self)
         XCTAssertThrowsMessage(try GPT2Tokenizer(directory: directory),
                                contains: ["vocab.json", "file not found", "fetch-assets"])
         try FileManager.default.copyItem(at: Fixtures.tokenizerDirectory.appendingPathComponent("vocab.json"),

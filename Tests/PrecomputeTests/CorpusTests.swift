@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import TestSupport
 import XCTest
 @testable import Precompute
 
@@ -26,7 +27,7 @@ final class CorpusTests: XCTestCase {
     }
 
     func testJSONLinesWithBadLines() throws {
-        let directory = try Paths.temporaryDirectory(self)
+        let directory = try TestSupport.temporaryDirectory(self)
         let path = directory.appendingPathComponent("corpus.jsonl").path
         let lines = [#"{"text": "first document"}"#, "not json", #"{"title": "no text"}"#, "", #"{"text": ""}"#,
                      #"{"text": "last\u0000 one", "id": 5}"#]
@@ -43,7 +44,7 @@ final class CorpusTests: XCTestCase {
     }
 
     func testGzipJSONLinesAndTruncatedGzip() throws {
-        let directory = try Paths.temporaryDirectory(self)
+        let directory = try TestSupport.temporaryDirectory(self)
         let path = directory.appendingPathComponent("corpus.jsonl.gz").path
         let text = (0..<1000).map { #"{"text": "document \#($0)"}"# }.joined(separator: "\n") + "\n"
         let file = try XCTUnwrap(gzopen(path, "wb"))
@@ -56,11 +57,11 @@ final class CorpusTests: XCTestCase {
 
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: path))
-        XCTAssertThrowsErrorMessage(try documents(path), contains: [path])
+        XCTAssertThrowsMessage(try documents(path), contains: [path])
     }
 
     func testFiftyMegabyteSingleLineDocument() throws {
-        let directory = try Paths.temporaryDirectory(self)
+        let directory = try TestSupport.temporaryDirectory(self)
         let path = directory.appendingPathComponent("big.jsonl").path
         let body = String(repeating: "all work and no play ", count: 50_000_000 / 21)
         try (#"{"text": ""# + body + #""}"# + "\n" + #"{"text": "after"}"#).write(toFile: path, atomically: false, encoding: .utf8)
@@ -72,11 +73,11 @@ final class CorpusTests: XCTestCase {
     }
 
     func testUnsupportedAndMissingCorpora() throws {
-        XCTAssertThrowsErrorMessage(try Corpus(path: "/no/such/corpus"), contains: ["/no/such/corpus", "not found", "fetch-corpus"])
-        let directory = try Paths.temporaryDirectory(self)
-        XCTAssertThrowsErrorMessage(try Corpus(path: directory.path), contains: ["no .txt files"])
+        XCTAssertThrowsMessage(try Corpus(path: "/no/such/corpus"), contains: ["/no/such/corpus", "not found", "fetch-corpus"])
+        let directory = try TestSupport.temporaryDirectory(self)
+        XCTAssertThrowsMessage(try Corpus(path: directory.path), contains: ["no .txt files"])
         let csv = directory.appendingPathComponent("data.csv").path
         try "a,b".write(toFile: csv, atomically: true, encoding: .utf8)
-        XCTAssertThrowsErrorMessage(try Corpus(path: csv), contains: ["unknown file type", ".jsonl"])
+        XCTAssertThrowsMessage(try Corpus(path: csv), contains: ["unknown file type", ".jsonl"])
     }
 }

@@ -1,6 +1,7 @@
 import ActivationStore
 import Foundation
 import GPT2
+import TestSupport
 import XCTest
 @testable import Precompute
 
@@ -38,7 +39,7 @@ final class PrecomputeEndToEndTests: XCTestCase {
     }
 
     func testEveryStoredRecordMatchesTheForwardPass() throws {
-        let directory = try Paths.temporaryDirectory(self)
+        let directory = try TestSupport.temporaryDirectory(self)
         let settings = Self.settings()
         let (path, summary) = try precompute(into: directory)
         let database = try ActivationDatabase.openForReading(path: path)
@@ -114,14 +115,14 @@ final class PrecomputeEndToEndTests: XCTestCase {
     }
 
     func testResultsDoNotDependOnBatchSize() throws {
-        let directory = try Paths.temporaryDirectory(self)
+        let directory = try TestSupport.temporaryDirectory(self)
         let (a, _) = try precompute(batch: 1, into: directory, name: "a.db")
         let (b, _) = try precompute(batch: 7, into: directory, name: "b.db")
         try assertSameNeurons(a, b, exactStatistics: true)
     }
 
     func testSameInputsGiveIdenticalDatabases() throws {
-        let directory = try Paths.temporaryDirectory(self)
+        let directory = try TestSupport.temporaryDirectory(self)
         let (a, _) = try precompute(into: directory, name: "a.db")
         let (b, _) = try precompute(into: directory, name: "b.db")
         for table in ["metadata", "vocabulary", "documents", "excerpts", "neurons", "records"] {
@@ -134,7 +135,7 @@ final class PrecomputeEndToEndTests: XCTestCase {
     }
 
     func testShardsMergeIntoTheSingleRunRecords() throws {
-        let directory = try Paths.temporaryDirectory(self)
+        let directory = try TestSupport.temporaryDirectory(self)
         let (single, _) = try precompute(into: directory, name: "single.db")
         var shards: [String] = []
         for index in 0..<3 {
@@ -151,26 +152,26 @@ final class PrecomputeEndToEndTests: XCTestCase {
         XCTAssertEqual(try ActivationDatabase.openForReading(path: merged).metadata("settings"),
                        try ActivationDatabase.openForReading(path: single).metadata("settings"))
 
-        XCTAssertThrowsErrorMessage(try ShardMerge.merge(inputs: Array(shards.prefix(2)), output: directory.appendingPathComponent("m2.db").path),
+        XCTAssertThrowsMessage(try ShardMerge.merge(inputs: Array(shards.prefix(2)), output: directory.appendingPathComponent("m2.db").path),
                                     contains: ["expected shards 0/3", "1/3"])
-        XCTAssertThrowsErrorMessage(try ShardMerge.merge(inputs: shards, output: merged), contains: ["already exists"])
-        XCTAssertThrowsErrorMessage(try ShardMerge.merge(inputs: shards + [single], output: directory.appendingPathComponent("m3.db").path),
+        XCTAssertThrowsMessage(try ShardMerge.merge(inputs: shards, output: merged), contains: ["already exists"])
+        XCTAssertThrowsMessage(try ShardMerge.merge(inputs: shards + [single], output: directory.appendingPathComponent("m3.db").path),
                                     contains: ["once each", "0/1"])
     }
 
     func testRerunsAreRefusedWithOtherSettingsAndSkippedWhenComplete() throws {
-        let directory = try Paths.temporaryDirectory(self)
+        let directory = try TestSupport.temporaryDirectory(self)
         let (path, _) = try precompute(into: directory)
         let (_, again) = try precompute(into: directory)
         XCTAssertTrue(again.alreadyComplete)
         XCTAssertEqual(again.neurons, 64)
         var other = Self.settings()
         other.samples.top = 11
-        XCTAssertThrowsErrorMessage(try precompute(other, into: directory), contains: [path, "other settings", "settings: stored"])
+        XCTAssertThrowsMessage(try precompute(other, into: directory), contains: [path, "other settings", "settings: stored"])
     }
 
     func testLayerSubsetMaxTokensAndShortExcerpts() throws {
-        let directory = try Paths.temporaryDirectory(self)
+        let directory = try TestSupport.temporaryDirectory(self)
         var settings = Self.settings()
         settings.layers = [1]
         settings.maxTokens = 1_000
@@ -195,14 +196,14 @@ final class PrecomputeEndToEndTests: XCTestCase {
     }
 
     func testCorpusWithoutExcerptsAndBadLayer() throws {
-        let directory = try Paths.temporaryDirectory(self)
+        let directory = try TestSupport.temporaryDirectory(self)
         let corpus = directory.appendingPathComponent("corpus")
         try FileManager.default.createDirectory(at: corpus, withIntermediateDirectories: true)
         try "too short".write(to: corpus.appendingPathComponent("a.txt"), atomically: true, encoding: .utf8)
-        XCTAssertThrowsErrorMessage(try precompute(corpus: corpus.path, into: directory), contains: ["yields no excerpt"])
+        XCTAssertThrowsMessage(try precompute(corpus: corpus.path, into: directory), contains: ["yields no excerpt"])
         var settings = Self.settings()
         settings.layers = [2]
-        XCTAssertThrowsErrorMessage(try precompute(settings, into: directory, name: "b.db"), contains: ["layer 2 is out of range"])
+        XCTAssertThrowsMessage(try precompute(settings, into: directory, name: "b.db"), contains: ["layer 2 is out of range"])
     }
 
     // MARK: Helpers
