@@ -18,7 +18,7 @@ final class ProgressDisplay {
         }
         if p.elapsed > 0 && p.done > 0 {
             let rate = Double(p.done) / p.elapsed
-            text += String(format: ", %.0f %@/s", rate, p.unit)
+            text += String(format: rate < 10 ? ", %.1f %@/s" : ", %.0f %@/s", rate, p.unit)
             if p.total > p.done { text += ", ETA \(Self.duration(Double(p.total - p.done) / rate))" }
         }
         FileHandle.standardError.write(Data((isTerminal ? "\r\u{1B}[K" + text + (finished ? "\n" : "") : text + "\n").utf8))
