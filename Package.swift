@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Data flows one way: GPT2 (tokenizer, model) -> Precompute (corpus, excerpts, samplers) -> ActivationStore
-// (the SQLite file) ... -> neuronbench (CLI). ActivationStore knows nothing of GPT-2 or of sampling.
+// (the SQLite file) -> Evaluation (explainers, simulators, scores) -> neuronbench (CLI). ActivationStore knows
+// nothing of GPT-2 or of sampling; Evaluation reads the store and nothing upstream of it.
 let package = Package(
     name: "neuronbench",
     platforms: [.macOS(.v14)],
@@ -11,6 +12,7 @@ let package = Package(
         .library(name: "GPT2", targets: ["GPT2"]),
         .library(name: "ActivationStore", targets: ["ActivationStore"]),
         .library(name: "Precompute", targets: ["Precompute"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,11 +40,16 @@ let package = Package(
             dependencies: ["GPT2", "ActivationStore", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // Records -> explanations -> simulations -> scores -> CSV reports. Reads the store, never writes it.
+        .target(
+            name: "Evaluation",
+            dependencies: ["ActivationStore", "CZlib"]
+        ),
         // Thin command-line front end.
         .executableTarget(
             name: "neuronbench",
             dependencies: [
-                "GPT2", "ActivationStore", "Precompute",
+                "GPT2", "ActivationStore", "Precompute", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +59,7 @@ let package = Package(
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "TestSupport"], exclude: ["Resources"]),
         .testTarget(name: "ActivationStoreTests", dependencies: ["ActivationStore", "TestSupport"]),
         .testTarget(name: "PrecomputeTests", dependencies: ["Precompute", "GPT2", "ActivationStore", "CZlib", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ActivationStore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["neuronbench", "TestSupport"]),
     ]
 )

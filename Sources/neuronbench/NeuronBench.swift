@@ -2,12 +2,12 @@ import ArgumentParser
 import Foundation
 
 @main
-struct NeuronBench: ParsableCommand {
+struct NeuronBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "neuronbench",
         abstract: "Automated neuron interpretability for GPT-2: record MLP neurons, explain them, score the explanations.",
         subcommands: [TokenizeCommand.self, ActivationsCommand.self, PrecomputeCommand.self, InspectCommand.self,
-                      MergeCommand.self, SchemaCommand.self]
+                      MergeCommand.self, SchemaCommand.self, EvaluateCommand.self, CompareCommand.self, PuzzlesCommand.self]
     )
 }
 
@@ -15,12 +15,23 @@ struct NeuronBench: ParsableCommand {
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let error as ExitCode {
-        throw error
     } catch {
-        FileHandle.standardError.write(Data("neuronbench: error: \(error.localizedDescription)\n".utf8))
-        throw ExitCode.failure
+        throw reported(error)
     }
+}
+
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        throw reported(error)
+    }
+}
+
+private func reported(_ error: Error) -> Error {
+    if error is ExitCode || error is ValidationError { return error }
+    FileHandle.standardError.write(Data("neuronbench: error: \(error.localizedDescription)\n".utf8))
+    return ExitCode.failure
 }
 
 /// Writes `value` as one line of JSON to stdout.

@@ -8,6 +8,11 @@ final class ProgressDisplay {
     private var lastPhase = ""
 
     func report(_ p: PrecomputeProgress) {
+        report(phase: p.phase, done: p.done, total: p.total, unit: p.unit, elapsed: p.elapsed)
+    }
+
+    func report(phase: String, done: Int, total: Int, unit: String, elapsed: Double) {
+        let p = (phase: phase, done: done, total: total, unit: unit, elapsed: elapsed)
         let finished = p.total > 0 && p.done >= p.total
         guard isTerminal || finished || p.phase != lastPhase || Date().timeIntervalSince(lastLine) >= 10 else { return }
         lastLine = Date()

@@ -1,3 +1,4 @@
+import ActivationStore
 import TestSupport
 import XCTest
 @testable import Precompute

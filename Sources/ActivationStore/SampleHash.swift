@@ -1,4 +1,4 @@
-/// The seeded hash behind every random choice of the precompute. A choice made by hash ("the k excerpts with the
+/// The seeded hash behind every random choice of the precompute (specified in Schemas/activations.md). A choice made by hash ("the k excerpts with the
 /// smallest hash") does not depend on the order excerpts arrive in, on the batch size or on sharding, and two
 /// shards' choices merge into the single run's exactly.
 public enum SampleHash {
@@ -7,6 +7,7 @@ public enum SampleHash {
         case random = 0x52414E44       // "RAND"
         case quantile = 0x5155414E     // "QUAN"
         case pilot = 0x50494C4F        // "PILO"
+        case neurons = 0x4E455552      // "NEUR": choosing neurons to evaluate
     }
 
     /// SplitMix64's finaliser: a bijection on 64 bits with good avalanche.

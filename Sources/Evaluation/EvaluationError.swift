@@ -1,0 +1,25 @@
+import Foundation
+
+/// Why an evaluation, or one neuron's part of it, failed.
+public enum EvaluationError: LocalizedError, Equatable, Sendable {
+    /// The explainer has no explanation for this neuron (e.g. absent from an imported file): listed, not scored.
+    case missingExplanation
+    case explainerFailed(String)
+    case simulatorFailed(String)
+    case invalidSpecification(String)
+    case invalidImport(path: String, reason: String)
+    case unknownPlugin(kind: String, name: String, known: [String])
+    case invalidRun(path: String, reason: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case .missingExplanation: return "no explanation for this neuron"
+        case let .explainerFailed(reason): return "explainer failed: \(reason)"
+        case let .simulatorFailed(reason): return "simulator failed: \(reason)"
+        case let .invalidSpecification(reason): return reason
+        case let .invalidImport(path, reason): return "\(path): \(reason)"
+        case let .unknownPlugin(kind, name, known): return "unknown \(kind) \"\(name)\"; known: \(known.joined(separator: ", "))"
+        case let .invalidRun(path, reason): return "\(path): \(reason)"
+        }
+    }
+}

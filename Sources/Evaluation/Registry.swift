@@ -1,0 +1,53 @@
+/// The explainers and simulators that can be named on the command line.
+///
+/// Explainers: `token-list`, `file:PATH` (CSV or JSONL), `shuffled` or `shuffled:EXPLAINER` (control; default
+/// base token-list), `constant` or `constant:TEXT` (control). Simulators: `keyword`. Other modules register more
+/// (the LLM backend adds `llm`).
+public struct PluginRegistry: Sendable {
+    public typealias ExplainerFactory = @Sendable (_ argument: String?, _ seed: UInt64) throws -> any Explainer
+    public typealias SimulatorFactory = @Sendable (_ argument: String?) throws -> any Simulator
+
+    public private(set) var explainers: [String: ExplainerFactory] = [:]
+    public private(set) var simulators: [String: SimulatorFactory] = [:]
+
+    public mutating func register(explainer name: String, _ factory: @escaping ExplainerFactory) { explainers[name] = factory }
+    public mutating func register(simulator name: String, _ factory: @escaping SimulatorFactory) { simulators[name] = factory }
+
+    /// The built-in, deterministic plug-ins.
+    public static var standard: PluginRegistry {
+        var registry = PluginRegistry()
+        registry.register(explainer: "token-list") { _, _ in TokenListExplainer() }
+        registry.register(explainer: "file") { argument, _ in
+            guard let argument, !argument.isEmpty else { throw EvaluationError.invalidSpecification("file: needs a path, e.g. file:explanations.csv") }
+            return try ImportedExplainer(path: argument)
+        }
+        registry.register(explainer: "constant") { argument, _ in ConstantExplainer(text: argument) }
+        registry.register(simulator: "keyword") { _ in KeywordSimulator() }
+        return registry
+    }
+
+    /// "name" or "name:argument".
+    static func split(_ specification: String) -> (String, String?) {
+        guard let colon = specification.firstIndex(of: ":") else { return (specification, nil) }
+        return (String(specification[..<colon]), String(specification[specification.index(after: colon)...]))
+    }
+
+    public func explainer(_ specification: String, seed: UInt64) throws -> any Explainer {
+        let (name, argument) = Self.split(specification)
+        if name == "shuffled" {
+            return ShuffledExplainer(base: try explainer(argument ?? "token-list", seed: seed), seed: seed)
+        }
+        guard let factory = explainers[name] else {
+            throw EvaluationError.unknownPlugin(kind: "explainer", name: specification, known: (Array(explainers.keys) + ["shuffled"]).sorted())
+        }
+        return try factory(argument, seed)
+    }
+
+    public func simulator(_ specification: String) throws -> any Simulator {
+        let (name, argument) = Self.split(specification)
+        guard let factory = simulators[name] else {
+            throw EvaluationError.unknownPlugin(kind: "simulator", name: specification, known: simulators.keys.sorted())
+        }
+        return try factory(argument)
+    }
+}

@@ -1,0 +1,51 @@
+/// Summary statistics of a set of scores (neurons whose headline correlation is defined).
+public struct ScoreSummary: Sendable, Equatable {
+    public var count: Int
+    public var mean: Double
+    public var median: Double
+    /// Sample standard deviation (n − 1); NaN for fewer than 2 scores.
+    public var standardDeviation: Double
+    /// Percentile bootstrap 95% interval of the mean (2,000 resamples, seeded).
+    public var confidenceLow: Double
+    public var confidenceHigh: Double
+    public var fractionAtLeastHalf: Double
+    public var fractionAtLeast08: Double
+
+    public init(_ scores: [Double], seed: UInt64 = 0) {
+        count = scores.count
+        guard !scores.isEmpty else {
+            mean = .nan; median = .nan; standardDeviation = .nan; confidenceLow = .nan; confidenceHigh = .nan
+            fractionAtLeastHalf = .nan; fractionAtLeast08 = .nan
+            return
+        }
+        let n = Double(scores.count)
+        mean = scores.reduce(0, +) / n
+        let sorted = scores.sorted()
+        median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let m = mean
+        standardDeviation = scores.count > 1 ? (scores.map { ($0 - m) * ($0 - m) }.reduce(0, +) / (n - 1)).squareRoot() : .nan
+        (confidenceLow, confidenceHigh) = Self.bootstrap(scores, seed: seed)
+        fractionAtLeastHalf = Double(scores.filter { $0 >= 0.5 }.count) / n
+        fractionAtLeast08 = Double(scores.filter { $0 >= 0.8 }.count) / n
+    }
+
+    /// The 2.5th and 97.5th percentiles of the means of 2,000 resamples with replacement.
+    static func bootstrap(_ values: [Double], seed: UInt64, resamples: Int = 2_000) -> (Double, Double) {
+        var state = seed ^ 0xB007_57A9
+        var means: [Double] = []
+        means.reserveCapacity(resamples)
+        for _ in 0..<resamples {
+            var sum = 0.0
+            for _ in values.indices {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                sum += values[Int((z ^ (z >> 31)) % UInt64(values.count))]
+            }
+            means.append(sum / Double(values.count))
+        }
+        means.sort()
+        return (means[Int(0.025 * Double(resamples - 1))], means[Int((0.975 * Double(resamples - 1)).rounded(.up))])
+    }
+}

@@ -1,0 +1,76 @@
+/// The paper's token baseline: the tokens with the highest mean activation in the training records, quoted.
+///
+/// Tokens are grouped by their text without surrounding whitespace (" the" and "the" are one token here);
+/// a token must occur at least `minimumCount` times in the records (if none does, once is enough) and have a
+/// positive mean activation. Ties go to the alphabetically first token, so the output is a pure function of
+/// the records. Example: `the tokens "dollars", "cent" and "$"`.
+public struct TokenListExplainer: Explainer {
+    public var maximumTokens: Int
+    public var minimumCount: Int
+    public var name: String { "token-list" }
+
+    public init(maximumTokens: Int = 5, minimumCount: Int = 2) {
+        self.maximumTokens = maximumTokens
+        self.minimumCount = minimumCount
+    }
+
+    public func explain(_ requests: [ExplainRequest]) async -> [Result<String, EvaluationError>] {
+        requests.map { request in
+            guard let text = explanation(for: request.records) else {
+                return .failure(.explainerFailed("no token has a positive mean activation in the training records"))
+            }
+            return .success(text)
+        }
+    }
+
+    public func explanation(for records: [ActivationRecord]) -> String? {
+        var sum: [String: Double] = [:], count: [String: Int] = [:]
+        for record in records {
+            for (token, value) in zip(record.tokens, record.activations) {
+                let key = TokenText.display(token)
+                sum[key, default: 0] += Double(value)
+                count[key, default: 0] += 1
+            }
+        }
+        func candidates(_ minimum: Int) -> [(String, Double)] {
+            count.filter { $0.value >= minimum }
+                .map { ($0.key, sum[$0.key]! / Double($0.value)) }
+                .filter { $0.1 > 0 }
+                .sorted { ($0.1, $1.0) > ($1.1, $0.0) }
+        }
+        var chosen = candidates(minimumCount)
+        if chosen.isEmpty { chosen = candidates(1) }
+        let tokens = chosen.prefix(maximumTokens).map { TokenText.quote($0.0) }
+        guard let last = tokens.last else { return nil }
+        let list = tokens.count == 1 ? last : tokens.dropLast().joined(separator: ", ") + " and " + last
+        return "the token\(tokens.count == 1 ? "" : "s") \(list)"
+    }
+}
+
+/// How token text is shown in, and matched against, explanations.
+enum TokenText {
+    /// The token without surrounding whitespace; a whitespace-only token keeps its text.
+    static func display(_ token: String) -> String {
+        let trimmed = token.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? token : trimmed
+    }
+
+    /// Case-insensitive comparison key.
+    static func normalize(_ token: String) -> String { display(token).lowercased() }
+
+    /// A double-quoted term with \" \\ \n \t escaped, as the keyword simulator reads it back.
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for c in text {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default: out.append(c)
+            }
+        }
+        return out + "\""
+    }
+}
