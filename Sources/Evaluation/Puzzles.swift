@@ -10,18 +10,19 @@ public struct Puzzle: Sendable {
     public var rule: String
     let activate: @Sendable (_ tokens: [String], _ excerptID: Int) -> [Float]
 
-    /// The standard set, with tokens chosen from the excerpts: a frequent word, three words of middling frequency,
-    /// the word after the most frequent word, numbers, capitalised words, and noise.
+    /// The standard set, with words chosen from the excerpts by frequency among lower-case word tokens of 3+
+    /// letters (so that no capitalised form of the same word confuses a case-insensitive reader): the 11th most
+    /// frequent word; the 4th, 6th and 8th; the word after the most frequent one; numbers; capitalised words; noise.
     public static func standard(excerpts: [(id: Int, tokens: [String])], seed: UInt64) -> [Puzzle] {
         var frequency: [String: Int] = [:]
         for excerpt in excerpts {
-            for token in excerpt.tokens where token.hasPrefix(" ") && token.count >= 4 && token.dropFirst().allSatisfy(\.isLetter) {
+            for token in excerpt.tokens where token.hasPrefix(" ") && token.count >= 4 && token.dropFirst().allSatisfy(\.isLowercase) {
                 frequency[token, default: 0] += 1
             }
         }
         let ranked = frequency.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map(\.key)
         func word(_ rank: Int) -> String { ranked.isEmpty ? " the" : ranked[min(rank, ranked.count - 1)] }
-        let single = word(10), set = [word(20), word(21), word(22)], previous = word(0)
+        let single = word(10), set = [word(3), word(5), word(7)], previous = word(0)
         func rule(_ matches: @escaping @Sendable ([String], Int) -> Bool) -> @Sendable ([String], Int) -> [Float] {
             { tokens, _ in tokens.indices.map { matches(tokens, $0) ? 1 : 0 } }
         }

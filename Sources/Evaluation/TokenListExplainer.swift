@@ -1,9 +1,11 @@
 /// The paper's token baseline: the tokens with the highest mean activation in the training records, quoted.
 ///
-/// Tokens are grouped by their text without surrounding whitespace (" the" and "the" are one token here);
-/// a token must occur at least `minimumCount` times in the records (if none does, once is enough) and have a
-/// positive mean activation. Ties go to the alphabetically first token, so the output is a pure function of
-/// the records. Example: `the tokens "dollars", "cent" and "$"`.
+/// Tokens are grouped by their text without surrounding whitespace (" the" and "the" are one token here) and
+/// ranked by mean activation, keeping those with a positive mean. Tokens seen at least `minimumCount` times come
+/// first; if fewer than `maximumTokens` of them qualify, rarer tokens whose mean is at least the weakest chosen
+/// one's fill the list (so a neuron that fires on several rare words is not reduced to one). Ties go to the
+/// alphabetically first token, so the output is a pure function of the records.
+/// Example: `the tokens "dollars", "cent" and "$"`.
 public struct TokenListExplainer: Explainer {
     public var maximumTokens: Int
     public var minimumCount: Int
@@ -32,14 +34,15 @@ public struct TokenListExplainer: Explainer {
                 count[key, default: 0] += 1
             }
         }
-        func candidates(_ minimum: Int) -> [(String, Double)] {
-            count.filter { $0.value >= minimum }
-                .map { ($0.key, sum[$0.key]! / Double($0.value)) }
-                .filter { $0.1 > 0 }
-                .sorted { ($0.1, $1.0) > ($1.1, $0.0) }
+        let means = count.map { ($0.key, sum[$0.key]! / Double($0.value), $0.value) }.filter { $0.1 > 0 }
+        let byMean = { (a: (String, Double, Int), b: (String, Double, Int)) in (a.1, b.0) > (b.1, a.0) }
+        let qualified = means.filter { $0.2 >= minimumCount }.sorted(by: byMean)
+        var chosen = Array(qualified.prefix(maximumTokens))
+        if chosen.count < maximumTokens {
+            // Too few frequent tokens: rarer ones join if they are at least as strong as the weakest chosen.
+            let floor = chosen.last?.1 ?? 0
+            chosen = (chosen + means.filter { $0.2 < minimumCount && $0.1 >= floor }).sorted(by: byMean)
         }
-        var chosen = candidates(minimumCount)
-        if chosen.isEmpty { chosen = candidates(1) }
         let tokens = chosen.prefix(maximumTokens).map { TokenText.quote($0.0) }
         guard let last = tokens.last else { return nil }
         let list = tokens.count == 1 ? last : tokens.dropLast().joined(separator: ", ") + " and " + last

@@ -11,11 +11,14 @@ final class BaselineTests: XCTestCase {
     ]
 
     func testTokenListExplainerQuotesTheHighestMeanTokens() async {
-        // "dollar" (case kept as first seen after trimming: groups are case-sensitive): " dollar" x2 mean 2.75;
-        // "Dollar" mean 2.8 (count 1), "dollars" 2 (count 1): with minimum count 2 only "dollar" and "the" (0.067) qualify.
-        let explainer = TokenListExplainer(maximumTokens: 3, minimumCount: 2)
+        // Groups are case-sensitive after trimming: "dollar" x2 mean 2.75, "the" x2 mean 0.1 ("\n" x2 has mean 0);
+        // seen once: "Dollar" 2.8, "dollars" 2, "cents" 1, "rose" 0.5, "prices" 0.2.
+        let explainer = TokenListExplainer(maximumTokens: 2, minimumCount: 2)
         XCTAssertEqual(explainer.explanation(for: records), "the tokens \"dollar\" and \"the\"")
-        XCTAssertEqual(TokenListExplainer(maximumTokens: 3, minimumCount: 1).explanation(for: records),
+        XCTAssertEqual(TokenListExplainer(maximumTokens: 2, minimumCount: 1).explanation(for: records),
+                       "the tokens \"Dollar\" and \"dollar\"")
+        // Only two frequent tokens for three places: rare tokens at least as strong as "the" (0.1) compete.
+        XCTAssertEqual(TokenListExplainer(maximumTokens: 3, minimumCount: 2).explanation(for: records),
                        "the tokens \"Dollar\", \"dollar\" and \"dollars\"")
         let results = await explainer.explain([ExplainRequest(neuron: NeuronID(layer: 0, neuron: 0), records: records)])
         XCTAssertEqual(try results[0].get(), explainer.explanation(for: records))
