@@ -7,7 +7,7 @@ TEXT          ?= The State of the Union is strong.
 DEMO_DB       := runs/demo/activations.db
 NB            := .build/release/neuronbench
 
-.PHONY: setup test demo bench-tokenizer
+.PHONY: setup test demo bench-tokenizer bench-evaluate
 
 setup:
 	Scripts/bootstrap
@@ -25,7 +25,13 @@ demo: setup
 	mkdir -p $(dir $(DEMO_DB))
 	$(NB) precompute --model $(FIXTURE_MODEL) --tokenizer $(TOKENIZER) --corpus Corpora/sotu/data --out $(DEMO_DB)
 	$(NB) inspect $(DEMO_DB) --neuron 1:7 --records 2
-	@echo "activation database: $(DEMO_DB)  (see Schemas/activations.md; python3 Scripts/read-activations.py $(DEMO_DB) 1:7)"
+	$(NB) evaluate --db $(DEMO_DB) --explainer token-list --explainer shuffled --simulator keyword --out runs/demo/evaluation
+	$(NB) puzzles --db $(DEMO_DB) --explainer token-list --simulator keyword --out runs/demo/evaluation
+	@echo "activation database: $(DEMO_DB)  (Schemas/activations.md; python3 Scripts/read-activations.py $(DEMO_DB) 1:7)"
+	@echo "scores: runs/demo/evaluation/{scores.csv,summary.csv,puzzles.csv}  (Schemas/scores.md)"
 
 bench-tokenizer: setup
 	Scripts/bench-tokenizer
+
+bench-evaluate: setup
+	Scripts/bench-evaluate

@@ -23,10 +23,25 @@ public struct KeywordSimulator: Simulator {
 
     public func simulate(_ requests: [SimulationRequest]) async -> [Result<[Double], EvaluationError>] {
         var cache: [String: Terms] = [:]
+        var forms = TokenForms.Cache()
         return requests.map { request in
             let terms = cache[request.explanation] ?? Self.terms(of: request.explanation)
             cache[request.explanation] = terms
-            return .success(Self.predict(terms, request.tokens))
+            return .success(Self.predict(terms, request.tokens, forms: &forms))
+        }
+    }
+
+    /// A token's forms used in matching, computed once per distinct token text.
+    struct TokenForms {
+        typealias Cache = [String: TokenForms]
+        var trimmed: String
+        var lowered: String
+        var normalized: String
+
+        init(_ token: String) {
+            trimmed = TokenText.trim(token)
+            lowered = token.lowercased()
+            normalized = trimmed.isEmpty ? lowered : trimmed.lowercased()
         }
     }
 
@@ -104,10 +119,19 @@ public struct KeywordSimulator: Simulator {
     }
 
     static func predict(_ terms: Terms, _ tokens: [String]) -> [Double] {
+        var forms = TokenForms.Cache()
+        return predict(terms, tokens, forms: &forms)
+    }
+
+    static func predict(_ terms: Terms, _ tokens: [String], forms cache: inout TokenForms.Cache) -> [Double] {
         var prediction = [Double](repeating: 0, count: tokens.count)
-        let trimmed = tokens.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        let lowered = tokens.map { $0.lowercased() }
-        let normalized = zip(tokens, trimmed).map { $1.isEmpty ? $0.lowercased() : $1.lowercased() }
+        let forms = tokens.map { token -> TokenForms in
+            if let known = cache[token] { return known }
+            let computed = TokenForms(token)
+            cache[token] = computed
+            return computed
+        }
+        let trimmed = forms.map(\.trimmed), lowered = forms.map(\.lowered), normalized = forms.map(\.normalized)
         let wordSet = Set(terms.words)
         for i in tokens.indices {
             let n = normalized[i], t = trimmed[i]

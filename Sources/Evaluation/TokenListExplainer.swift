@@ -54,8 +54,18 @@ public struct TokenListExplainer: Explainer {
 enum TokenText {
     /// The token without surrounding whitespace; a whitespace-only token keeps its text.
     static func display(_ token: String) -> String {
-        let trimmed = token.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = trim(token)
         return trimmed.isEmpty ? token : trimmed
+    }
+
+    /// `token` without leading and trailing Unicode whitespace (Foundation's `trimmingCharacters` is far slower on
+    /// Linux, and this runs for every token of every simulation).
+    static func trim(_ token: String) -> String {
+        let scalars = token.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        if first == scalars.startIndex && last == scalars.index(before: scalars.endIndex) { return token }
+        return String(scalars[first...last])
     }
 
     /// Case-insensitive comparison key.

@@ -49,6 +49,33 @@ final class EvaluateCLITests: XCTestCase {
         XCTAssertEqual(summary.filter { $0[3] == "all" }.count, 3)
         let run = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("a/run.json"))) as! [String: Any]
         XCTAssertEqual(run["complete"] as? Bool, true)
+
+        // Every headline score can be recomputed from simulations.jsonl.gz alone (numpy, as Schemas/scores.md shows).
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        check.arguments = ["python3", "-c", """
+            import csv, gzip, json, sys, numpy as np
+            run = sys.argv[1]
+            mine = {}
+            for line in gzip.open(run + "/simulations.jsonl.gz", "rt"):
+                row = json.loads(line)
+                scored = [r for r in row["records"] if r["role"] != "calibration"]
+                a = np.concatenate([r["actual"] for r in scored]); s = np.concatenate([r["simulated"] for r in scored])
+                if a.std() > 0 and s.std() > 0:
+                    mine[(str(row["layer"]), str(row["neuron"]), row["explainer"])] = np.corrcoef(a, s)[0, 1]
+            rows = [r for r in csv.DictReader(open(run + "/scores.csv", newline="")) if r["correlation"] != "NaN"]
+            assert len(rows) == len(mine) > 100, (len(rows), len(mine))
+            worst = max(abs(float(r["correlation"]) - mine[(r["layer"], r["neuron"], r["explainer"])]) for r in rows)
+            assert worst < 1e-6, worst
+            print("recomputed", len(rows))
+            """, directory.appendingPathComponent("a").path]
+        let output = Pipe()
+        check.standardOutput = output
+        try check.run()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        check.waitUntilExit()
+        XCTAssertEqual(check.terminationStatus, 0)
+        XCTAssertTrue(printed.hasPrefix("recomputed"), printed)
     }
 
     func testNeuronSelectionImportAndFailureExit() throws {
