@@ -82,7 +82,7 @@ public final class Evaluator {
         self.settings = settings
     }
 
-    public struct Progress: Sendable { public var phase: String; public var done: Int; public var total: Int }
+    public struct Progress: Sendable { public var phase: String; public var done: Int; public var total: Int; public var unit: String }
 
     public func run(neurons: [NeuronID], explainers: [any Explainer], simulators: [any Simulator],
                     progress: (Progress) -> Void = { _ in },
@@ -92,11 +92,11 @@ public final class Evaluator {
         var requests: [ExplainRequest] = []
         for (index, id) in neurons.enumerated() {
             requests.append(ExplainRequest(neuron: id, records: RecordSplits(try source.record(id), sizes: settings.splits).explain))
-            if index % 256 == 255 { progress(Progress(phase: "read records", done: index + 1, total: neurons.count)) }
+            if index % 256 == 255 { progress(Progress(phase: "read records", done: index + 1, total: neurons.count, unit: "neurons")) }
         }
         var explanations: [[Result<String, EvaluationError>]] = []
         for (index, explainer) in explainers.enumerated() {
-            progress(Progress(phase: "explain (\(explainer.name))", done: index, total: explainers.count))
+            progress(Progress(phase: "explain (\(explainer.name))", done: index, total: explainers.count, unit: "explainers"))
             let results = await explainer.explain(requests)
             guard results.count == requests.count else {
                 throw EvaluationError.explainerFailed("\(explainer.name) returned \(results.count) results for \(requests.count) neurons")
@@ -117,7 +117,7 @@ public final class Evaluator {
                     try await evaluate(chunk: chunk, splits: splits, neurons: neurons, explanations: explanations[e],
                                        explainer: explainer.name, simulator: simulator, emit: emit)
                     done += chunk.count
-                    progress(Progress(phase: "simulate and score", done: done, total: total))
+                    progress(Progress(phase: "simulate and score", done: done, total: total, unit: "neuron evaluations"))
                 }
             }
         }

@@ -32,7 +32,7 @@ struct EvaluateCommand: AsyncParsableCommand {
             let started = Date()
             try await Evaluator(source: reader, settings: settings).run(
                 neurons: selected, explainers: explainers, simulators: simulators,
-                progress: { display.report(phase: $0.phase, done: $0.done, total: $0.total, unit: "neurons", elapsed: Date().timeIntervalSince(started)) },
+                progress: { display.report(phase: $0.phase, done: $0.done, total: $0.total, unit: $0.unit, elapsed: Date().timeIntervalSince(started)) },
                 explained: report.explained, emit: report.add)
             try report.finish(run: [
                 "database": db, "neurons": neurons ?? "all", "explainers": explainers.map(\.name), "simulators": simulators.map(\.name),
