@@ -45,11 +45,16 @@ let package = Package(
             name: "Evaluation",
             dependencies: ["ActivationStore", "CZlib"]
         ),
+        // Explainer and simulators over any OpenAI-compatible API: client, cache, prompts.
+        .target(
+            name: "LLM",
+            dependencies: ["Evaluation", "ActivationStore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Thin command-line front end.
         .executableTarget(
             name: "neuronbench",
             dependencies: [
-                "GPT2", "ActivationStore", "Precompute", "Evaluation",
+                "GPT2", "ActivationStore", "Precompute", "Evaluation", "LLM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,6 +65,7 @@ let package = Package(
         .testTarget(name: "ActivationStoreTests", dependencies: ["ActivationStore", "TestSupport"]),
         .testTarget(name: "PrecomputeTests", dependencies: ["Precompute", "GPT2", "ActivationStore", "CZlib", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ActivationStore", "TestSupport"]),
+        .testTarget(name: "LLMTests", dependencies: ["LLM", "Evaluation", "ActivationStore", "TestSupport"], exclude: ["Resources"]),
         .testTarget(name: "CLITests", dependencies: ["neuronbench", "TestSupport"]),
     ]
 )

@@ -139,7 +139,7 @@ public final class Evaluator {
                 let records = (settings.calibration == .none ? [] : s.calibration.map { (SimulatedRecord.Role.calibration, $0) })
                     + s.scoreTop.map { (.top, $0) } + s.scoreRandom.map { (.random, $0) }
                 plan.append((position, explanation, records, requests.count))
-                requests += records.map { SimulationRequest(explanation: explanation, tokens: $0.1.tokens) }
+                requests += records.map { SimulationRequest(explanation: explanation, tokens: $0.1.tokens, neuron: neurons[index]) }
             }
         }
         let results = requests.isEmpty ? [] : await simulator.simulate(requests)

@@ -24,10 +24,13 @@ public protocol Explainer: Sendable {
 public struct SimulationRequest: Sendable, Hashable {
     public var explanation: String
     public var tokens: [String]
+    /// The neuron this is for, so that a simulator can account its costs per neuron.
+    public var neuron: NeuronID?
 
-    public init(explanation: String, tokens: [String]) {
+    public init(explanation: String, tokens: [String], neuron: NeuronID? = nil) {
         self.explanation = explanation
         self.tokens = tokens
+        self.neuron = neuron
     }
 }
 

@@ -1,11 +1,13 @@
 import ArgumentParser
 import Evaluation
+import Foundation
+import LLM
 
 /// Options shared by `evaluate` and `puzzles`: which explainers and simulators, and how records are split.
 struct EvaluationOptions: ParsableArguments {
-    @Option(name: .customLong("explainer"), help: "An explainer (repeatable): token-list, file:PATH, shuffled[:EXPLAINER], constant[:TEXT].")
+    @Option(name: .customLong("explainer"), help: "An explainer (repeatable): token-list, file:PATH, shuffled[:EXPLAINER], constant[:TEXT], llm.")
     var explainers: [String] = []
-    @Option(name: .customLong("simulator"), help: "A simulator (repeatable): keyword.")
+    @Option(name: .customLong("simulator"), help: "A simulator (repeatable): keyword, llm (= llm:json), llm:all-at-once.")
     var simulators: [String] = []
     @Option(help: "How simulated values are mapped to activations before R² and absolute deviation: none, linear, percentile (fitted on the calibration split).")
     var calibration: String = "linear"
@@ -40,8 +42,62 @@ struct EvaluationOptions: ParsableArguments {
         return settings
     }
 
-    func plugins() throws -> ([any Explainer], [any Simulator]) {
-        let registry = PluginRegistry.standard
-        return (try explainers.map { try registry.explainer($0, seed: seed) }, try simulators.map { try registry.simulator($0) })
+    @OptionGroup var llm: LLMOptions
+
+    var usesLLM: Bool { (explainers + simulators).contains { $0 == "llm" || $0.hasPrefix("llm:") || $0.hasPrefix("shuffled:llm") } }
+
+    /// The plug-ins, and the LLM client if one is used (for its usage ledger).
+    func plugins() throws -> ([any Explainer], [any Simulator], LLMClient?) {
+        var registry = PluginRegistry.standard
+        var client: LLMClient?
+        if usesLLM {
+            let shared = try llm.client()
+            client = shared
+            registry.register(explainer: "llm") { _, _ in LLMExplainer(client: shared) }
+            registry.register(simulator: "llm") { argument in
+                guard let mode = LLMSimulator.Mode(rawValue: argument ?? "json") else {
+                    throw EvaluationError.invalidSpecification("--simulator llm:MODE: MODE is json or all-at-once")
+                }
+                return LLMSimulator(client: shared, mode: mode)
+            }
+        }
+        return (try explainers.map { try registry.explainer($0, seed: seed) }, try simulators.map { try registry.simulator($0) }, client)
     }
+}
+
+/// `--llm-*`: the OpenAI-compatible endpoint, model, limits, cache and prices.
+struct LLMOptions: ParsableArguments {
+    @Option(help: "Model name for --explainer llm / --simulator llm.")
+    var llmModel: String?
+    @Option(help: "Base URL of an OpenAI-compatible API (OpenAI, vLLM, llama.cpp server, Ollama, OpenRouter).")
+    var llmBaseUrl = "https://api.openai.com/v1"
+    @Option(help: "Environment variable holding the API key (never written anywhere).")
+    var llmApiKeyEnv = "OPENAI_API_KEY"
+    @Option(help: "Requests in flight at once.")
+    var llmConcurrency = 8
+    @Option(help: "Seconds before an unanswered request is retried.")
+    var llmTimeout = 60.0
+    @Option(help: "Retries on 429, 5xx, time-outs and dropped connections (exponential backoff with jitter, Retry-After honoured).")
+    var llmRetries = 5
+    @Option(help: "SQLite cache of replies: a re-run makes no call for work already done.")
+    var llmCache = ".neuronbench-cache/llm-responses.sqlite"
+    @Option(help: "Dollars per million prompt tokens (for cost reports).")
+    var llmPriceIn: Double?
+    @Option(help: "Dollars per million completion tokens.")
+    var llmPriceOut: Double?
+
+    func configuration() throws -> LLMConfiguration {
+        guard let model = llmModel, !model.isEmpty else { throw ValidationError("--explainer llm and --simulator llm need --llm-model NAME.") }
+        guard let url = URL(string: llmBaseUrl), url.scheme == "http" || url.scheme == "https" else {
+            throw ValidationError("--llm-base-url must be an http(s) URL, e.g. http://localhost:8000/v1")
+        }
+        guard llmConcurrency > 0, llmTimeout > 0, llmRetries >= 0 else {
+            throw ValidationError("--llm-concurrency and --llm-timeout must be positive, --llm-retries not negative.")
+        }
+        return LLMConfiguration(baseURL: url, model: model, apiKeyVariable: llmApiKeyEnv, concurrency: llmConcurrency,
+                                timeout: llmTimeout, retries: llmRetries, cachePath: llmCache.isEmpty ? nil : llmCache,
+                                pricePerMillionPromptTokens: llmPriceIn, pricePerMillionCompletionTokens: llmPriceOut)
+    }
+
+    func client() throws -> LLMClient { try LLMClient(configuration: try configuration()) }
 }

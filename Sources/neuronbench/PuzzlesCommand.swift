@@ -25,7 +25,7 @@ struct PuzzlesCommand: AsyncParsableCommand {
             }
             let puzzles = Puzzle.standard(excerpts: rows, seed: options.seed)
             let records = puzzles.enumerated().map { $1.record(index: $0, excerpts: rows, seed: options.seed) }
-            let (explainers, simulators) = try options.plugins()
+            let (explainers, simulators, _) = try options.plugins()
             var results: [NeuronEvaluation] = []
             try await Evaluator(source: InMemoryRecords(records), settings: try options.settings())
                 .run(neurons: records.map(\.id), explainers: explainers, simulators: simulators) { results.append($0) }

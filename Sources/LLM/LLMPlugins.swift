@@ -1,0 +1,158 @@
+import ActivationStore
+import Evaluation
+import Foundation
+
+/// `--explainer llm`: the paper's explainer over a chat-completions API.
+public struct LLMExplainer: Explainer {
+    public let client: LLMClient
+    public var name: String { "llm(\(client.configuration.model))" }
+
+    public init(client: LLMClient) { self.client = client }
+
+    public func explain(_ requests: [ExplainRequest]) async -> [Result<String, EvaluationError>] {
+        await withTaskGroup(of: (Int, Result<String, EvaluationError>).self) { group in
+            for (index, request) in requests.enumerated() {
+                group.addTask {
+                    let body: [String: Any] = ["model": client.configuration.model, "messages": Prompts.explainer(records: request.records),
+                                               "temperature": 0, "max_tokens": 60]
+                    let reply = await client.post("chat/completions", body, neuron: request.neuron)
+                    return (index, reply.flatMap { object in
+                        guard let text = LLMSimulator.chatContent(object), let explanation = Prompts.cleanExplanation(text) else {
+                            return .failure(.explainerFailed("the reply has no explanation text"))
+                        }
+                        return .success(explanation)
+                    }.mapError { .explainerFailed($0.localizedDescription) })
+                }
+            }
+            var results = [Result<String, EvaluationError>](repeating: .failure(.explainerFailed("not run")), count: requests.count)
+            for await (index, result) in group { results[index] = result }
+            return results
+        }
+    }
+}
+
+/// `--simulator llm:all-at-once` (completions endpoint with prompt log-probabilities, e.g. vLLM) or
+/// `--simulator llm:json` (any chat model: an integer per token in a JSON reply).
+public struct LLMSimulator: Simulator {
+    public enum Mode: String, Sendable, CaseIterable {
+        case allAtOnce = "all-at-once"
+        case json
+    }
+
+    public let client: LLMClient
+    public let mode: Mode
+    public var name: String { "llm:\(mode.rawValue)(\(client.configuration.model))" }
+
+    public init(client: LLMClient, mode: Mode) {
+        self.client = client
+        self.mode = mode
+    }
+
+    public func simulate(_ requests: [SimulationRequest]) async -> [Result<[Double], EvaluationError>] {
+        await withTaskGroup(of: (Int, Result<[Double], EvaluationError>).self) { group in
+            for (index, request) in requests.enumerated() {
+                group.addTask { (index, await simulate(request)) }
+            }
+            var results = [Result<[Double], EvaluationError>](repeating: .failure(.simulatorFailed("not run")), count: requests.count)
+            for await (index, result) in group { results[index] = result }
+            return results
+        }
+    }
+
+    func simulate(_ request: SimulationRequest) async -> Result<[Double], EvaluationError> {
+        switch mode {
+        case .allAtOnce:
+            let body: [String: Any] = ["model": client.configuration.model, "prompt": Prompts.allAtOnce(explanation: request.explanation, tokens: request.tokens),
+                                       "max_tokens": 0, "echo": true, "logprobs": 15, "temperature": 0]
+            return await client.post("completions", body, neuron: request.neuron).flatMap { Self.expectedValues($0, tokenCount: request.tokens.count) }
+        case .json:
+            let body: [String: Any] = ["model": client.configuration.model, "messages": Prompts.json(explanation: request.explanation, tokens: request.tokens),
+                                       "temperature": 0, "response_format": ["type": "json_object"]]
+            return await client.post("chat/completions", body, neuron: request.neuron).flatMap { object in
+                guard let content = Self.chatContent(object) else { return .failure(.simulatorFailed("the reply has no message content")) }
+                return Self.alignJSON(content, tokens: request.tokens)
+            }
+        }
+    }
+
+    static func chatContent(_ object: [String: Any]) -> String? {
+        (((object["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String)
+    }
+
+    /// Σ v·p(v) over "0"…"10" renormalised, at each `unknown` that follows a tab in the echoed prompt
+    /// (OpenAI's `logprobs`: `tokens`, `top_logprobs` as one {token: logprob} object per position).
+    static func expectedValues(_ object: [String: Any], tokenCount: Int) -> Result<[Double], EvaluationError> {
+        guard let logprobs = (object["choices"] as? [[String: Any]])?.first?["logprobs"] as? [String: Any],
+              let tokens = logprobs["tokens"] as? [String], let top = logprobs["top_logprobs"] as? [Any] , top.count == tokens.count else {
+            return .failure(.simulatorFailed("the reply has no prompt log-probabilities (does the server support echo with logprobs? use llm:json otherwise)"))
+        }
+        var text = "", values: [Double] = [], inActivations = false
+        for (position, token) in tokens.enumerated() {
+            if inActivations && token.trimmingCharacters(in: .whitespaces) == "unknown" && text.hasSuffix("\t") {
+                guard let candidates = top[position] as? [String: Double] else {
+                    return .failure(.simulatorFailed("no top log-probabilities at prompt position \(position)"))
+                }
+                var weight = 0.0, sum = 0.0
+                for (candidate, logprob) in candidates {
+                    guard let value = Int(candidate.trimmingCharacters(in: .whitespaces)), (0...10).contains(value) else { continue }
+                    weight += exp(logprob)
+                    sum += Double(value) * exp(logprob)
+                }
+                guard weight > 0 else { return .failure(.simulatorFailed("no probability on 0–10 at activation \(values.count)")) }
+                values.append(sum / weight)
+            }
+            text += token
+            if !inActivations && text.hasSuffix("Activations:\n<start>\n") { inActivations = true }
+        }
+        guard values.count == tokenCount else {
+            return .failure(.simulatorFailed("found \(values.count) activation positions in the echoed prompt for \(tokenCount) tokens"))
+        }
+        return .success(values)
+    }
+
+    /// Aligns a JSON reply with the excerpt: by index when every entry has a valid one, otherwise by token text in
+    /// order (case, surrounding whitespace and escapes ignored, stray entries skipped). Values are clamped to 0–10.
+    /// Any excerpt token left without a value makes the whole reply a failure.
+    static func alignJSON(_ content: String, tokens: [String]) -> Result<[Double], EvaluationError> {
+        var text = content.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.hasPrefix("```") {  // a fenced reply
+            text = text.split(separator: "\n").dropFirst().filter { !$0.hasPrefix("```") }.joined(separator: "\n")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+              let entries = object["activations"] as? [[String: Any]] else {
+            return .failure(.simulatorFailed("the reply is not a JSON object with an \"activations\" list"))
+        }
+        func value(_ entry: [String: Any]) -> Double? { (entry["activation"] as? NSNumber).map { min(10, max(0, $0.doubleValue)) } }
+        let indexed = entries.compactMap { entry -> (Int, Double)? in
+            guard let index = entry["index"] as? Int, let v = value(entry) else { return nil }
+            return (index, v)
+        }
+        if indexed.count == entries.count, Set(indexed.map(\.0)) == Set(tokens.indices), indexed.count == tokens.count {
+            var values = [Double](repeating: 0, count: tokens.count)
+            for (index, v) in indexed { values[index] = v }
+            return .success(values)
+        }
+        func key(_ token: String) -> String {
+            Prompts.visible(token).trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        var values: [Double] = [], next = 0
+        for (position, token) in tokens.enumerated() {
+            let wanted = key(token)
+            var found: Double?
+            var probe = next
+            while probe < entries.count && probe <= next + 3 {
+                if let reply = entries[probe]["token"] as? String, key(reply) == wanted || key(Prompts.visible(reply)) == wanted, let v = value(entries[probe]) {
+                    found = v
+                    next = probe + 1
+                    break
+                }
+                probe += 1
+            }
+            guard let found else {
+                return .failure(.simulatorFailed("the reply has \(entries.count) entries for \(tokens.count) tokens and none matches token \(position) \(token.debugDescription)"))
+            }
+            values.append(found)
+        }
+        return .success(values)
+    }
+}
