@@ -76,9 +76,10 @@ public enum Prompts {
         for prefix in ["the main thing this neuron does is find", "The main thing this neuron does is find", "Explanation:"] where text.hasPrefix(prefix) {
             text = String(text.dropFirst(prefix.count))
         }
-        text = text.trimmingCharacters(in: CharacterSet.whitespaces.union(CharacterSet(charactersIn: "\"'“”…")))
+        let wrapping = CharacterSet.whitespaces.union(CharacterSet(charactersIn: "\"'“”…"))
+        text = text.trimmingCharacters(in: wrapping)
         while text.hasSuffix(".") { text.removeLast() }
-        text = text.trimmingCharacters(in: .whitespaces)
+        text = text.trimmingCharacters(in: wrapping)
         return text.isEmpty ? nil : text
     }
 
