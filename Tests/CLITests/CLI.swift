@@ -13,10 +13,11 @@ enum CLI {
 struct CLIResult { let status: Int32; let stdout: String; let stderr: String }
 
 /// Runs `neuronbench arguments…` to completion.
-func runCLI(_ arguments: [String]) throws -> CLIResult {
+func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
     let process = Process()
     process.executableURL = CLI.executable
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

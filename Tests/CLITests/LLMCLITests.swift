@@ -1,0 +1,102 @@
+import Foundation
+import TestSupport
+import XCTest
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `evaluate` with the LLM plug-ins against Scripts/fake-openai-server.py on loopback.
+final class LLMCLITests: XCTestCase {
+    var port = 0
+    var server: Process?
+
+    override func setUpWithError() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", TestSupport.repositoryRoot.appendingPathComponent("Scripts/fake-openai-server.py").path]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        var line = Data()
+        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line += byte }
+        port = Int(String(decoding: line, as: UTF8.self).replacingOccurrences(of: "PORT ", with: "")) ?? 0
+        XCTAssertGreaterThan(port, 0, "the fake server did not start")
+        server = process
+    }
+
+    override func tearDown() { server?.terminate() }
+
+    func requests() throws -> Int {
+        let data = try Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/stats")!)
+        return (try JSONSerialization.jsonObject(with: data) as! [String: Any])["requests"] as! Int
+    }
+
+    func post(_ path: String, _ body: Any) throws {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = "POST"
+        request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        let done = DispatchSemaphore(value: 0)
+        URLSession.shared.dataTask(with: request) { _, _, _ in done.signal() }.resume()
+        done.wait()
+    }
+
+    func testEvaluateWithLLMPluginsCachesAndNeverWritesTheKey() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let secret = "sk-test-SECRET-\(UUID().uuidString)"
+        let cache = directory.appendingPathComponent("cache/llm.sqlite").path
+        func evaluate(_ out: String, extra: [String] = []) throws -> CLIResult {
+            try runCLI(["evaluate", "--db", EvaluateCLITests.database, "--neurons", "0:0-2", "--explainer", "llm", "--simulator", "llm",
+                        "--llm-model", "fake", "--llm-base-url", "http://127.0.0.1:\(port)/v1", "--llm-cache", cache,
+                        "--llm-price-in", "0.15", "--llm-price-out", "0.6", "--out", directory.appendingPathComponent(out).path] + extra,
+                       environment: ["OPENAI_API_KEY": secret])
+        }
+        let first = try evaluate("first")
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stderr.contains("3 scored"), first.stderr)
+        XCTAssertTrue(first.stderr.contains("LLM: "), first.stderr)
+        XCTAssertTrue(first.stderr.contains("per neuron"), first.stderr)
+        let afterFirst = try requests()
+        XCTAssertGreaterThan(afterFirst, 3)
+
+        let second = try evaluate("second")
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(try requests(), afterFirst, "a re-run is answered from the cache: zero requests")
+        XCTAssertTrue(second.stderr.contains("from the cache"), second.stderr)
+        XCTAssertEqual(try String(contentsOf: directory.appendingPathComponent("first/scores.csv"), encoding: .utf8),
+                       try String(contentsOf: directory.appendingPathComponent("second/scores.csv"), encoding: .utf8))
+        let usage = try String(contentsOf: directory.appendingPathComponent("first/llm-usage.csv"), encoding: .utf8)
+        XCTAssertTrue(usage.hasPrefix("layer,neuron,calls,cached_calls,failed_calls,prompt_tokens,completion_tokens,cost_dollars"))
+
+        // The key is in no file the run wrote: outputs, cache.
+        let files = FileManager.default.enumerator(atPath: directory.path)!.compactMap { $0 as? String }
+        XCTAssertGreaterThan(files.count, 8)
+        for file in files {
+            let path = directory.appendingPathComponent(file).path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            XCTAssertNil(data.range(of: Data(secret.utf8)), "\(file) contains the API key")
+        }
+        XCTAssertFalse(first.stderr.contains(secret) || first.stdout.contains(secret))
+
+        let dry = try evaluate("dry", extra: ["--dry-run"])
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+        XCTAssertTrue(dry.stdout.contains("dry run: 3 neurons"), dry.stdout)
+        XCTAssertTrue(dry.stdout.contains("LLM calls"), dry.stdout)
+        XCTAssertEqual(try requests(), afterFirst, "a dry run calls nothing")
+    }
+
+    func testARunInWhichEveryCallFailsExitsNonZero() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        try post("/faults", Array(repeating: "401", count: 50))
+        let result = try runCLI(["evaluate", "--db", EvaluateCLITests.database, "--neurons", "0:0-2", "--explainer", "llm", "--simulator", "keyword",
+                                 "--llm-model", "fake", "--llm-base-url", "http://127.0.0.1:\(port)/v1", "--llm-cache", "",
+                                 "--out", directory.appendingPathComponent("run").path])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("no neuron could be scored"), result.stderr)
+        let scores = try String(contentsOf: directory.appendingPathComponent("run/scores.csv"), encoding: .utf8)
+        XCTAssertTrue(scores.contains("refused the API key (HTTP 401)"), scores)
+        XCTAssertTrue(scores.contains(",failed,"), scores)
+        XCTAssertEqual(try requests(), 3, "401 is not retried")
+    }
+}
