@@ -19,6 +19,7 @@ Control endpoints:
 - GET /stats: {"requests": n, "max_in_flight": n, "faults_left": n}
 """
 import json
+import os
 import re
 import socketserver
 import sys
@@ -178,8 +179,21 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
+def exit_when_orphaned():
+    """Exit when standard input closes (the test that started us is gone) or after 10 minutes, whichever is first:
+    a test that forgets to stop the server must not leave it running, holding its output pipe open."""
+    def watch():
+        try:
+            sys.stdin.buffer.read()
+        finally:
+            os._exit(0)
+    threading.Thread(target=watch, daemon=True).start()
+    threading.Timer(600, lambda: os._exit(0)).start()
+
+
 def main():
     server = Server(("127.0.0.1", 0), Handler)
+    exit_when_orphaned()
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()
 

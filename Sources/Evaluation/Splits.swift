@@ -3,7 +3,8 @@
 /// Top records are dealt round-robin by rank into train (ranks 0, 4, 8, …), calibration (1, 5, …), valid (2, 6, …)
 /// and test (3, 7, …); random records into calibration (0, 3, …), valid (1, 4, …) and test (2, 5, …). The explainer
 /// sees the first `explainRecords` train records; scoring uses the first `scoreTop` valid top and `scoreRandom`
-/// valid random records; calibration fits on the calibration split. The random sample is drawn independently of
+/// valid random records; calibration fits on as many calibration-split records (so that an LLM simulator's cost
+/// is twice the scoring's, not four times). The random sample is drawn independently of
 /// the top records, so one excerpt can be in both: any excerpt shown to the explainer is removed from the
 /// calibration and scoring sets (delphi leaked explainer examples into scoring; this cannot), a scored excerpt
 /// is scored once, and calibration never fits on a scored excerpt.
@@ -36,7 +37,10 @@ public struct RecordSplits: Sendable {
         let scoredTop = Set(scoreTop.map(\.excerptID))
         scoreRandom = Array(deal(record.random, into: 3, 1).filter { unseen($0) && !scoredTop.contains($0.excerptID) }.prefix(sizes.scoreRandom))
         let scored = scoredTop.union(scoreRandom.map(\.excerptID))
-        calibration = (deal(record.mostPositive, into: 4, 1) + deal(record.random, into: 3, 0))
-            .filter { unseen($0) && !scored.contains($0.excerptID) }
+        let usable = { (r: ActivationRecord) in unseen(r) && !scored.contains(r.excerptID) }
+        let calibrationTop = Array(deal(record.mostPositive, into: 4, 1).filter(usable).prefix(sizes.scoreTop))
+        let calibrationTopIDs = Set(calibrationTop.map(\.excerptID))
+        calibration = calibrationTop
+            + deal(record.random, into: 3, 0).filter { usable($0) && !calibrationTopIDs.contains($0.excerptID) }.prefix(sizes.scoreRandom)
     }
 }

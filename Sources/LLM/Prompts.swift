@@ -76,10 +76,16 @@ public enum Prompts {
         for prefix in ["the main thing this neuron does is find", "The main thing this neuron does is find", "Explanation:"] where text.hasPrefix(prefix) {
             text = String(text.dropFirst(prefix.count))
         }
-        let wrapping = CharacterSet.whitespaces.union(CharacterSet(charactersIn: "\"'“”…"))
-        text = text.trimmingCharacters(in: wrapping)
+        func unwrap(_ text: String) -> String {
+            let text = text.trimmingCharacters(in: CharacterSet.whitespaces.union(CharacterSet(charactersIn: "…")))
+            for (open, close) in [("\"", "\""), ("'", "'"), ("“", "”")] where text.count >= 2 && text.hasPrefix(open) && text.hasSuffix(close) {
+                return String(text.dropFirst().dropLast())
+            }
+            return text
+        }
+        text = unwrap(text)
         while text.hasSuffix(".") { text.removeLast() }
-        text = text.trimmingCharacters(in: wrapping)
+        text = unwrap(text)
         return text.isEmpty ? nil : text
     }
 

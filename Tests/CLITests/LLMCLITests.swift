@@ -9,22 +9,29 @@ import FoundationNetworking
 final class LLMCLITests: XCTestCase {
     var port = 0
     var server: Process?
+    var serverInput: Pipe?
 
     override func setUpWithError() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", TestSupport.repositoryRoot.appendingPathComponent("Scripts/fake-openai-server.py").path]
-        let output = Pipe()
+        let output = Pipe(), input = Pipe()
         process.standardOutput = output
+        // The server exits when this pipe closes, i.e. when the test process ends, whatever happens to the test.
+        process.standardInput = input
         try process.run()
         var line = Data()
         while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line += byte }
         port = Int(String(decoding: line, as: UTF8.self).replacingOccurrences(of: "PORT ", with: "")) ?? 0
         XCTAssertGreaterThan(port, 0, "the fake server did not start")
         server = process
+        serverInput = input
     }
 
-    override func tearDown() { server?.terminate() }
+    override func tearDown() {
+        if let server { kill(server.processIdentifier, SIGKILL) }
+        try? serverInput?.fileHandleForWriting.close()
+    }
 
     func requests() throws -> Int {
         let data = try Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/stats")!)

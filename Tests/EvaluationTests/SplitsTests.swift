@@ -14,7 +14,9 @@ final class SplitsTests: XCTestCase {
         XCTAssertEqual(splits.explain.map(\.excerptID), [100, 104, 108, 112, 116])       // train: ranks 0, 4, 8, …
         XCTAssertEqual(splits.scoreTop.map(\.excerptID), [102, 106, 110, 114, 118])      // valid: ranks 2, 6, …
         XCTAssertEqual(splits.scoreRandom.map(\.excerptID), [201, 204, 207, 210])        // valid random: ranks 1, 4, …
-        XCTAssertEqual(splits.calibration.map(\.excerptID), [101, 105, 109, 113, 117, 200, 203, 206, 209])
+        XCTAssertEqual(splits.calibration.map(\.excerptID), [101, 105, 109, 113, 117, 200, 203, 206, 209])  // 5 top + 4 random
+        let small = RecordSplits(record(top: Array(100..<120), random: Array(200..<212)), sizes: .init(explainRecords: 5, scoreTop: 2, scoreRandom: 1))
+        XCTAssertEqual(small.calibration.map(\.excerptID), [101, 105, 200], "calibration uses as many records as scoring")
         let fewer = RecordSplits(record(top: Array(100..<120), random: Array(200..<212)), sizes: .init(explainRecords: 2, scoreTop: 1, scoreRandom: 2))
         XCTAssertEqual(fewer.explain.map(\.excerptID), [100, 104])
         XCTAssertEqual(fewer.scoreTop.map(\.excerptID), [102])

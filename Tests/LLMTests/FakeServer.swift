@@ -9,13 +9,16 @@ import FoundationNetworking
 final class FakeServer {
     let process = Process()
     let port: Int
+    private var input: Pipe?
     var baseURL: URL { URL(string: "http://127.0.0.1:\(port)/v1")! }
 
     init(_ testCase: XCTestCase) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", TestSupport.repositoryRoot.appendingPathComponent("Scripts/fake-openai-server.py").path]
-        let output = Pipe()
+        let output = Pipe(), input = Pipe()
         process.standardOutput = output
+        // The server exits when this pipe closes, i.e. when the test process ends, whatever happens to the test.
+        process.standardInput = input
         try process.run()
         // The first line is "PORT n".
         var line = Data()
@@ -24,9 +27,13 @@ final class FakeServer {
             throw NSError(domain: "FakeServer", code: 1, userInfo: [NSLocalizedDescriptionKey: "the fake server did not start: \(String(decoding: line, as: UTF8.self))"])
         }
         self.port = port
-        // Only signal it: `waitUntilExit` needs a run loop that an async test's thread does not turn (it hangs).
-        let process = self.process
-        testCase.addTeardownBlock { process.terminate() }
+        self.input = input
+        // SIGKILL directly: Foundation's terminate() and waitUntilExit() can do nothing or hang in an async test.
+        let pid = process.processIdentifier
+        testCase.addTeardownBlock {
+            kill(pid, SIGKILL)
+            try? input.fileHandleForWriting.close()
+        }
     }
 
     private func call(_ path: String, _ body: Any? = nil) async throws -> [String: Any] {

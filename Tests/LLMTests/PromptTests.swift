@@ -47,6 +47,7 @@ final class PromptTests: XCTestCase {
     func testExplanationCleaning() {
         XCTAssertEqual(Prompts.cleanExplanation("the main thing this neuron does is find words about money.\nMore text"), "words about money")
         XCTAssertEqual(Prompts.cleanExplanation("  \"references to tea\".  "), "references to tea")
+        XCTAssertEqual(Prompts.cleanExplanation("the word \"tax\"."), "the word \"tax\"")
         XCTAssertNil(Prompts.cleanExplanation("  \n "))
     }
 
