@@ -7,31 +7,11 @@ import FoundationNetworking
 
 /// `evaluate` with the LLM plug-ins against Scripts/fake-openai-server.py on loopback.
 final class LLMCLITests: XCTestCase {
-    var port = 0
-    var server: Process?
-    var serverInput: Pipe?
+    var server: FakeOpenAIServerProcess?
+    var port: Int { server?.port ?? 0 }
 
-    override func setUpWithError() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestSupport.repositoryRoot.appendingPathComponent("Scripts/fake-openai-server.py").path]
-        let output = Pipe(), input = Pipe()
-        process.standardOutput = output
-        // The server exits when this pipe closes, i.e. when the test process ends, whatever happens to the test.
-        process.standardInput = input
-        try process.run()
-        var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line += byte }
-        port = Int(String(decoding: line, as: UTF8.self).replacingOccurrences(of: "PORT ", with: "")) ?? 0
-        XCTAssertGreaterThan(port, 0, "the fake server did not start")
-        server = process
-        serverInput = input
-    }
-
-    override func tearDown() {
-        if let server { kill(server.processIdentifier, SIGKILL) }
-        try? serverInput?.fileHandleForWriting.close()
-    }
+    override func setUpWithError() throws { server = try FakeOpenAIServerProcess() }
+    override func tearDown() { server?.stop() }
 
     func requests() throws -> Int {
         let data = try Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/stats")!)

@@ -29,3 +29,34 @@ public func XCTAssertThrowsMessage<T>(_ body: @autoclosure () throws -> T, conta
         }
     }
 }
+
+/// Scripts/fake-openai-server.py on an ephemeral loopback port. It exits when `stop()` kills it or, whatever
+/// happens, when the test process ends (its standard input closes), so it can never outlive the tests.
+public final class FakeOpenAIServerProcess {
+    public let port: Int
+    private let process = Process()
+    private let input = Pipe()
+
+    public init() throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", TestSupport.repositoryRoot.appendingPathComponent("Scripts/fake-openai-server.py").path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardInput = input
+        try process.run()
+        // The first line is "PORT n".
+        var line = Data()
+        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line += byte }
+        guard let port = Int(String(decoding: line, as: UTF8.self).replacingOccurrences(of: "PORT ", with: "")) else {
+            throw NSError(domain: "FakeOpenAIServer", code: 1,
+                          userInfo: [NSLocalizedDescriptionKey: "the fake server did not start: \(String(decoding: line, as: UTF8.self))"])
+        }
+        self.port = port
+    }
+
+    /// SIGKILL directly: Foundation's terminate() and waitUntilExit() can do nothing or hang in an async test.
+    public func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        try? input.fileHandleForWriting.close()
+    }
+}
