@@ -74,29 +74,33 @@ public final class EvaluationReport {
         rows.append((light, s?.correlation.value ?? .nan))
     }
 
-    /// Per explainer × simulator, overall ("all") and per layer.
-    public func summaryRows() -> [[CSV.Cell]] {
-        var out: [[CSV.Cell]] = []
+    /// The rows of each explainer × simulator, in order of first appearance.
+    private var groups: [[(evaluation: NeuronEvaluation, correlation: Double)]] {
         var keys: [String] = []
-        var groups: [String: [(NeuronEvaluation, Double)]] = [:]
+        var groups: [String: [(evaluation: NeuronEvaluation, correlation: Double)]] = [:]
         for row in rows {
             let key = "\(row.evaluation.explainer)\u{0}\(row.evaluation.simulator)"
             if groups[key] == nil { keys.append(key) }
             groups[key, default: []].append(row)
         }
-        for key in keys {
-            let group = groups[key]!
-            let first = group[0].0
-            let layers = Array(Set(group.map(\.0.neuron.layer))).sorted()
+        return keys.map { groups[$0]! }
+    }
+
+    /// Per explainer × simulator, overall ("all") and per layer.
+    public func summaryRows() -> [[CSV.Cell]] {
+        var out: [[CSV.Cell]] = []
+        for group in groups {
+            let first = group[0].evaluation
+            let layers = Array(Set(group.map(\.evaluation.neuron.layer))).sorted()
             for layer in [nil] + layers.map(Optional.some) {
-                let members = group.filter { layer == nil || $0.0.neuron.layer == layer }
-                let ok = members.filter { $0.0.status == .ok }
-                let defined = ok.map(\.1).filter { !$0.isNaN }
+                let members = group.filter { layer == nil || $0.evaluation.neuron.layer == layer }
+                let ok = members.filter { $0.evaluation.status == .ok }
+                let defined = ok.map(\.correlation).filter { !$0.isNaN }
                 let summary = ScoreSummary(defined)
                 out.append([.text(first.explainer), .text(first.simulator), .text(first.calibration.rawValue),
                             .text(layer.map(String.init) ?? "all"), .integer(members.count), .integer(defined.count),
-                            .integer(ok.count - defined.count), .integer(members.filter { $0.0.status == .failed }.count),
-                            .integer(members.filter { $0.0.status == .missing }.count), .number(summary.mean),
+                            .integer(ok.count - defined.count), .integer(members.filter { $0.evaluation.status == .failed }.count),
+                            .integer(members.filter { $0.evaluation.status == .missing }.count), .number(summary.mean),
                             .number(summary.median), .number(summary.standardDeviation), .number(summary.confidenceLow),
                             .number(summary.confidenceHigh), .number(summary.fractionAtLeastHalf), .number(summary.fractionAtLeast08)])
             }
@@ -145,17 +149,11 @@ public final class EvaluationReport {
 
     /// (explainer, simulator) → counts, for a terminal summary.
     public var statusCounts: [(explainer: String, simulator: String, ok: Int, failed: Int, missing: Int, summary: ScoreSummary)] {
-        var keys: [String] = [], groups: [String: [(NeuronEvaluation, Double)]] = [:]
-        for row in rows {
-            let key = "\(row.evaluation.explainer)\u{0}\(row.evaluation.simulator)"
-            if groups[key] == nil { keys.append(key) }
-            groups[key, default: []].append(row)
-        }
-        return keys.map { key in
-            let group = groups[key]!
-            return (group[0].0.explainer, group[0].0.simulator, group.filter { $0.0.status == .ok }.count,
-                    group.filter { $0.0.status == .failed }.count, group.filter { $0.0.status == .missing }.count,
-                    ScoreSummary(group.filter { $0.0.status == .ok }.map(\.1).filter { !$0.isNaN }))
+        groups.map { group in
+            let ok = group.filter { $0.evaluation.status == .ok }
+            return (group[0].evaluation.explainer, group[0].evaluation.simulator, ok.count,
+                    group.filter { $0.evaluation.status == .failed }.count, group.filter { $0.evaluation.status == .missing }.count,
+                    ScoreSummary(ok.map(\.correlation).filter { !$0.isNaN }))
         }
     }
 }

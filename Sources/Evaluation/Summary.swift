@@ -1,3 +1,5 @@
+import ActivationStore
+
 /// Summary statistics of a set of scores (neurons whose headline correlation is defined).
 public struct ScoreSummary: Sendable, Equatable {
     public var count: Int
@@ -37,11 +39,9 @@ public struct ScoreSummary: Sendable, Equatable {
         for _ in 0..<resamples {
             var sum = 0.0
             for _ in values.indices {
+                let draw = SampleHash.mix(state)
                 state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                sum += values[Int((z ^ (z >> 31)) % UInt64(values.count))]
+                sum += values[Int(draw % UInt64(values.count))]
             }
             means.append(sum / Double(values.count))
         }
