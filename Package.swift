@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Data flows one way: GPT2 (tokenizer, model) -> Precompute (corpus, excerpts, samplers) -> ActivationStore
-// (the SQLite file) -> Evaluation (explainers, simulators, scores) -> neuronbench (CLI). ActivationStore knows
+// (the SQLite file) -> Evaluation (explainers, simulators, scores) -> Reports (HTML) -> neuronbench (CLI). ActivationStore knows
 // nothing of GPT-2 or of sampling; Evaluation reads the store and nothing upstream of it.
 let package = Package(
     name: "neuronbench",
@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "ActivationStore", targets: ["ActivationStore"]),
         .library(name: "Precompute", targets: ["Precompute"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Reports", targets: ["Reports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,6 +46,11 @@ let package = Package(
             name: "Evaluation",
             dependencies: ["ActivationStore", "CZlib"]
         ),
+        // A self-contained HTML report of an evaluation run (reads run directories and the store).
+        .target(
+            name: "Reports",
+            dependencies: ["Evaluation", "ActivationStore"]
+        ),
         // Explainer and simulators over any OpenAI-compatible API: client, cache, prompts.
         .target(
             name: "LLM",
@@ -54,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "neuronbench",
             dependencies: [
-                "GPT2", "ActivationStore", "Precompute", "Evaluation", "LLM",
+                "GPT2", "ActivationStore", "Precompute", "Evaluation", "LLM", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,6 +71,7 @@ let package = Package(
         .testTarget(name: "ActivationStoreTests", dependencies: ["ActivationStore", "TestSupport"]),
         .testTarget(name: "PrecomputeTests", dependencies: ["Precompute", "GPT2", "ActivationStore", "CZlib", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ActivationStore", "TestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "ActivationStore", "TestSupport"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "Evaluation", "ActivationStore", "TestSupport"], exclude: ["Resources"]),
         .testTarget(name: "CLITests", dependencies: ["neuronbench", "TestSupport"]),
     ]

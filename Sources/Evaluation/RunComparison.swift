@@ -1,46 +1,6 @@
 import ActivationStore
 import Foundation
 
-/// The scores of an evaluation run directory, read back from its scores.csv.
-public struct RunScores: Sendable {
-    public struct Row: Sendable { public var neuron: NeuronID; public var explainer, simulator, status: String; public var correlation: Double }
-    public let path: String
-    public let rows: [Row]
-
-    public init(directory: String) throws {
-        let url = URL(fileURLWithPath: directory).appendingPathComponent("scores.csv")
-        path = directory
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw EvaluationError.invalidRun(path: url.path, reason: "not found or not UTF-8 (is this a finished `neuronbench evaluate` run?)")
-        }
-        let table: [(line: Int, fields: [String])]
-        do { table = try CSV.parse(text) } catch let error as CSV.CSVError {
-            throw EvaluationError.invalidRun(path: url.path, reason: "line \(error.line): \(error.reason)")
-        }
-        guard let header = table.first?.fields else { throw EvaluationError.invalidRun(path: url.path, reason: "empty file") }
-        func column(_ name: String) throws -> Int {
-            guard let index = header.firstIndex(of: name) else { throw EvaluationError.invalidRun(path: url.path, reason: "no column \(name)") }
-            return index
-        }
-        let (layer, neuron, explainer, simulator, status, correlation) =
-            (try column("layer"), try column("neuron"), try column("explainer"), try column("simulator"), try column("status"), try column("correlation"))
-        rows = try table.dropFirst().map { row in
-            guard row.fields.count == header.count, let l = Int(row.fields[layer]), let n = Int(row.fields[neuron]) else {
-                throw EvaluationError.invalidRun(path: url.path, reason: "line \(row.line) is malformed")
-            }
-            return Row(neuron: NeuronID(layer: l, neuron: n), explainer: row.fields[explainer], simulator: row.fields[simulator],
-                       status: row.fields[status], correlation: Double(row.fields[correlation]) ?? .nan)
-        }
-    }
-
-    /// The (explainer, simulator) pairs in this run, in order of appearance.
-    public var pairs: [String] {
-        var seen: [String] = []
-        for row in rows where !seen.contains("\(row.explainer) / \(row.simulator)") { seen.append("\(row.explainer) / \(row.simulator)") }
-        return seen
-    }
-}
-
 /// A paired comparison of two explainer × simulator results on the neurons both scored.
 public struct PairedComparison: Sendable {
     public var a: String, b: String

@@ -7,7 +7,8 @@ struct NeuronBench: AsyncParsableCommand {
         commandName: "neuronbench",
         abstract: "Automated neuron interpretability for GPT-2: record MLP neurons, explain them, score the explanations.",
         subcommands: [TokenizeCommand.self, ActivationsCommand.self, PrecomputeCommand.self, InspectCommand.self,
-                      MergeCommand.self, SchemaCommand.self, EvaluateCommand.self, CompareCommand.self, PuzzlesCommand.self]
+                      MergeCommand.self, SchemaCommand.self, EvaluateCommand.self, CompareCommand.self, PuzzlesCommand.self,
+                      ReportCommand.self]
     )
 }
 

@@ -1,0 +1,321 @@
+import ActivationStore
+import Evaluation
+import Foundation
+
+/// A self-contained HTML report of one evaluation run: score histograms and summaries per explainer × simulator,
+/// a sortable and filterable table of neurons, and a section per neuron with its records as token heatmaps and
+/// real next to simulated activations. One file, no network: CSS, JavaScript and SVG are inline, and the
+/// per-neuron data is a JSON block the page renders on demand (so thousands of neurons stay a few MB).
+public struct HTMLReport {
+    public struct Options: Sendable {
+        /// How many of each kind of stored record a neuron section shows.
+        public var topRecords = 10
+        public var quantileRecordsPerBucket = 1
+        public var randomRecords = 3
+        public var bottomRecords = 2
+        /// Neuron sections for at most this many neurons: all when the run has no more, otherwise the ones with
+        /// the highest headline score (the table still lists every neuron).
+        public var maxNeuronSections = 4096
+        public init() {}
+    }
+
+    /// One explainer × simulator's result, for a terminal summary.
+    public struct Headline: Sendable {
+        public var pair: String
+        public var isControl: Bool
+        public var summary: ScoreSummary
+        public var undefined: Int
+        public var failed: Int
+    }
+
+    public let html: String
+    public let headlines: [Headline]
+    public let neuronCount: Int
+    public let sectionCount: Int
+
+    public init(runDirectory: String, databasePath: String? = nil, options: Options = Options()) throws {
+        let run = try RunContents(directory: runDirectory)
+        guard let path = databasePath ?? run.databasePath else {
+            throw EvaluationError.invalidRun(path: runDirectory + "/run.json", reason: "names no database; pass --db")
+        }
+        let database = try ActivationDatabase.openForReading(path: path)
+        var page = PageBuilder(run: run, database: database, databasePath: path, options: options)
+        html = try page.render()
+        headlines = page.headlines
+        neuronCount = page.neurons.count
+        sectionCount = page.sectionCount
+    }
+
+    /// Writes the page atomically (a temporary file renamed into place).
+    public func write(to path: String) throws {
+        do { try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw EvaluationError.invalidRun(path: path, reason: "cannot write the report: \(error.localizedDescription)")
+        }
+    }
+}
+
+/// Builds the page from a run and its database.
+struct PageBuilder {
+    let run: RunContents
+    let database: ActivationDatabase
+    let databasePath: String
+    let options: HTMLReport.Options
+    let pairs: [String]
+    /// Index in `pairs` of the headline: the first pair whose explainer is not a control.
+    let headlinePair: Int
+    let neurons: [NeuronID]
+    /// neuron → pair index → score row.
+    let rows: [NeuronID: [Int: RunScores.Row]]
+    var headlines: [HTMLReport.Headline] = []
+    var sectionCount = 0
+
+    init(run: RunContents, database: ActivationDatabase, databasePath: String, options: HTMLReport.Options) {
+        self.run = run
+        self.database = database
+        self.databasePath = databasePath
+        self.options = options
+        pairs = run.scores.pairs
+        let pairIndex = Dictionary(uniqueKeysWithValues: pairs.enumerated().map { ($1, $0) })
+        headlinePair = run.scores.rows.first { !isControl(explainer: $0.explainer) }.map { pairIndex[$0.pair]! } ?? 0
+        var rows: [NeuronID: [Int: RunScores.Row]] = [:]
+        for row in run.scores.rows { rows[row.neuron, default: [:]][pairIndex[row.pair]!] = row }
+        self.rows = rows
+        neurons = rows.keys.sorted()
+    }
+
+    private func explainer(ofPair index: Int) -> String {
+        run.scores.rows.first { $0.pair == pairs[index] }?.explainer ?? ""
+    }
+
+    private func definedScore(_ row: RunScores.Row?) -> Double? {
+        guard let row, row.status == "ok", row.correlation.isFinite else { return nil }
+        return row.correlation
+    }
+
+    mutating func render() throws -> String {
+        var html = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        html += "<title>neuronbench report: \(HTMLText.escaped(run.directory))</title><style>\(ReportAssets.css)</style></head><body>"
+        html += header()
+        html += overview()
+        html += table()
+        html += "<section id=\"neuron\"><h2>Neuron</h2><div id=\"neuron-view\"><p class=\"hint\">Choose a neuron in the table "
+            + "(or open <code>report.html#neuron-LAYER-NEURON</code>).</p></div></section>"
+        html += "<script type=\"application/json\" id=\"report-data\">" + (try neuronData()) + "</script>"
+        html += "<script>\(ReportAssets.javascript)</script></body></html>\n"
+        return html
+    }
+
+    private func header() -> String {
+        func setting(_ key: String) -> String {
+            switch run.settings[key] {
+            case let list as [Any]: return list.map { "\($0)" }.joined(separator: ", ")
+            case let value?: return "\(value)"
+            case nil: return "–"
+            }
+        }
+        var model = "–", corpus = "–"
+        if let json = try? database.metadata("model"), let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] {
+            let keys = ["n_layer", "n_embd", "n_head", "n_inner"].compactMap { k in object[k].map { "\(k) \($0)" } }
+            model = keys.joined(separator: ", ")
+        }
+        if let json = try? database.metadata("corpus"), let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] {
+            corpus = ["path", "documents", "tokens"].compactMap { k in object[k].map { "\(k) \($0)" } }.joined(separator: ", ")
+        }
+        let items: [(String, String)] = [
+            ("run", run.directory), ("database", databasePath), ("model", model), ("corpus", corpus),
+            ("neurons", "\(neurons.count)"), ("explainers", setting("explainers")), ("simulators", setting("simulators")),
+            ("calibration", setting("calibration")),
+            ("records", "explained on \(setting("explain_records")), scored on \(setting("score_top_records")) top + \(setting("score_random_records")) random"),
+            ("seed", setting("seed")), ("tool", setting("tool")),
+        ]
+        return "<header><h1>neuronbench report</h1><dl class=\"meta\">"
+            + items.map { "<dt>\($0.0)</dt><dd>\(HTMLText.escaped($0.1))</dd>" }.joined() + "</dl>"
+            + "<nav><a href=\"#overview\">Overview</a> · <a href=\"#neurons\">Neurons</a> · <a href=\"#neuron\">Neuron</a></nav></header>"
+    }
+
+    private mutating func overview() -> String {
+        var html = "<section id=\"overview\"><h2>Overview</h2><p class=\"hint\">Score: Pearson correlation of real and simulated "
+            + "activations over each neuron's held-out top and random records (Schemas/scores.md). Controls (shuffled or constant "
+            + "explanations) show what a score means when the explanation is unrelated to the neuron.</p><div class=\"cards\">"
+        for (index, pair) in pairs.enumerated() {
+            let group = neurons.compactMap { rows[$0]?[index] }
+            let scores = group.compactMap(definedScore)
+            let summary = ScoreSummary(scores)
+            let control = isControl(explainer: explainer(ofPair: index))
+            let undefined = group.filter { $0.status == "ok" && !$0.correlation.isFinite }.count
+            let failed = group.filter { $0.status != "ok" }.count
+            headlines.append(.init(pair: pair, isControl: control, summary: summary, undefined: undefined, failed: failed))
+            html += "<div class=\"card\(control ? " control" : "")\"><h3>\(HTMLText.escaped(pair))\(control ? " <span class=\"badge\">control</span>" : "")</h3>"
+            html += Histogram(scores: scores, mean: summary.mean, control: control).svg
+            html += "<table class=\"stats\"><tr><th>scored</th><td>\(summary.count) of \(group.count)</td></tr>"
+            html += "<tr><th>mean [95% CI]</th><td>\(HTMLText.score(summary.mean)) [\(HTMLText.score(summary.confidenceLow)), \(HTMLText.score(summary.confidenceHigh))]</td></tr>"
+            html += "<tr><th>median</th><td>\(HTMLText.score(summary.median))</td></tr>"
+            html += "<tr><th>≥ 0.5 / ≥ 0.8</th><td>\(percent(summary.fractionAtLeastHalf)) / \(percent(summary.fractionAtLeast08))</td></tr>"
+            html += "<tr><th>undefined / failed</th><td>\(undefined) / \(failed)</td></tr></table></div>"
+        }
+        html += "</div>"
+        let layers = Array(Set(neurons.map(\.layer))).sorted()
+        html += "<h3>Mean score per layer</h3><table class=\"layers\"><thead><tr><th>layer</th>"
+            + pairs.map { "<th>\(HTMLText.escaped($0))</th>" }.joined() + "</tr></thead><tbody>"
+        for layer in layers {
+            html += "<tr><td>\(layer)</td>"
+            for index in pairs.indices {
+                let scores = neurons.filter { $0.layer == layer }.compactMap { definedScore(rows[$0]?[index]) }
+                let mean = scores.isEmpty ? Double.nan : scores.reduce(0, +) / Double(scores.count)
+                html += "<td class=\"num\">\(HTMLText.score(mean)) <span class=\"n\">(\(scores.count))</span></td>"
+            }
+            html += "</tr>"
+        }
+        return html + "</tbody></table></section>"
+    }
+
+    private func percent(_ x: Double) -> String { x.isFinite ? String(format: "%.1f%%", 100 * x) : "–" }
+
+    private func table() -> String {
+        let headlineExplainer = explainer(ofPair: headlinePair)
+        var html = "<section id=\"neurons\"><h2>Neurons</h2><div class=\"filters\">"
+            + "<input id=\"filter-text\" type=\"search\" placeholder=\"filter: words in the explanation, or 3:17\">"
+            + "<select id=\"filter-layer\"><option value=\"\">all layers</option>"
+            + Array(Set(neurons.map(\.layer))).sorted().map { "<option value=\"\($0)\">layer \($0)</option>" }.joined() + "</select>"
+            + "<label>headline score ≥ <input id=\"filter-score\" type=\"number\" step=\"0.05\" min=\"-1\" max=\"1\"></label>"
+            + "<span id=\"filter-count\"></span></div>"
+            + "<p class=\"hint\">Click a column to sort, a row to open the neuron. Explanation: \(HTMLText.escaped(headlineExplainer)).</p>"
+            + "<div class=\"table-wrap\"><table id=\"neuron-table\"><thead><tr><th data-type=\"num\">layer</th><th data-type=\"num\">neuron</th>"
+            + "<th data-type=\"text\">explanation</th>"
+            + pairs.map { "<th data-type=\"num\">\(HTMLText.escaped($0))</th>" }.joined() + "</tr></thead><tbody>"
+        for id in neurons {
+            let explanation = run.explanations[id]?[headlineExplainer]
+            let text = explanation?.explanation ?? explanation?.error.map { "(failed: \($0))" } ?? ""
+            html += "<tr data-id=\"\(id)\" data-layer=\"\(id.layer)\"><td>\(id.layer)</td><td>\(id.neuron)</td><td>\(HTMLText.escaped(text))</td>"
+            for index in pairs.indices {
+                let score = definedScore(rows[id]?[index])
+                html += "<td class=\"num\" data-v=\"\(score.map { String($0) } ?? "")\">\(score.map(HTMLText.score) ?? "–")</td>"
+            }
+            html += "</tr>"
+        }
+        return html + "</tbody></table></div></section>"
+    }
+
+    /// The JSON block behind the neuron sections: pairs, excerpts (tokens stored once) and per-neuron data.
+    private mutating func neuronData() throws -> String {
+        var sectioned = neurons
+        if sectioned.count > options.maxNeuronSections {
+            sectioned = neurons.sorted { (definedScore(rows[$0]?[headlinePair]) ?? -2) > (definedScore(rows[$1]?[headlinePair]) ?? -2) }
+            sectioned = Array(sectioned.prefix(options.maxNeuronSections)).sorted()
+        }
+        sectionCount = sectioned.count
+        var excerptIDs = Set<Int>()
+        var entries: [String] = []
+        entries.reserveCapacity(sectioned.count)
+        for id in sectioned {
+            let (entry, used) = try neuronEntry(id)
+            entries.append(entry)
+            excerptIDs.formUnion(used)
+        }
+        let vocabulary = try database.tokenStrings()
+        let sources = Dictionary(uniqueKeysWithValues: try database.documents().map { ($0.id, ($0.source as NSString).lastPathComponent) })
+        var excerpts: [String] = []
+        for excerptID in excerptIDs.sorted() {
+            guard let excerpt = try database.excerpt(excerptID) else {
+                throw ActivationStoreError.corrupt(path: databasePath, reason: "a record names missing excerpt \(excerptID)")
+            }
+            let tokens = excerpt.tokenIDs.map { HTMLText.jsonString($0 < vocabulary.count ? vocabulary[$0] : "<\($0)>") }
+            excerpts.append("\"\(excerptID)\":[\(HTMLText.jsonString(sources[excerpt.documentID] ?? "?")),\(excerpt.startToken),[\(tokens.joined(separator: ","))]]")
+        }
+        let pairList = pairs.enumerated().map { index, pair in
+            "[\(HTMLText.jsonString(pair)),\(isControl(explainer: explainer(ofPair: index)))]"
+        }
+        return "{\"pairs\":[\(pairList.joined(separator: ","))],\"headline\":\(headlinePair),\"neurons\":\(neurons.count),"
+            + "\"excerpts\":{\(excerpts.joined(separator: ","))},\"sections\":{\(entries.joined(separator: ","))}}"
+    }
+
+    /// One neuron's section data and the excerpts it refers to. Each excerpt's true activations are stored once
+    /// per neuron, packed relative to the neuron's largest |activation| (`scale`); simulations relative to
+    /// their own largest |value| (`PackedValues`).
+    private func neuronEntry(_ id: NeuronID) throws -> (String, Set<Int>) {
+        let data = try database.neuron(id)
+        let s = data.statistics
+        let scale = Swift.max(abs(Double(s.max)), abs(Double(s.min)), 1e-12)
+        var activations: [Int: [Float]] = [:]
+        func records(_ label: String, _ stored: [StoredRecord]) -> [String] {
+            stored.map { r in
+                activations[r.excerptID] = r.activations
+                return "[\(HTMLText.jsonString(label)),\(r.excerptID)]"
+            }
+        }
+        var shown = records("top", Array(data.records(.top).prefix(options.topRecords)))
+        for bucket in 0..<s.quantileBoundaries.count {
+            let low = HTMLText.number(Double(s.quantileBoundaries[bucket]))
+            let high = bucket + 1 < s.quantileBoundaries.count ? HTMLText.number(Double(s.quantileBoundaries[bucket + 1])) : "max"
+            shown += records("quantile \(bucket + 1): max in [\(low), \(high))",
+                             Array(data.records(.quantile, bucket: bucket).prefix(options.quantileRecordsPerBucket)))
+        }
+        shown += records("random", Array(data.records(.random).prefix(options.randomRecords)))
+        shown += records("bottom", Array(data.records(.bottom).prefix(options.bottomRecords)))
+
+        let explainerOrder = pairs.indices.map(explainer(ofPair:))
+        let explanations = (run.explanations[id] ?? [:]).values.sorted {
+            (explainerOrder.firstIndex(of: $0.explainer) ?? .max, $0.explainer) < (explainerOrder.firstIndex(of: $1.explainer) ?? .max, $1.explainer)
+        }.map { e in
+            "[\(HTMLText.jsonString(e.explainer)),\(HTMLText.jsonString(e.explanation ?? "")),\(HTMLText.jsonString(e.error ?? "")),[\((e.explainExcerptIDs ?? []).map(String.init).joined(separator: ","))]]"
+        }
+        let scores = (rows[id] ?? [:]).sorted { $0.key < $1.key }.map { index, row in
+            "[\(index),\(HTMLText.jsonString(row.status)),\(HTMLText.number(row.correlation)),\(HTMLText.number(row.topCorrelation)),"
+                + "\(HTMLText.number(row.randomCorrelation)),\(HTMLText.number(row.rSquared)),\(HTMLText.jsonString(row.notes))]"
+        }
+        let pairIndex = Dictionary(uniqueKeysWithValues: pairs.enumerated().map { ($1, $0) })
+        let simulations = (run.simulations[id] ?? []).compactMap { row -> String? in
+            guard let index = pairIndex["\(row.explainer) / \(row.simulator)"] else { return nil }
+            let records = row.records.filter { $0.role != "calibration" }
+            let simulationScale = records.flatMap { $0.simulated.compactMap { $0 }.map { abs(Double($0)) } }.max() ?? 0
+            let scored = records.map { r -> String in
+                if activations[r.excerptID] == nil { activations[r.excerptID] = (r.actual ?? []).map { $0 ?? .nan } }
+                return "[\(HTMLText.jsonString(r.role)),\(r.excerptID),\"\(PackedValues.encode(r.simulated.map { $0 ?? .nan }, scale: simulationScale))\"]"
+            }
+            return "[\(index),\(simulationScale),[\(scored.joined(separator: ","))]]"
+        }
+        let values = activations.sorted { $0.key < $1.key }.map { excerpt, values in
+            "\"\(excerpt)\":\"\(PackedValues.encode(values, scale: scale))\""
+        }
+        let statistics = [Double(s.max), s.mean, s.variance.squareRoot(), s.fractionPositive].map(HTMLText.number).joined(separator: ",")
+        let entry = "\"\(id)\":{\"stats\":[\(statistics),\(s.tokenCount)],\"scale\":\(scale),\"explanations\":[\(explanations.joined(separator: ","))],"
+            + "\"scores\":[\(scores.joined(separator: ","))],\"activations\":{\(values.joined(separator: ","))},"
+            + "\"records\":[\(shown.joined(separator: ","))],\"simulations\":[\(simulations.joined(separator: ","))]}"
+        return (entry, Set(activations.keys))
+    }
+}
+
+/// An inline SVG histogram of scores in 20 bins over [-1, 1], with the mean marked.
+struct Histogram {
+    var scores: [Double]
+    var mean: Double
+    var control: Bool
+
+    var svg: String {
+        let bins = 20, width = 360.0, height = 150.0, left = 30.0, bottom = 20.0, top = 8.0
+        var counts = [Int](repeating: 0, count: bins)
+        for score in scores { counts[min(bins - 1, max(0, Int(((score + 1) / 2 * Double(bins)).rounded(.down))))] += 1 }
+        let tallest = Double(max(1, counts.max() ?? 1))
+        let plotWidth = width - left - 8, plotHeight = height - bottom - top, barWidth = plotWidth / Double(bins)
+        var svg = "<svg class=\"histogram\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"histogram of scores\">"
+        svg += "<line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - 8)\" y2=\"\(height - bottom)\" class=\"axis\"/>"
+        for (bin, count) in counts.enumerated() where count > 0 {
+            let h = Double(count) / tallest * plotHeight
+            let low = -1 + 2 * Double(bin) / Double(bins), high = low + 2 / Double(bins)
+            svg += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" ", left + Double(bin) * barWidth + 0.5, height - bottom - h, barWidth - 1, h)
+                + "class=\"\(control ? "bar control" : "bar")\">"
+                + String(format: "<title>%d neurons with score in [%.2f, %.2f)</title></rect>", count, low, high)
+        }
+        for tick in [-1.0, -0.5, 0, 0.5, 1] {
+            let x = left + (tick + 1) / 2 * plotWidth
+            svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\">", x, height - 5) + String(format: "%g", tick) + "</text>"
+        }
+        svg += "<text x=\"2\" y=\"\(top + 8)\" class=\"tick start\">\(Int(tallest))</text>"
+        if mean.isFinite {
+            let x = left + (mean + 1) / 2 * plotWidth
+            svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"mean\"><title>mean %.3f</title></line>", x, top, x, height - bottom, mean)
+        }
+        return svg + "</svg>"
+    }
+}
