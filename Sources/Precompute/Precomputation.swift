@@ -154,7 +154,7 @@ public final class Precomputation {
             pilot = try runPilot(database, model, layers, summary.excerpts, progress)
             try database.connection.transaction { try database.setProgress("pilot", encodePilot(pilot)) }
         }
-        summary.pilotExcerpts = min(settings.pilotExcerpts, summary.excerpts)
+        summary.pilotExcerpts = settings.pilotCount(excerpts: summary.excerpts)
 
         // Phase 3: the main pass over this shard's excerpts.
         var samplers = zip(layers, pilot).map { layer, estimates in
@@ -272,7 +272,7 @@ public final class Precomputation {
         // The pilot excerpts: the smallest seeded hashes among all excerpts (every shard picks the same ones).
         let ids = (0..<excerptCount)
             .map { (SampleHash.key(seed: settings.seed, stream: .pilot, layer: 0, neuron: 0, excerpt: $0), $0) }
-            .sorted { $0 < $1 }.prefix(settings.pilotExcerpts).map(\.1).sorted()
+            .sorted { $0 < $1 }.prefix(settings.pilotCount(excerpts: excerptCount)).map(\.1).sorted()
         let n = model.config.neuronCount
         var maxima = layers.map { _ in [Float](repeating: 0, count: ids.count * n) }   // [layer][pilot excerpt][N]
         var low = layers.map { _ in [Float](repeating: .infinity, count: n) }

@@ -4,8 +4,14 @@
 public struct PrecomputeSettings: Codable, Equatable, Sendable {
     public var excerpter = Excerpter()
     public var samples = SampleSizes()
-    /// Excerpts (chosen by seeded hash among all excerpts) whose maxima estimate the quantile boundaries.
+    /// At most this many excerpts (chosen by seeded hash among all excerpts) estimate the quantile boundaries;
+    /// never more than 1/16 of the excerpts, so that the pilot's extra forward passes cost at most ~6%.
     public var pilotExcerpts = 2_000
+
+    /// How many excerpts the pilot pass runs for a corpus of `excerpts` excerpts.
+    public func pilotCount(excerpts: Int) -> Int {
+        min(pilotExcerpts, (excerpts + 15) / 16)
+    }
     public var histogramBins = 32
     public var seed: UInt64 = 0
     /// Layers to record; nil means all.

@@ -34,7 +34,7 @@ struct PrecomputeCommand: ParsableCommand {
     var quantileK = 10
     @Option(help: "Bottom records per neuron (by excerpt minimum).")
     var bottomK = 50
-    @Option(help: "Excerpts in the pilot pass that estimates quantile boundaries.")
+    @Option(help: "At most this many excerpts (and at most 1/16 of them) in the pilot pass that estimates quantile boundaries.")
     var pilotExcerpts = 2_000
     @Option(help: "Histogram bins per neuron.")
     var histogramBins = 32
