@@ -7,10 +7,16 @@ import Foundation
 public final class ActivationDatabase {
     public let path: String
     public let connection: SQLiteDatabase
+    private var insertNeuron: SQLiteStatement?, deleteRecords: SQLiteStatement?, insertRecord: SQLiteStatement?
 
     private init(path: String, connection: SQLiteDatabase) {
         self.path = path
         self.connection = connection
+    }
+
+    deinit {
+        // Finalise the cached statements before the connection closes.
+        insertNeuron = nil; deleteRecords = nil; insertRecord = nil
     }
 
     /// Opens an existing database for reading. Throws for a file that is missing, not SQLite, of another schema
@@ -158,40 +164,76 @@ public final class ActivationDatabase {
 
     // MARK: Neurons and records
 
-    /// Writes a neuron's statistics, records and their activations blob (replacing any earlier row).
-    public func write(_ data: NeuronData) throws {
-        let s = data.statistics
-        var values: [Float] = []
-        var offsets: [Int] = []
-        for record in data.records {
-            offsets.append(values.count)
-            values += record.activations
+    /// A neuron's row values with the costly parts done (statistics as JSON text, activations compressed), so
+    /// that many can be encoded in parallel and then inserted by the one writer.
+    public struct EncodedNeuron: Sendable {
+        let data: NeuronData
+        let values: [SQLiteValue]
+        let offsets: [Int]
+
+        public init(_ data: NeuronData) throws {
+            let s = data.statistics
+            var activations: [Float] = []
+            activations.reserveCapacity(data.records.reduce(0) { $0 + $1.activations.count })
+            var offsets: [Int] = []
+            for record in data.records {
+                offsets.append(activations.count)
+                activations += record.activations
+            }
+            func optional(_ x: Double) -> SQLiteValue { x.isFinite ? .real(x) : .null }
+            values = [.int(data.id.layer), .int(data.id.neuron), .int(s.tokenCount), .int(s.excerptCount), .real(s.sum),
+                      .real(s.sumSquares), .real(s.sumCubes), .real(s.sumFourthPowers), .real(s.mean), .real(s.variance),
+                      optional(s.skewness), optional(s.kurtosis), .real(Double(s.min)), .real(Double(s.max)),
+                      .int(s.positiveCount), .real(s.fractionPositive), .text(Self.json(s.histogramEdges.map(Double.init))),
+                      .text(Self.json(s.histogram.map(Double.init))), .text(Self.json(s.quantileBoundaries.map(Double.init))),
+                      .text(Self.json(s.excerptsBelowBoundaries.map(Double.init))), .blob(try RecordCodec.encode(activations))]
+            var stripped = data
+            for i in stripped.records.indices { stripped.records[i].activations = [] }
+            self.data = stripped
+            self.offsets = offsets
         }
-        func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try JSONEncoder().encode(value), as: UTF8.self) }
-        func optional(_ x: Double) -> SQLiteValue { x.isFinite ? .real(x) : .null }
-        try connection.run("""
+
+        /// A JSON array of numbers as JSONEncoder writes them (integers without a fraction, floats round-trip).
+        static func json(_ numbers: [Double]) -> String {
+            "[" + numbers.map { x -> String in
+                if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+                return x.isFinite ? "\(x)" : "null"
+            }.joined(separator: ",") + "]"
+        }
+    }
+
+    /// Writes a neuron's statistics, records and their activations blob (replacing any earlier row).
+    public func write(_ data: NeuronData) throws { try write(try EncodedNeuron(data)) }
+
+    /// Writes an encoded neuron (replacing any earlier row).
+    public func write(_ encoded: EncodedNeuron) throws {
+        let id = encoded.data.id
+        try statement(&insertNeuron, """
             INSERT OR REPLACE INTO neurons (layer, neuron, token_count, excerpt_count, sum, sum_squares, sum_cubes,
                 sum_fourth_powers, mean, variance, skewness, kurtosis, min, max, positive_count, fraction_positive,
                 histogram_edges, histogram, quantile_boundaries, excerpts_below_boundaries, activations)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.int(data.id.layer), .int(data.id.neuron), .int(s.tokenCount), .int(s.excerptCount), .real(s.sum),
-                  .real(s.sumSquares), .real(s.sumCubes), .real(s.sumFourthPowers), .real(s.mean), .real(s.variance),
-                  optional(s.skewness), optional(s.kurtosis), .real(Double(s.min)), .real(Double(s.max)),
-                  .int(s.positiveCount), .real(s.fractionPositive), .text(try json(s.histogramEdges.map(Double.init))),
-                  .text(try json(s.histogram)),
-                  .text(try json(s.quantileBoundaries.map(Double.init))), .text(try json(s.excerptsBelowBoundaries)),
-                  .blob(try RecordCodec.encode(values))])
-        try connection.run("DELETE FROM records WHERE layer = ? AND neuron = ?", [.int(data.id.layer), .int(data.id.neuron)])
-        let insert = try connection.prepare("""
+            """) { try $0.bind(encoded.values); _ = try $0.step() }
+        try statement(&deleteRecords, "DELETE FROM records WHERE layer = ? AND neuron = ?") {
+            try $0.bind([.int(id.layer), .int(id.neuron)]); _ = try $0.step()
+        }
+        try statement(&insertRecord, """
             INSERT INTO records (layer, neuron, kind, bucket, rank, excerpt_id, max_activation, min_activation, value_offset)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        for (record, offset) in zip(data.records, offsets) {
-            try insert.bind([.int(data.id.layer), .int(data.id.neuron), .text(record.kind.rawValue), .int(record.bucket),
-                             .int(record.rank), .int(record.excerptID), .real(Double(record.maxActivation)),
-                             .real(Double(record.minActivation)), .int(offset)])
-            _ = try insert.step()
+            """) { insert in
+            for (record, offset) in zip(encoded.data.records, encoded.offsets) {
+                try insert.bind([.int(id.layer), .int(id.neuron), .text(record.kind.rawValue), .int(record.bucket),
+                                 .int(record.rank), .int(record.excerptID), .real(Double(record.maxActivation)),
+                                 .real(Double(record.minActivation)), .int(offset)])
+                _ = try insert.step()
+            }
         }
+    }
+
+    /// Runs `body` with a cached prepared statement (prepared on first use).
+    private func statement(_ cache: inout SQLiteStatement?, _ sql: String, _ body: (SQLiteStatement) throws -> Void) throws {
+        if cache == nil { cache = try connection.prepare(sql) }
+        try body(cache!)
     }
 
     /// Every neuron in the database, in (layer, neuron) order.

@@ -100,28 +100,50 @@ enum Kernels {
 
     /// Causal multi-head self-attention for one sequence.
     /// qkv: [T, 3C] with columns [Q | K | V] and head h in columns h·D..<(h+1)·D of each; out: [T, C];
-    /// scores: [T, T] workspace. Each head is two sgemms: S = scale · Q Kᵀ, then out_h = softmax_causal(S) · V.
+    /// scores: [T, T] workspace. Per head and block of up to 128 query rows [r0, r1), two sgemms over the keys
+    /// the block can see: S = scale · Q[r0..<r1] K[0..<r1]ᵀ, then out = softmax_causal(S) · V[0..<r1]; so long
+    /// contexts skip most of the masked half.
     static func causalAttention(_ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                                 scores: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, scale: Float) {
         let d = c / heads
         let stride = Int32(3 * c)
+        let block = 128
         for h in 0..<heads {
             let q = qkv + h * d, k = qkv + c + h * d, v = qkv + 2 * c + h * d
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(d),
-                        scale, q, stride, k, stride, 0, scores, Int32(t))
-            for i in 0..<t {
-                let row = scores + i * t
-                var maximum = -Float.infinity
-                for j in 0...i { maximum = max(maximum, row[j]) }
-                var sum: Float = 0
-                for j in 0...i { row[j] = expf(row[j] - maximum); sum += row[j] }
-                let inverse = 1 / sum
-                for j in 0...i { row[j] *= inverse }
-                for j in (i + 1)..<t { row[j] = 0 }
+            for r0 in Swift.stride(from: 0, to: t, by: block) {
+                let r1 = min(t, r0 + block), rows = r1 - r0
+                let s = scores + r0 * t
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(r1), Int32(d),
+                            scale, q + r0 * 3 * c, stride, k, stride, 0, s, Int32(t))
+                for i in r0..<r1 {
+                    let row = scores + i * t
+                    softmax(row, count: i + 1)
+                    for j in (i + 1)..<r1 { row[j] = 0 }
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(r1),
+                            1, s, Int32(t), v, stride, 0, out + r0 * c + h * d, Int32(c))
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(t),
-                        1, scores, Int32(t), v, stride, 0, out + h * d, Int32(c))
         }
+    }
+
+    /// In place: row[0..<count] = softmax(row[0..<count]), the exponentials 16 lanes at a time.
+    static func softmax(_ row: UnsafeMutablePointer<Float>, count: Int) {
+        var maximum = -Float.infinity
+        for j in 0..<count { maximum = max(maximum, row[j]) }
+        var sum: Float = 0
+        var j = 0
+        var lanes = SIMD16<Float>()
+        while j + 16 <= count {
+            let raw = UnsafeMutableRawPointer(row + j)
+            let e = exp(raw.loadUnaligned(as: SIMD16<Float>.self) - maximum)
+            raw.storeBytes(of: e, as: SIMD16<Float>.self)
+            lanes += e
+            j += 16
+        }
+        sum = lanes.sum()
+        while j < count { row[j] = expf(row[j] - maximum); sum += row[j]; j += 1 }
+        let inverse = 1 / sum
+        for j in 0..<count { row[j] *= inverse }
     }
 
     /// The naive reference for `causalAttention`, accumulating in Double.
