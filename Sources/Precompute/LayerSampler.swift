@@ -1,4 +1,5 @@
 import ActivationStore
+import Dispatch
 
 /// The quantile buckets of OpenAI's `random_sample_by_quantile`, over the distribution of excerpt maxima:
 /// [0, 0.5], [0.5, 0.9], [0.9, 0.99], [0.99, 0.999]; the top 0.1% are the top records' territory.
@@ -29,11 +30,15 @@ struct PilotEstimates {
     var histogramHigh: [Float]
 }
 
-/// All per-neuron state of one layer while streaming: statistics, top / bottom / random / quantile selections.
-/// Its size depends on the number of neurons and the sample sizes, never on the corpus length.
+/// All per-neuron state of neurons `firstNeuron ..< firstNeuron + neuronCount` of one layer while streaming:
+/// statistics, top / bottom / random / quantile selections. Its size depends on the number of neurons and the
+/// sample sizes, never on the corpus length. `LayerSamplers` runs several over disjoint neuron ranges at once.
 struct LayerSampler {
     let layer: Int
+    /// The first neuron this sampler covers, and how many; activations rows hold `rowLength` neurons.
+    let firstNeuron: Int
     let neuronCount: Int
+    let rowLength: Int
     let seed: UInt64
     let histogramBins: Int
     let pilot: PilotEstimates
@@ -54,8 +59,12 @@ struct LayerSampler {
     // Per-excerpt scratch, [N]
     private var excerptMax: [Float], excerptMin: [Float], partial: [Float], excerptPositive: [Int32]
 
-    init(layer: Int, neuronCount: Int, maxTokens: Int, sizes: SampleSizes, seed: UInt64, histogramBins: Int, pilot: PilotEstimates) {
+    init(layer: Int, neurons: Range<Int>, rowLength: Int, maxTokens: Int, sizes: SampleSizes, seed: UInt64, histogramBins: Int,
+         pilot: PilotEstimates) {
         self.layer = layer
+        self.firstNeuron = neurons.lowerBound
+        self.rowLength = rowLength
+        let neuronCount = neurons.count
         self.neuronCount = neuronCount
         self.seed = seed
         self.histogramBins = histogramBins
@@ -76,7 +85,7 @@ struct LayerSampler {
         excerptPositive = [Int32](repeating: 0, count: neuronCount)
     }
 
-    /// Folds in one batch of this layer's activations. `values` is [B, T, N]; sequence b is excerpt
+    /// Folds in one batch of this layer's activations. `values` is [B, T, rowLength]; sequence b is excerpt
     /// `excerptIDs[b]`, whose first `lengths[b]` tokens are real (the rest is padding and is ignored).
     mutating func update(values: UnsafeBufferPointer<Float>, tokensPerSequence t: Int, lengths: [Int], excerptIDs: [Int]) {
         let n = neuronCount
@@ -92,7 +101,7 @@ struct LayerSampler {
                 for i in 0..<n { mx[i] = -.infinity; mn[i] = .infinity; pos[i] = 0 }
                 for i in 0..<(4 * n) { p[i] = 0 }
                 for token in 0..<length {
-                    let row = values.baseAddress! + (b * t + token) * n
+                    let row = values.baseAddress! + (b * t + token) * rowLength + firstNeuron
                     // Reductions in float32 per excerpt (added to float64 totals below): vectorises, and the
                     // result does not depend on how excerpts are batched.
                     for i in 0..<n {
@@ -126,14 +135,14 @@ struct LayerSampler {
                 positive[i] += Int64(excerptPositive[i])
 
                 let high = excerptMax[i], low = excerptMin[i]
-                func activation(_ token: Int) -> Float { values[(b * t + token) * n + i] }
+                func activation(_ token: Int) -> Float { values[(b * t + token) * rowLength + firstNeuron + i] }
                 if top.admits(i, key: -Double(high), excerpt: id32) {
                     top.insert(i, key: -Double(high), excerpt: id32, maximum: high, minimum: low, length: length, activation: activation)
                 }
                 if bottom.admits(i, key: Double(low), excerpt: id32) {
                     bottom.insert(i, key: Double(low), excerpt: id32, maximum: high, minimum: low, length: length, activation: activation)
                 }
-                let randomKey = SampleHash.key(seed: seed, stream: .random, layer: layer, neuron: i, excerpt: excerpt)
+                let randomKey = SampleHash.key(seed: seed, stream: .random, layer: layer, neuron: firstNeuron + i, excerpt: excerpt)
                 if random.admits(i, key: randomKey, excerpt: id32) {
                     random.insert(i, key: randomKey, excerpt: id32, maximum: high, minimum: low, length: length, activation: activation)
                 }
@@ -144,7 +153,7 @@ struct LayerSampler {
                     bucket = j
                 }
                 if bucket < 4 {
-                    let key = SampleHash.key(seed: seed, stream: .quantile, layer: layer, neuron: i, excerpt: excerpt)
+                    let key = SampleHash.key(seed: seed, stream: .quantile, layer: layer, neuron: firstNeuron + i, excerpt: excerpt)
                     if quantile[bucket].admits(i, key: key, excerpt: id32) {
                         quantile[bucket].insert(i, key: key, excerpt: id32, maximum: high, minimum: low, length: length, activation: activation)
                     }
@@ -153,7 +162,7 @@ struct LayerSampler {
         }
     }
 
-    /// Neuron `i`'s statistics and records, in the database's order.
+    /// Neuron `firstNeuron + i`'s statistics and records, in the database's order.
     func neuronData(_ i: Int) -> NeuronData {
         var s = NeuronStatistics()
         s.tokenCount = tokenCount
@@ -178,7 +187,7 @@ struct LayerSampler {
         add(.random, 0, random)
         for (bucket, selection) in quantile.enumerated() { add(.quantile, bucket, selection) }
         add(.bottom, 0, bottom)
-        return NeuronData(id: NeuronID(layer: layer, neuron: i), statistics: s, records: records)
+        return NeuronData(id: NeuronID(layer: layer, neuron: firstNeuron + i), statistics: s, records: records)
     }
 
     // MARK: Checkpoints
@@ -200,5 +209,61 @@ struct LayerSampler {
         positive = try reader.read(positive.count); histogram = try reader.read(histogram.count); below = try reader.read(below.count)
         try top.restore(from: &reader); try bottom.restore(from: &reader); try random.restore(from: &reader)
         for j in 0..<4 { try quantile[j].restore(from: &reader) }
+    }
+}
+
+/// One layer's samplers over `parts` disjoint neuron ranges, updated in parallel on all cores. The result is
+/// identical to one sampler over every neuron (each neuron's state depends only on its own values); the number
+/// of parts is fixed, not taken from the machine, so checkpoints resume anywhere.
+struct LayerSamplers {
+    static let parts = 8
+    private(set) var samplers: [LayerSampler]
+    let neuronCount: Int
+
+    init(layer: Int, neuronCount: Int, maxTokens: Int, sizes: SampleSizes, seed: UInt64, histogramBins: Int, pilot: PilotEstimates) {
+        self.neuronCount = neuronCount
+        let parts = Swift.max(1, Swift.min(Self.parts, neuronCount))
+        samplers = (0..<parts).map { part in
+            let range = (part * neuronCount / parts)..<((part + 1) * neuronCount / parts)
+            let slice = PilotEstimates(
+                boundaries: Array(pilot.boundaries[(4 * range.lowerBound)..<(4 * range.upperBound)]),
+                histogramLow: Array(pilot.histogramLow[range]), histogramHigh: Array(pilot.histogramHigh[range]))
+            return LayerSampler(layer: layer, neurons: range, rowLength: neuronCount, maxTokens: maxTokens, sizes: sizes,
+                                seed: seed, histogramBins: histogramBins, pilot: slice)
+        }
+    }
+
+    mutating func update(values: UnsafeBufferPointer<Float>, tokensPerSequence t: Int, lengths: [Int], excerptIDs: [Int]) {
+        let input = Unchecked(value: values)
+        samplers.withUnsafeMutableBufferPointer { buffer in
+            let parts = Unchecked(value: buffer)
+            DispatchQueue.concurrentPerform(iterations: buffer.count) { part in
+                parts.value[part].update(values: input.value, tokensPerSequence: t, lengths: lengths, excerptIDs: excerptIDs)
+            }
+        }
+    }
+
+    func neuronData(_ neuron: Int) -> NeuronData {
+        let part = samplers.lastIndex { $0.firstNeuron <= neuron }!
+        return samplers[part].neuronData(neuron - samplers[part].firstNeuron)
+    }
+
+    func serialize() -> [UInt8] {
+        var writer = BinaryWriter()
+        for sampler in samplers {
+            let bytes = sampler.serialize()
+            writer.write(bytes.count)
+            writer.write(bytes)
+        }
+        return writer.bytes
+    }
+
+    mutating func restore(_ bytes: [UInt8]) throws {
+        var reader = BinaryReader(bytes)
+        for part in samplers.indices {
+            let count = try reader.readInt()
+            let partBytes: [UInt8] = try reader.read(count)
+            try samplers[part].restore(partBytes)
+        }
     }
 }

@@ -158,7 +158,7 @@ public final class Precomputation {
 
         // Phase 3: the main pass over this shard's excerpts.
         var samplers = zip(layers, pilot).map { layer, estimates in
-            LayerSampler(layer: layer, neuronCount: config.neuronCount, maxTokens: maxTokens, sizes: settings.samples,
+            LayerSamplers(layer: layer, neuronCount: config.neuronCount, maxTokens: maxTokens, sizes: settings.samples,
                          seed: settings.seed, histogramBins: settings.histogramBins, pilot: estimates)
         }
         var nextExcerpt = 0
@@ -341,7 +341,7 @@ public final class Precomputation {
         try model.forward(padded, layers: layers) { activations in body(index[activations.layer]!, activations, lengths) }
     }
 
-    private func checkpoint(_ database: ActivationDatabase, _ samplers: [LayerSampler], _ layers: [Int], _ next: Int) throws {
+    private func checkpoint(_ database: ActivationDatabase, _ samplers: [LayerSamplers], _ layers: [Int], _ next: Int) throws {
         try database.connection.transaction {
             for (sampler, layer) in zip(samplers, layers) { try database.setProgress("state.\(layer)", sampler.serialize()) }
             var writer = BinaryWriter()
