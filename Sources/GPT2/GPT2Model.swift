@@ -31,6 +31,7 @@ public final class GPT2Model: Sendable {
     public init(config: GPT2Config, weights: GPT2Weights) {
         self.config = config
         self.weights = weights
+        Parallel.singleThreadedBLAS
     }
 
     /// Loads a Hugging Face checkpoint directory; `layerCount` loads only the first layers.
@@ -69,7 +70,6 @@ public final class GPT2Model: Sendable {
         var normed = [Float](repeating: 0, count: m * c)      // (M, C) ln_1 / ln_2 output
         var qkv = [Float](repeating: 0, count: m * 3 * c)     // (M, 3C)
         var attention = [Float](repeating: 0, count: m * c)   // (M, C) heads concatenated
-        var scores = [Float](repeating: 0, count: t * t)      // (T, T) one head's attention pattern
         var neurons = [Float](repeating: 0, count: m * n)     // (M, N) post-GELU MLP activations: the neurons
 
         // x = wte[ids] + wpe[positions]
@@ -89,14 +89,7 @@ public final class GPT2Model: Sendable {
             Kernels.linear(normed, block.attentionWeight, block.attentionBias, &qkv, m: m, k: c, n: 3 * c)
             var scale = 1 / Float(c / heads).squareRoot()
             if config.scaleAttentionByInverseLayerIndex { scale /= Float(layer + 1) }
-            qkv.withUnsafeBufferPointer { qkv in
-                attention.withUnsafeMutableBufferPointer { attention in
-                    for s in 0..<b {
-                        Kernels.causalAttention(qkv.baseAddress! + s * t * 3 * c, attention.baseAddress! + s * t * c,
-                                                scores: &scores, t: t, c: c, heads: heads, scale: scale)
-                    }
-                }
-            }
+            Kernels.batchedCausalAttention(qkv, &attention, batch: b, t: t, c: c, heads: heads, scale: scale)
             Kernels.linearAdd(attention, block.attentionProjWeight, block.attentionProjBias, &x, m: m, k: c, n: c)
 
             // MLP: neurons = gelu_new(c_fc(ln_2(x)));  x += mlp.c_proj(neurons)

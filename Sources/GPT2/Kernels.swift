@@ -8,20 +8,32 @@ enum Kernels {
     /// out[M, N] = x[M, K] · w[K, N] + bias[N]   (one sgemm with the bias preloaded, beta = 1)
     static func linear(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
                        _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int) {
-        for row in 0..<m { (out + row * n).update(from: bias, count: n) }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                    1, x, Int32(k), w, Int32(n), 1, out, Int32(n))
+        inRowBlocks(m) { r0, r1 in
+            for row in r0..<r1 { (out + row * n).update(from: bias, count: n) }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(n), Int32(k),
+                        1, x + r0 * k, Int32(k), w, Int32(n), 1, out + r0 * n, Int32(n))
+        }
+    }
+
+    /// Splits rows 0..<m into one block per core (when there are enough rows) and runs `body(r0, r1)` on each
+    /// in parallel: every sgemm is single-threaded (see `Parallel`), so this is where matrix multiplies use the
+    /// machine.
+    static func inRowBlocks(_ m: Int, _ body: (Int, Int) -> Void) {
+        let blocks = max(1, min(Parallel.workers, m / 32))
+        Parallel.forEach(blocks) { block in body(block * m / blocks, (block + 1) * m / blocks) }
     }
 
     /// out[M, N] += x[M, K] · w[K, N] + bias[N]: a projection added to the residual stream (sgemm with beta = 1).
     static func linearAdd(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
                           _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int) {
-        for row in 0..<m {
-            let o = out + row * n
-            for j in 0..<n { o[j] += bias[j] }
+        inRowBlocks(m) { r0, r1 in
+            for row in r0..<r1 {
+                let o = out + row * n
+                for j in 0..<n { o[j] += bias[j] }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(n), Int32(k),
+                        1, x + r0 * k, Int32(k), w, Int32(n), 1, out + r0 * n, Int32(n))
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                    1, x, Int32(k), w, Int32(n), 1, out, Int32(n))
     }
 
     /// The naive reference for `linear`, accumulating in Double.
@@ -57,6 +69,16 @@ enum Kernels {
     /// identical x · sigmoid(2u) = x / (1 + e^(−2u)) with u = √(2/π)·(x + 0.044715·x³), 16 lanes at a time
     /// (`exp` below; |error| < 2e-7 relative to the activation, see KernelTests).
     static func geluNew(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        // One chunk per core, each a multiple of 16 values except the last.
+        let chunks = count >= 1 << 16 ? Parallel.workers : 1
+        let chunk = (count / chunks + 15) / 16 * 16
+        Parallel.forEach(chunks) { index in
+            let start = min(count, index * chunk), end = index == chunks - 1 ? count : min(count, start + chunk)
+            geluNewSerial(x + start, count: end - start)
+        }
+    }
+
+    private static func geluNewSerial(_ x: UnsafeMutablePointer<Float>, count: Int) {
         let a: Float = 0.7978845608028654  // √(2/π)
         var i = 0
         while i + 16 <= count {
@@ -84,8 +106,13 @@ enum Kernels {
     /// Relative error about 1 ulp; the tests compare it with libm over the whole range.
     @inline(__always)
     static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let clamped = x.clamped(lowerBound: SIMD16(repeating: -87.3), upperBound: SIMD16(repeating: 88.3))
-        let n = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
+        // Rounding and the float -> int conversion use the 1.5·2²³ trick: adding it leaves round(v) in the low
+        // mantissa bits, with no per-lane library calls.
+        let magic = SIMD16<Float>(repeating: 12_582_912)
+        let low = SIMD16<Float>(repeating: -87.3), high = SIMD16<Float>(repeating: 88.3)
+        let clamped = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
+        let shifted = clamped * 1.44269504088896341 + magic
+        let n = shifted - magic
         let r = clamped - n * 0.693359375 - n * -2.12194440e-4
         var p: SIMD16<Float> = SIMD16(repeating: 1.9875691500e-4)
         p = p * r + 1.3981999507e-3
@@ -94,8 +121,8 @@ enum Kernels {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         let y = p * r * r + r + 1
-        let scale = unsafeBitCast((SIMD16<Int32>(n) &+ 127) &<< 23, to: SIMD16<Float>.self)
-        return y * scale
+        let integer = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
+        return y * unsafeBitCast((integer &+ 127) &<< 23, to: SIMD16<Float>.self)
     }
 
     /// Causal multi-head self-attention for one sequence.
@@ -105,23 +132,43 @@ enum Kernels {
     /// contexts skip most of the masked half.
     static func causalAttention(_ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                                 scores: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, scale: Float) {
+        for h in 0..<heads { causalAttention(qkv, out, scores: scores, t: t, c: c, heads: heads, head: h, scale: scale) }
+    }
+
+    /// One head `head` of `causalAttention`.
+    static func causalAttention(_ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                scores: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, head h: Int, scale: Float) {
         let d = c / heads
         let stride = Int32(3 * c)
         let block = 128
-        for h in 0..<heads {
-            let q = qkv + h * d, k = qkv + c + h * d, v = qkv + 2 * c + h * d
-            for r0 in Swift.stride(from: 0, to: t, by: block) {
-                let r1 = min(t, r0 + block), rows = r1 - r0
-                let s = scores + r0 * t
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(r1), Int32(d),
-                            scale, q + r0 * 3 * c, stride, k, stride, 0, s, Int32(t))
-                for i in r0..<r1 {
-                    let row = scores + i * t
-                    softmax(row, count: i + 1)
-                    for j in (i + 1)..<r1 { row[j] = 0 }
-                }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(r1),
-                            1, s, Int32(t), v, stride, 0, out + r0 * c + h * d, Int32(c))
+        let q = qkv + h * d, k = qkv + c + h * d, v = qkv + 2 * c + h * d
+        for r0 in Swift.stride(from: 0, to: t, by: block) {
+            let r1 = min(t, r0 + block), rows = r1 - r0
+            let s = scores + r0 * t
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(r1), Int32(d),
+                        scale, q + r0 * 3 * c, stride, k, stride, 0, s, Int32(t))
+            for i in r0..<r1 {
+                let row = scores + i * t
+                softmax(row, count: i + 1)
+                for j in (i + 1)..<r1 { row[j] = 0 }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(r1),
+                        1, s, Int32(t), v, stride, 0, out + r0 * c + h * d, Int32(c))
+        }
+    }
+
+    /// Causal attention for a batch of B sequences ([B·T, 3C] -> [B·T, C]), the B × H heads spread over the cores,
+    /// each worker with its own [T, T] scores buffer.
+    static func batchedCausalAttention(_ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                       batch b: Int, t: Int, c: Int, heads: Int, scale: Float) {
+        let items = b * heads, workers = min(Parallel.workers, items)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: workers * t * t)
+        defer { scores.deallocate() }
+        Parallel.forEach(workers) { worker in
+            for item in Swift.stride(from: worker, to: items, by: workers) {
+                let s = item / heads
+                causalAttention(qkv + s * t * 3 * c, out + s * t * c, scores: scores + worker * t * t,
+                                t: t, c: c, heads: heads, head: item % heads, scale: scale)
             }
         }
     }

@@ -1,5 +1,5 @@
 import ActivationStore
-import Dispatch
+import GPT2
 
 /// The quantile buckets of OpenAI's `random_sample_by_quantile`, over the distribution of excerpt maxima:
 /// [0, 0.5], [0.5, 0.9], [0.9, 0.99], [0.99, 0.999]; the top 0.1% are the top records' territory.
@@ -234,11 +234,9 @@ struct LayerSamplers {
     }
 
     mutating func update(values: UnsafeBufferPointer<Float>, tokensPerSequence t: Int, lengths: [Int], excerptIDs: [Int]) {
-        let input = Unchecked(value: values)
-        samplers.withUnsafeMutableBufferPointer { buffer in
-            let parts = Unchecked(value: buffer)
-            DispatchQueue.concurrentPerform(iterations: buffer.count) { part in
-                parts.value[part].update(values: input.value, tokensPerSequence: t, lengths: lengths, excerptIDs: excerptIDs)
+        samplers.withUnsafeMutableBufferPointer { parts in
+            Parallel.forEach(parts.count) { part in
+                parts[part].update(values: values, tokensPerSequence: t, lengths: lengths, excerptIDs: excerptIDs)
             }
         }
     }
