@@ -4,6 +4,15 @@ import PackageDescription
 // Data flows one way: GPT2 (tokenizer, model) -> Precompute (corpus, excerpts, samplers) -> ActivationStore
 // (the SQLite file) -> Evaluation (explainers, simulators, scores) -> Reports (HTML) -> neuronbench (CLI). ActivationStore knows
 // nothing of GPT-2 or of sampling; Evaluation reads the store and nothing upstream of it.
+
+// Release builds of the numeric modules assume an x86-64 CPU with AVX2, FMA and F16C (Intel Haswell, 2013, and
+// AMD Zen or later): float16 conversion becomes one instruction (vcvtps2ph) instead of a library call, and SIMD
+// code uses 256-bit registers. Debug builds (and the tests) use the generic x86-64 baseline.
+#if arch(x86_64)
+let numericRelease: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]
+#else
+let numericRelease: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+#endif
 let package = Package(
     name: "neuronbench",
     platforms: [.macOS(.v14)],
@@ -28,18 +37,19 @@ let package = Package(
         .target(
             name: "GPT2",
             dependencies: ["COpenBLAS"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            swiftSettings: numericRelease
         ),
         // The activation database: schema v1, SQLite access, fp16 + zlib record codec.
         .target(
             name: "ActivationStore",
-            dependencies: ["CSQLite", "CZlib"]
+            dependencies: ["CSQLite", "CZlib"],
+            swiftSettings: numericRelease
         ),
         // Corpus -> excerpts -> forward pass -> per-neuron samplers -> ActivationStore.
         .target(
             name: "Precompute",
             dependencies: ["GPT2", "ActivationStore", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            swiftSettings: numericRelease
         ),
         // Records -> explanations -> simulations -> scores -> CSV reports. Reads the store, never writes it.
         .target(

@@ -5,17 +5,18 @@ import Foundation
 /// `zlib.decompress` reads). Values are rounded to the nearest float16; |x| > 65504 becomes ±inf.
 public enum RecordCodec {
     public static func encode(_ values: [Float]) throws -> [UInt8] {
-        var raw = [UInt8](repeating: 0, count: values.count * 2)
-        for (i, value) in values.enumerated() {
-            let bits = Float16(value).bitPattern
-            raw[2 * i] = UInt8(bits & 0xFF)
-            raw[2 * i + 1] = UInt8(bits >> 8)
-        }
-        var length = compressBound(uLong(raw.count))
+        try encode(halfBits: values.map { Float16($0).bitPattern })
+    }
+
+    /// The same from float16 bit patterns (what the samplers keep), with no conversion.
+    public static func encode(halfBits: [UInt16]) throws -> [UInt8] {
+        let raw = halfBits.map { $0.littleEndian }
+        var length = compressBound(uLong(raw.count * 2))
         var compressed = [UInt8](repeating: 0, count: Int(length))
-        let code = compress2(&compressed, &length, raw, uLong(raw.count), 6)
+        let code = raw.withUnsafeBytes { compress2(&compressed, &length, $0.bindMemory(to: UInt8.self).baseAddress, uLong($0.count), 6) }
         guard code == Z_OK else { throw ActivationStoreError.codec("zlib compress2 failed with code \(code)") }
-        return Array(compressed.prefix(Int(length)))
+        compressed.removeLast(compressed.count - Int(length))
+        return compressed
     }
 
     /// Decodes a blob that must hold exactly `count` values.

@@ -32,6 +32,20 @@ public enum RecordKind: String, CaseIterable, Sendable, Codable {
 }
 
 /// One selected excerpt of one neuron with the neuron's activation on each of its tokens.
+extension RecordKind {
+    /// The kind's name as a static C string (SQLite binds it without copying).
+    static func cName<T>(_ kind: RecordKind, _ body: (UnsafePointer<CChar>) -> T) -> T {
+        let name: StaticString
+        switch kind {
+        case .top: name = "top"
+        case .random: name = "random"
+        case .quantile: name = "quantile"
+        case .bottom: name = "bottom"
+        }
+        return name.utf8Start.withMemoryRebound(to: CChar.self, capacity: name.utf8CodeUnitCount + 1) { body($0) }
+    }
+}
+
 public struct StoredRecord: Equatable, Sendable {
     public var kind: RecordKind
     public var bucket: Int

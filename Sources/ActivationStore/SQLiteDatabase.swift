@@ -135,6 +135,28 @@ public final class SQLiteStatement {
         }
     }
 
+    /// Binds and runs a multi-row insert of records rows (the activation writer's hot path: millions of rows),
+    /// column by column: layer, neuron, kind, bucket, rank, excerpt_id, max, min, value_offset per row.
+    func insertRecords(_ rows: [(layer: Int, neuron: Int, kind: RecordKind, bucket: Int, rank: Int, excerpt: Int,
+                                 maximum: Double, minimum: Double, offset: Int)]) throws {
+        sqlite3_reset(handle)
+        var code = SQLITE_OK
+        for (index, row) in rows.enumerated() where code == SQLITE_OK {
+            let base = Int32(9 * index)
+            code = sqlite3_bind_int64(handle, base + 1, Int64(row.layer))
+            if code == SQLITE_OK { code = sqlite3_bind_int64(handle, base + 2, Int64(row.neuron)) }
+            if code == SQLITE_OK { code = RecordKind.cName(row.kind) { sqlite3_bind_text(handle, base + 3, $0, -1, nil) } }
+            if code == SQLITE_OK { code = sqlite3_bind_int64(handle, base + 4, Int64(row.bucket)) }
+            if code == SQLITE_OK { code = sqlite3_bind_int64(handle, base + 5, Int64(row.rank)) }
+            if code == SQLITE_OK { code = sqlite3_bind_int64(handle, base + 6, Int64(row.excerpt)) }
+            if code == SQLITE_OK { code = sqlite3_bind_double(handle, base + 7, row.maximum) }
+            if code == SQLITE_OK { code = sqlite3_bind_double(handle, base + 8, row.minimum) }
+            if code == SQLITE_OK { code = sqlite3_bind_int64(handle, base + 9, Int64(row.offset)) }
+        }
+        guard code == SQLITE_OK else { throw database.error(code, sql: sql) }
+        _ = try step()
+    }
+
     /// Advances to the next row; false when done.
     public func step() throws -> Bool {
         let code = sqlite3_step(handle)

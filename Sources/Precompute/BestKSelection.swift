@@ -98,15 +98,21 @@ struct BestKSelection {
         }
     }
 
+    /// Neuron `n`'s candidates from best to worst, with where their float16 activations are in `activations`.
+    func sortedEntries(_ n: Int) -> [(key: Double, excerpt: Int, maximum: Float, minimum: Float, start: Int, length: Int)] {
+        let base = n * capacity
+        return (0..<Int(count[n])).map { i in
+            let entry = base + i
+            return (keys[entry], Int(excerptIDs[entry]), maxima[entry], minima[entry], (base + Int(slots[entry])) * maxTokens,
+                    Int(lengths[entry]))
+        }.sorted { ($0.key, $0.excerpt) < ($1.key, $1.excerpt) }
+    }
+
     /// Neuron `n`'s candidates from best to worst: (key, excerpt, max, min, activations).
     func sorted(_ n: Int) -> [(key: Double, excerpt: Int, maximum: Float, minimum: Float, activations: [Float])] {
-        let base = n * capacity
-        return (0..<Int(count[n])).map { i -> (key: Double, excerpt: Int, maximum: Float, minimum: Float, activations: [Float]) in
-            let entry = base + i
-            let slot = (base + Int(slots[entry])) * maxTokens
-            let values = (0..<Int(lengths[entry])).map { Float(Float16(bitPattern: activations[slot + $0])) }
-            return (keys[entry], Int(excerptIDs[entry]), maxima[entry], minima[entry], values)
-        }.sorted { ($0.key, $0.excerpt) < ($1.key, $1.excerpt) }
+        sortedEntries(n).map { c in
+            (c.key, c.excerpt, c.maximum, c.minimum, activations[c.start..<(c.start + c.length)].map { Float(Float16(bitPattern: $0)) })
+        }
     }
 
     // MARK: Checkpoints

@@ -164,6 +164,24 @@ struct LayerSampler {
 
     /// Neuron `firstNeuron + i`'s statistics and records, in the database's order.
     func neuronData(_ i: Int) -> NeuronData {
+        let (data, lengths, bits) = neuronRecords(i)
+        var records = data.records
+        var offset = 0
+        for (index, length) in lengths.enumerated() {
+            records[index].activations = bits[offset..<(offset + length)].map { Float(Float16(bitPattern: $0)) }
+            offset += length
+        }
+        return NeuronData(id: data.id, statistics: data.statistics, records: records)
+    }
+
+    /// Neuron `firstNeuron + i` ready to write: its float16 activations go to the database without conversion.
+    func encodedNeuron(_ i: Int) throws -> ActivationDatabase.EncodedNeuron {
+        let (data, lengths, bits) = neuronRecords(i)
+        return try ActivationDatabase.EncodedNeuron(data, lengths: lengths, halfBits: bits)
+    }
+
+    /// Statistics and records without activations, each record's length, and the activations as float16 bits.
+    private func neuronRecords(_ i: Int) -> (NeuronData, [Int], [UInt16]) {
         var s = NeuronStatistics()
         s.tokenCount = tokenCount
         s.excerptCount = excerptCount
@@ -176,18 +194,20 @@ struct LayerSampler {
         s.quantileBoundaries = Array(pilot.boundaries[(4 * i)..<(4 * i + 4)])
         s.excerptsBelowBoundaries = below[(4 * i)..<(4 * i + 4)].map { Int($0) }
 
-        var records: [StoredRecord] = []
+        var records: [StoredRecord] = [], lengths: [Int] = [], bits: [UInt16] = []
         func add(_ kind: RecordKind, _ bucket: Int, _ selection: BestKSelection) {
-            for (rank, c) in selection.sorted(i).enumerated() {
+            for (rank, c) in selection.sortedEntries(i).enumerated() {
                 records.append(StoredRecord(kind: kind, bucket: bucket, rank: rank, excerptID: c.excerpt,
-                                            maxActivation: c.maximum, minActivation: c.minimum, activations: c.activations))
+                                            maxActivation: c.maximum, minActivation: c.minimum, activations: []))
+                lengths.append(c.length)
+                bits += selection.activations[c.start..<(c.start + c.length)]
             }
         }
         add(.top, 0, top)
         add(.random, 0, random)
         for (bucket, selection) in quantile.enumerated() { add(.quantile, bucket, selection) }
         add(.bottom, 0, bottom)
-        return NeuronData(id: NeuronID(layer: layer, neuron: firstNeuron + i), statistics: s, records: records)
+        return (NeuronData(id: NeuronID(layer: layer, neuron: firstNeuron + i), statistics: s, records: records), lengths, bits)
     }
 
     // MARK: Checkpoints
@@ -244,6 +264,11 @@ struct LayerSamplers {
     func neuronData(_ neuron: Int) -> NeuronData {
         let part = samplers.lastIndex { $0.firstNeuron <= neuron }!
         return samplers[part].neuronData(neuron - samplers[part].firstNeuron)
+    }
+
+    func encodedNeuron(_ neuron: Int) throws -> ActivationDatabase.EncodedNeuron {
+        let part = samplers.lastIndex { $0.firstNeuron <= neuron }!
+        return try samplers[part].encodedNeuron(neuron - samplers[part].firstNeuron)
     }
 
     func serialize() -> [UInt8] {

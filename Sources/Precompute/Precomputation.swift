@@ -213,13 +213,7 @@ public final class Precomputation {
         // Phase 4: write every neuron, then mark the database complete, in one transaction.
         try database.connection.transaction {
             for (index, sampler) in samplers.enumerated() {
-                // Compression and encoding on every core, 256 neurons at a time; SQLite inserts on this thread.
-                for first in stride(from: 0, to: config.neuronCount, by: 256) {
-                    let encoded = try Parallel.map(min(256, config.neuronCount - first)) {
-                        try ActivationDatabase.EncodedNeuron(sampler.neuronData(first + $0))
-                    }
-                    for neuron in encoded { try database.write(neuron) }
-                }
+                try NeuronWriter.write(sampler, neuronCount: config.neuronCount, to: database)
                 progress(PrecomputeProgress(phase: "write", done: index + 1, total: samplers.count, unit: "layers",
                                             elapsed: Date().timeIntervalSince(mainStarted) - mainSeconds))
             }
