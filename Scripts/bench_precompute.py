@@ -151,8 +151,8 @@ def main():
             database = os.path.join(work, f"bench-{context}-{repeat}.db")
             started = time.perf_counter()
             _, rss = rss_of([args.neuronbench, "precompute", "--model", model, "--corpus", args.corpus, "--out", database,
-                             "--max-tokens", str(total), "--excerpt-tokens", str(context), "--batch-size", str(batch),
-                             "--top", str(args.top)])
+                             "--max-tokens", str(total), "--excerpt-tokens", str(context), "--batch", str(batch),
+                             "--top-k", str(args.top)])
             seconds = time.perf_counter() - started
             excerpts = excerpt_tokens(database)
             recorded = sum(len(e) for e in excerpts)

@@ -75,7 +75,7 @@ public final class Precomputation {
     public let outputPath: String
     public let settings: PrecomputeSettings
     public var batchSize = 32
-    public var checkpointSeconds = 60.0
+    public var checkpointSeconds = 600.0
 
     public init(modelDirectory: URL, tokenizerDirectory: URL, corpusPath: String, outputPath: String, settings: PrecomputeSettings) {
         self.modelDirectory = modelDirectory

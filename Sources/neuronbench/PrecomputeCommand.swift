@@ -45,7 +45,7 @@ struct PrecomputeCommand: ParsableCommand {
     @Option(help: "Excerpts per forward pass (speed only; results do not depend on it).")
     var batch = 32
     @Option(help: "Seconds between resume checkpoints.")
-    var checkpointSeconds = 60.0
+    var checkpointSeconds = 600.0
 
     func run() throws {
         try reportingErrors {
