@@ -126,6 +126,7 @@ def main():
     parser.add_argument("--tokens", type=int, default=131072, help="tokens per run at 64-token excerpts")
     parser.add_argument("--long-tokens", type=int, default=65536, help="tokens per run at 1,024-token contexts")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--contexts", default="64,1024", help="context lengths to measure, comma-separated (64 and/or 1024)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--top", type=int, default=50)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -144,7 +145,8 @@ def main():
     ceiling = sgemm_gflops(args.threads)
     print(f"machine: {os.cpu_count()} cores, {args.threads} threads; sgemm {ceiling:.0f} GFLOP/s (torch, 2048x768 @ 768x3072)")
     results = []
-    for context, total, batch in [(64, args.tokens, 32), (1024, args.long_tokens, 4)]:
+    wanted = {int(c) for c in args.contexts.split(",")}
+    for context, total, batch in [(c, t, b) for c, t, b in [(64, args.tokens, 32), (1024, args.long_tokens, 4)] if c in wanted]:
         runs = {"neuronbench": [], "pytorch": []}
         tokens_file = os.path.join(work, f"tokens-{context}.npy")
         for repeat in range(args.repeats):

@@ -211,6 +211,7 @@ public final class Precomputation {
         progress(PrecomputeProgress(phase: "main pass", done: tokensDone, total: shardTokens, unit: "tokens", elapsed: mainSeconds))
 
         // Phase 4: write every neuron, then mark the database complete, in one transaction.
+        try database.beginFinalWrite()
         try database.connection.transaction {
             for (index, sampler) in samplers.enumerated() {
                 try NeuronWriter.write(sampler, neuronCount: config.neuronCount, to: database)
@@ -288,18 +289,27 @@ public final class Precomputation {
                 return excerpt
             }
             try forward(model, batch, layers) { index, activations, lengths in
-                for (b, length) in lengths.enumerated() {
-                    let row = (start + b) * n
-                    for i in 0..<n { maxima[index][row + i] = -.infinity }
-                    for t in 0..<length {
-                        let values = activations.values.baseAddress! + (b * activations.tokenCount + t) * n
-                        for i in 0..<n {
-                            maxima[index][row + i] = max(maxima[index][row + i], values[i])
-                            low[index][i] = min(low[index][i], values[i])
-                            high[index][i] = max(high[index][i], values[i])
+                // Neuron ranges on every core: each worker owns columns [n0, n1) of maxima, low and high.
+                maxima[index].withUnsafeMutableBufferPointer { maxima in
+                low[index].withUnsafeMutableBufferPointer { low in
+                high[index].withUnsafeMutableBufferPointer { high in
+                    let parts = max(1, min(Parallel.workers * 4, n / 64))
+                    Parallel.forEach(parts) { part in
+                        let n0 = part * n / parts, n1 = (part + 1) * n / parts
+                        for (b, length) in lengths.enumerated() {
+                            let row = (start + b) * n
+                            for i in n0..<n1 { maxima[row + i] = -.infinity }
+                            for t in 0..<length {
+                                let values = activations.values.baseAddress! + (b * activations.tokenCount + t) * n
+                                for i in n0..<n1 {
+                                    maxima[row + i] = max(maxima[row + i], values[i])
+                                    low[i] = min(low[i], values[i])
+                                    high[i] = max(high[i], values[i])
+                                }
+                            }
                         }
                     }
-                }
+                }}}
             }
             done += batch.count
             progress(PrecomputeProgress(phase: "pilot", done: done, total: ids.count, unit: "excerpts",
