@@ -75,6 +75,16 @@ public final class Precomputation {
     public let outputPath: String
     public let settings: PrecomputeSettings
     public var batchSize = 32
+    /// The most memory the samplers may take (default: 80% of the machine's RAM); checked before any work.
+    public var memoryLimit = Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8)
+
+    /// Memory the samplers hold for `neurons` neurons: each record slot keeps its float16 activations plus about
+    /// 40 bytes of heap entry, and each neuron about 1 KB of statistics and histogram.
+    public static func samplerBytes(_ settings: PrecomputeSettings, neurons: Int) -> Int {
+        let s = settings.samples
+        let records = s.top + s.random + 4 * s.perQuantileBucket + s.bottom
+        return neurons * (records * (2 * settings.excerpter.tokens + 40) + 1_024)
+    }
     public var checkpointSeconds = 600.0
 
     public init(modelDirectory: URL, tokenizerDirectory: URL, corpusPath: String, outputPath: String, settings: PrecomputeSettings) {
@@ -92,6 +102,15 @@ public final class Precomputation {
         let corpus = try Corpus(path: corpusPath)
         let config = try GPT2Config(contentsOf: modelDirectory.appendingPathComponent("config.json"))
         let layers = try resolvedLayers(config)
+        let samplerBytes = Self.samplerBytes(settings, neurons: layers.count * config.neuronCount)
+        guard samplerBytes <= memoryLimit else {
+            let gb = { (bytes: Int) in bytes < 1_000_000_000 ? String(format: "%.0f MB", Double(bytes) / 1e6) : String(format: "%.1f GB", Double(bytes) / 1e9) }
+            throw PrecomputeError.invalidSettings(
+                "the samplers would need \(gb(samplerBytes)) of memory (\(layers.count * config.neuronCount) neurons × "
+                + "\(settings.samples.top + settings.samples.random + 4 * settings.samples.perQuantileBucket + settings.samples.bottom) "
+                + "records × \(settings.excerpter.tokens) tokens), more than the \(gb(memoryLimit)) allowed; record fewer layers "
+                + "(--layers), fewer records (--top-k, --random-k, --quantile-k, --bottom-k), shorter excerpts, or shards")
+        }
         let tokenizer = try GPT2Tokenizer(directory: tokenizerDirectory)
         guard tokenizer.vocabularySize <= config.vocabularySize else {
             throw PrecomputeError.invalidSettings("the tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(config.vocabularySize)")

@@ -44,6 +44,8 @@ struct PrecomputeCommand: ParsableCommand {
     var shard: String?
     @Option(help: "Excerpts per forward pass (speed only; results do not depend on it).")
     var batch = 32
+    @Option(help: "Refuse to start if the samplers would need more than this many GB (default: 80% of RAM).")
+    var maxMemoryGb: Double?
     @Option(help: "Seconds between resume checkpoints.")
     var checkpointSeconds = 600.0
 
@@ -66,6 +68,7 @@ struct PrecomputeCommand: ParsableCommand {
                                      corpusPath: corpus, outputPath: out, settings: settings)
             run.batchSize = batch
             run.checkpointSeconds = checkpointSeconds
+            if let maxMemoryGb { run.memoryLimit = Int(maxMemoryGb * 1e9) }
             let display = ProgressDisplay()
             let summary = try run.run(progress: display.report)
             printSummary(summary, path: out)

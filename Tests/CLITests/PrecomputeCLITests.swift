@@ -143,5 +143,14 @@ final class PrecomputeCLITests: XCTestCase {
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("/no/corpus: corpus not found"), missing.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("x.db").path))
+
+        // Sampler memory is checked before any work: 2 layers × 32 neurons × 190 records × (64 float16 + 40 bytes) ≈ 2 MB.
+        let tooBig = try runCLI(["precompute", "--model", Self.model, "--tokenizer", CLI.tokenizer, "--corpus", CLI.root.appendingPathComponent("Corpora/test-corpus").path,
+                                 "--out", directory.appendingPathComponent("y.db").path, "--max-memory-gb", "0.001"])
+        XCTAssertEqual(tooBig.status, 1)
+        for fragment in ["the samplers would need 2 MB", "64 neurons × 190 records × 64 tokens", "more than the 1 MB allowed", "--layers"] {
+            XCTAssertTrue(tooBig.stderr.contains(fragment), "\(fragment) not in \(tooBig.stderr)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("y.db").path))
     }
 }
