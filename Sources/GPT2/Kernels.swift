@@ -125,49 +125,65 @@ enum Kernels {
         return y * unsafeBitCast((integer &+ 127) &<< 23, to: SIMD16<Float>.self)
     }
 
+    /// Query rows per attention block.
+    static let attentionBlock = 128
+
+    /// Floats of workspace `causalAttention` needs for T tokens: a [128, T'] scores block and a [T', D] copy of one
+    /// head's values, T' = T rounded up to a multiple of 128.
+    static func attentionWorkspace(t: Int, c: Int, heads: Int) -> Int {
+        let padded = (t + attentionBlock - 1) / attentionBlock * attentionBlock
+        return attentionBlock * padded + padded * (c / heads)
+    }
+
     /// Causal multi-head self-attention for one sequence.
     /// qkv: [T, 3C] with columns [Q | K | V] and head h in columns h·D..<(h+1)·D of each; out: [T, C];
-    /// scores: [T, T] workspace. Per head and block of up to 128 query rows [r0, r1), two sgemms over the keys
-    /// the block can see: S = scale · Q[r0..<r1] K[0..<r1]ᵀ, then out = softmax_causal(S) · V[0..<r1]; so long
-    /// contexts skip most of the masked half.
+    /// workspace: `attentionWorkspace(t:c:heads:)` floats. Per head and block of up to 128 query rows
+    /// [r0, r1), two sgemms over the keys the block can see: S = scale · Q[r0..<r1] K[0..<r1]ᵀ, then
+    /// out = softmax_causal(S) · V[0..<r0 + 128] (V zero-padded), so long contexts skip most of the masked half.
+    /// Every sgemm's reduction length depends on the row's block only, never on T, so a token's output is bit for
+    /// bit the same however much padding or later text follows it (precompute's results do not depend on batching).
     static func causalAttention(_ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-                                scores: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, scale: Float) {
-        for h in 0..<heads { causalAttention(qkv, out, scores: scores, t: t, c: c, heads: heads, head: h, scale: scale) }
+                                workspace: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, scale: Float) {
+        for h in 0..<heads { causalAttention(qkv, out, workspace: workspace, t: t, c: c, heads: heads, head: h, scale: scale) }
     }
 
     /// One head `head` of `causalAttention`.
     static func causalAttention(_ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-                                scores: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, head h: Int, scale: Float) {
-        let d = c / heads
+                                workspace: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, head h: Int, scale: Float) {
+        let d = c / heads, block = attentionBlock
+        let padded = (t + block - 1) / block * block
         let stride = Int32(3 * c)
-        let block = 128
-        let q = qkv + h * d, k = qkv + c + h * d, v = qkv + 2 * c + h * d
+        let q = qkv + h * d, k = qkv + c + h * d
+        let scores = workspace                      // [block, padded]
+        let values = workspace + block * padded     // [padded, D]: this head's V, zeros after row T
+        for i in 0..<t { (values + i * d).update(from: qkv + i * 3 * c + 2 * c + h * d, count: d) }
+        (values + t * d).update(repeating: 0, count: (padded - t) * d)
         for r0 in Swift.stride(from: 0, to: t, by: block) {
-            let r1 = min(t, r0 + block), rows = r1 - r0
-            let s = scores + r0 * t
+            let r1 = min(t, r0 + block), rows = r1 - r0, keys = r0 + block
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(r1), Int32(d),
-                        scale, q + r0 * 3 * c, stride, k, stride, 0, s, Int32(t))
+                        scale, q + r0 * 3 * c, stride, k, stride, 0, scores, Int32(padded))
             for i in r0..<r1 {
-                let row = scores + i * t
+                let row = scores + (i - r0) * padded
                 softmax(row, count: i + 1)
-                for j in (i + 1)..<r1 { row[j] = 0 }
+                (row + i + 1).update(repeating: 0, count: keys - i - 1)
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(r1),
-                        1, s, Int32(t), v, stride, 0, out + r0 * c + h * d, Int32(c))
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(keys),
+                        1, scores, Int32(padded), values, Int32(d), 0, out + r0 * c + h * d, Int32(c))
         }
     }
 
     /// Causal attention for a batch of B sequences ([B·T, 3C] -> [B·T, C]), the B × H heads spread over the cores,
-    /// each worker with its own [T, T] scores buffer.
+    /// each worker with its own workspace.
     static func batchedCausalAttention(_ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                                        batch b: Int, t: Int, c: Int, heads: Int, scale: Float) {
         let items = b * heads, workers = min(Parallel.workers, items)
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: workers * t * t)
-        defer { scores.deallocate() }
+        let size = attentionWorkspace(t: t, c: c, heads: heads)
+        let workspace = UnsafeMutablePointer<Float>.allocate(capacity: workers * size)
+        defer { workspace.deallocate() }
         Parallel.forEach(workers) { worker in
             for item in Swift.stride(from: worker, to: items, by: workers) {
                 let s = item / heads
-                causalAttention(qkv + s * t * 3 * c, out + s * t * c, scores: scores + worker * t * t,
+                causalAttention(qkv + s * t * 3 * c, out + s * t * c, workspace: workspace + worker * size,
                                 t: t, c: c, heads: heads, head: item % heads, scale: scale)
             }
         }

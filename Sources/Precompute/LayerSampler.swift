@@ -85,12 +85,13 @@ struct LayerSampler {
         excerptPositive = [Int32](repeating: 0, count: neuronCount)
     }
 
-    /// Folds in one batch of this layer's activations. `values` is [B, T, rowLength]; sequence b is excerpt
-    /// `excerptIDs[b]`, whose first `lengths[b]` tokens are real (the rest is padding and is ignored).
-    mutating func update(values: UnsafeBufferPointer<Float>, tokensPerSequence t: Int, lengths: [Int], excerptIDs: [Int]) {
+    /// Folds in one batch of this layer's activations. `values` is [rows, rowLength]; each span names the rows of
+    /// one excerpt (rows not in a span, such as padding, are ignored).
+    mutating func update(values: UnsafeBufferPointer<Float>, spans: [ExcerptSpan]) {
         let n = neuronCount
         let bins = histogramBins, stride = bins + 2
-        for (b, length) in lengths.enumerated() {
+        for span in spans {
+            let length = span.length, firstRow = span.firstRow
             excerptMax.withUnsafeMutableBufferPointer { mx in
             excerptMin.withUnsafeMutableBufferPointer { mn in
             partial.withUnsafeMutableBufferPointer { p in
@@ -101,7 +102,7 @@ struct LayerSampler {
                 for i in 0..<n { mx[i] = -.infinity; mn[i] = .infinity; pos[i] = 0 }
                 for i in 0..<(4 * n) { p[i] = 0 }
                 for token in 0..<length {
-                    let row = values.baseAddress! + (b * t + token) * rowLength + firstNeuron
+                    let row = values.baseAddress! + (firstRow + token) * rowLength + firstNeuron
                     // Reductions in float32 per excerpt (added to float64 totals below): vectorises, and the
                     // result does not depend on how excerpts are batched.
                     for i in 0..<n {
@@ -124,7 +125,7 @@ struct LayerSampler {
             }}}}}}}
             tokenCount += length
             excerptCount += 1
-            let excerpt = excerptIDs[b], id32 = Int32(excerpt)
+            let excerpt = span.excerpt, id32 = Int32(excerpt)
             for i in 0..<n {
                 sums[4 * i] += Double(partial[i])
                 sums[4 * i + 1] += Double(partial[n + i])
@@ -135,7 +136,7 @@ struct LayerSampler {
                 positive[i] += Int64(excerptPositive[i])
 
                 let high = excerptMax[i], low = excerptMin[i]
-                func activation(_ token: Int) -> Float { values[(b * t + token) * rowLength + firstNeuron + i] }
+                func activation(_ token: Int) -> Float { values[(firstRow + token) * rowLength + firstNeuron + i] }
                 if top.admits(i, key: -Double(high), excerpt: id32) {
                     top.insert(i, key: -Double(high), excerpt: id32, maximum: high, minimum: low, length: length, activation: activation)
                 }
@@ -253,10 +254,10 @@ struct LayerSamplers {
         }
     }
 
-    mutating func update(values: UnsafeBufferPointer<Float>, tokensPerSequence t: Int, lengths: [Int], excerptIDs: [Int]) {
+    mutating func update(values: UnsafeBufferPointer<Float>, spans: [ExcerptSpan]) {
         samplers.withUnsafeMutableBufferPointer { parts in
             Parallel.forEach(parts.count) { part in
-                parts[part].update(values: values, tokensPerSequence: t, lengths: lengths, excerptIDs: excerptIDs)
+                parts[part].update(values: values, spans: spans)
             }
         }
     }

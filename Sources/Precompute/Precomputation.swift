@@ -102,6 +102,10 @@ public final class Precomputation {
         let corpus = try Corpus(path: corpusPath)
         let config = try GPT2Config(contentsOf: modelDirectory.appendingPathComponent("config.json"))
         let layers = try resolvedLayers(config)
+        guard settings.excerpter.context <= config.contextLength else {
+            throw PrecomputeError.invalidSettings(
+                "contexts of \(settings.excerpter.context) tokens (--context-tokens / --excerpt-tokens) exceed the model's \(config.contextLength) positions")
+        }
         let samplerBytes = Self.samplerBytes(settings, neurons: layers.count * config.neuronCount)
         guard samplerBytes <= memoryLimit else {
             let gb = { (bytes: Int) in bytes < 1_000_000_000 ? String(format: "%.0f MB", Double(bytes) / 1e6) : String(format: "%.1f GB", Double(bytes) / 1e9) }
@@ -164,16 +168,18 @@ public final class Precomputation {
 
         let model = try GPT2Model(directory: modelDirectory, layerCount: (layers.max() ?? 0) + 1)
         let maxTokens = settings.excerpter.tokens
+        let layout = ContextLayout(try database.excerptPlacements(), excerpter: settings.excerpter)
+        let pilotContexts = pilotContexts(layout)
 
         // Phase 2: pilot pass, fixing quantile boundaries and histogram ranges.
         let pilot: [PilotEstimates]
         if let stored = try database.progress("pilot") {
             pilot = try decodePilot(stored, layers: layers, neurons: config.neuronCount)
         } else {
-            pilot = try runPilot(database, model, layers, summary.excerpts, progress)
+            pilot = try runPilot(database, model, layers, layout, pilotContexts, progress)
             try database.connection.transaction { try database.setProgress("pilot", encodePilot(pilot)) }
         }
-        summary.pilotExcerpts = settings.pilotCount(excerpts: summary.excerpts)
+        summary.pilotExcerpts = pilotContexts.reduce(0) { $0 + layout.excerpts(ofContext: $1).count }
 
         // Phase 3: the main pass over this shard's excerpts.
         var samplers = zip(layers, pilot).map { layer, estimates in
@@ -193,41 +199,45 @@ public final class Precomputation {
                 }
             }
         }
-        let (shardTokens, shardExcerpts) = try shardTotals(database)
-        summary.tokensInExcerpts = shardTokens
-        summary.shardExcerpts = shardExcerpts
+        let shardContexts = (0..<layout.count).filter { $0 % settings.shardCount == settings.shardIndex }
+        summary.tokensInExcerpts = shardContexts.reduce(0) { $0 + layout.tokens(ofContext: $1) }
+        summary.shardExcerpts = shardContexts.reduce(0) { $0 + layout.excerpts(ofContext: $1).count }
+        guard var context = layout.context(startingAt: nextExcerpt) else {
+            throw ActivationStoreError.corrupt(path: outputPath, reason: "the resume position (excerpt \(nextExcerpt)) is not the start of a context")
+        }
         let mainStarted = Date()
-        var tokensDone = try database.connection.query(
-            "SELECT coalesce(sum(token_count), 0) FROM excerpts WHERE id < ? AND id % ? = ?",
-            [.int(nextExcerpt), .int(settings.shardCount), .int(settings.shardIndex)]) { $0.int(0) }.first ?? 0
+        var tokensDone = shardContexts.prefix { layout.firstExcerpt[$0] < nextExcerpt }.reduce(0) { $0 + layout.tokens(ofContext: $1) }
         let tokensAtStart = tokensDone
         var lastCheckpoint = Date()
         var lastReport = Date.distantPast
-        while nextExcerpt < summary.excerpts {
-            let chunk = try database.excerpts(from: nextExcerpt, to: nextExcerpt + 4_096)
-            let mine = chunk.filter { $0.id % settings.shardCount == settings.shardIndex }
-            for start in stride(from: 0, to: mine.count, by: batchSize) {
-                let batch = Array(mine[start..<min(start + batchSize, mine.count)])
-                try forward(model, batch, layers) { index, activations, lengths in
-                    samplers[index].update(values: activations.values, tokensPerSequence: activations.tokenCount,
-                                           lengths: lengths, excerptIDs: batch.map(\.id))
+        while context < layout.count {
+            // A chunk: whole contexts spanning at most 4,096 excerpts (at least one context).
+            var end = context + 1
+            while end < layout.count && layout.firstExcerpt[end + 1] - layout.firstExcerpt[context] <= 4_096 { end += 1 }
+            let mine = (context..<end).filter { $0 % settings.shardCount == settings.shardIndex }
+            let rows = mine.isEmpty ? [] : try excerpts(database, layout, mine.first!...mine.last!)
+            let contexts = mine.map { k in Array(rows[(layout.firstExcerpt[k] - layout.firstExcerpt[mine.first!])..<(layout.firstExcerpt[k + 1] - layout.firstExcerpt[mine.first!])]) }
+            for start in stride(from: 0, to: contexts.count, by: batchSize) {
+                let batch = Array(contexts[start..<min(start + batchSize, contexts.count)])
+                try forward(model, batch, layers) { index, activations, spans in
+                    samplers[index].update(values: activations.values, spans: spans)
                 }
-                tokensDone += batch.reduce(0) { $0 + $1.tokenIDs.count }
-                nextExcerpt = batch.last!.id + 1
+                tokensDone += batch.joined().reduce(0) { $0 + $1.tokenIDs.count }
+                nextExcerpt = batch.last!.last!.id + 1
                 if Date().timeIntervalSince(lastCheckpoint) >= checkpointSeconds {
                     try checkpoint(database, samplers, layers, nextExcerpt)
                     lastCheckpoint = Date()
                 }
                 if Date().timeIntervalSince(lastReport) >= 1 {
-                    progress(PrecomputeProgress(phase: "main pass", done: tokensDone, total: shardTokens, unit: "tokens",
+                    progress(PrecomputeProgress(phase: "main pass", done: tokensDone, total: summary.tokensInExcerpts, unit: "tokens",
                                                 elapsed: Date().timeIntervalSince(mainStarted)))
                     lastReport = Date()
                 }
             }
-            nextExcerpt = max(nextExcerpt, (chunk.last?.id ?? nextExcerpt) + 1)
+            context = end
         }
         let mainSeconds = Date().timeIntervalSince(mainStarted)
-        progress(PrecomputeProgress(phase: "main pass", done: tokensDone, total: shardTokens, unit: "tokens", elapsed: mainSeconds))
+        progress(PrecomputeProgress(phase: "main pass", done: tokensDone, total: summary.tokensInExcerpts, unit: "tokens", elapsed: mainSeconds))
 
         // Phase 4: write every neuron, then mark the database complete, in one transaction.
         try database.beginFinalWrite()
@@ -287,27 +297,27 @@ public final class Precomputation {
                               tokensDropped: dropped, issues: issues)
     }
 
-    private func runPilot(_ database: ActivationDatabase, _ model: GPT2Model, _ layers: [Int], _ excerptCount: Int,
-                          _ progress: (PrecomputeProgress) -> Void) throws -> [PilotEstimates] {
-        // The pilot excerpts: the smallest seeded hashes among all excerpts (every shard picks the same ones).
-        let ids = (0..<excerptCount)
-            .map { (SampleHash.key(seed: settings.seed, stream: .pilot, layer: 0, neuron: 0, excerpt: $0), $0) }
-            .sorted { $0 < $1 }.prefix(settings.pilotCount(excerpts: excerptCount)).map(\.1).sorted()
+    /// The pilot's contexts: the smallest seeded hashes of the contexts' first excerpts (every shard picks the
+    /// same ones), in corpus order.
+    private func pilotContexts(_ layout: ContextLayout) -> [Int] {
+        (0..<layout.count)
+            .map { (SampleHash.key(seed: settings.seed, stream: .pilot, layer: 0, neuron: 0, excerpt: layout.firstExcerpt[$0]), $0) }
+            .sorted { $0 < $1 }.prefix(settings.pilotContextCount(contexts: layout.count)).map(\.1).sorted()
+    }
+
+    private func runPilot(_ database: ActivationDatabase, _ model: GPT2Model, _ layers: [Int], _ layout: ContextLayout,
+                          _ contextIDs: [Int], _ progress: (PrecomputeProgress) -> Void) throws -> [PilotEstimates] {
+        let excerptCount = contextIDs.reduce(0) { $0 + layout.excerpts(ofContext: $1).count }
         let n = model.config.neuronCount
-        var maxima = layers.map { _ in [Float](repeating: 0, count: ids.count * n) }   // [layer][pilot excerpt][N]
+        var maxima = layers.map { _ in [Float](repeating: 0, count: excerptCount * n) }   // [layer][pilot excerpt][N]
         var low = layers.map { _ in [Float](repeating: .infinity, count: n) }
         var high = layers.map { _ in [Float](repeating: -.infinity, count: n) }
         let started = Date()
         var done = 0
-        for start in stride(from: 0, to: ids.count, by: batchSize) {
-            let batchIDs = ids[start..<min(start + batchSize, ids.count)]
-            let batch = try batchIDs.map { id -> ExcerptRow in
-                guard let excerpt = try database.excerpt(id) else {
-                    throw ActivationStoreError.corrupt(path: outputPath, reason: "excerpt \(id) is missing")
-                }
-                return excerpt
-            }
-            try forward(model, batch, layers) { index, activations, lengths in
+        for start in stride(from: 0, to: contextIDs.count, by: batchSize) {
+            let batch = try contextIDs[start..<min(start + batchSize, contextIDs.count)].map { try excerpts(database, layout, $0...$0) }
+            let firstColumn = done
+            try forward(model, batch, layers) { index, activations, spans in
                 // Neuron ranges on every core: each worker owns columns [n0, n1) of maxima, low and high.
                 maxima[index].withUnsafeMutableBufferPointer { maxima in
                 low[index].withUnsafeMutableBufferPointer { low in
@@ -315,11 +325,11 @@ public final class Precomputation {
                     let parts = max(1, min(Parallel.workers * 4, n / 64))
                     Parallel.forEach(parts) { part in
                         let n0 = part * n / parts, n1 = (part + 1) * n / parts
-                        for (b, length) in lengths.enumerated() {
-                            let row = (start + b) * n
+                        for (column, span) in spans.enumerated() {
+                            let row = (firstColumn + column) * n
                             for i in n0..<n1 { maxima[row + i] = -.infinity }
-                            for t in 0..<length {
-                                let values = activations.values.baseAddress! + (b * activations.tokenCount + t) * n
+                            for t in 0..<span.length {
+                                let values = activations.values.baseAddress! + (span.firstRow + t) * n
                                 for i in n0..<n1 {
                                     maxima[row + i] = max(maxima[row + i], values[i])
                                     low[i] = min(low[i], values[i])
@@ -330,14 +340,14 @@ public final class Precomputation {
                     }
                 }}}
             }
-            done += batch.count
-            progress(PrecomputeProgress(phase: "pilot", done: done, total: ids.count, unit: "excerpts",
+            done += batch.reduce(0) { $0 + $1.count }
+            progress(PrecomputeProgress(phase: "pilot", done: done, total: excerptCount, unit: "excerpts",
                                         elapsed: Date().timeIntervalSince(started)))
         }
         return layers.indices.map { index in
             var boundaries = [Float](repeating: 0, count: 4 * n)
             for i in 0..<n {
-                let column = (0..<ids.count).map { maxima[index][$0 * n + i] }.sorted()
+                let column = (0..<excerptCount).map { maxima[index][$0 * n + i] }.sorted()
                 for (j, q) in quantileBucketEdges.enumerated() { boundaries[4 * i + j] = Self.quantile(column, q) }
             }
             let lows = low[index], highs = zip(low[index], high[index]).map { $1 > $0 ? $1 : $0 + 1 }
@@ -353,15 +363,34 @@ public final class Precomputation {
         return sorted[below] + (sorted[above] - sorted[below]) * fraction
     }
 
-    /// Runs a batch of excerpts (padded to the longest; padding follows the real tokens, so causal attention
-    /// keeps it from touching them) and hands each selected layer's activations with the real lengths to `body`.
-    private func forward(_ model: GPT2Model, _ batch: [ExcerptRow], _ layers: [Int],
-                         _ body: (Int, MLPActivations, [Int]) -> Void) throws {
-        let lengths = batch.map(\.tokenIDs.count)
-        let t = lengths.max() ?? 0
-        let padded = batch.map { $0.tokenIDs + [Int](repeating: 0, count: t - $0.tokenIDs.count) }
+    /// Runs a batch of contexts (each its excerpts' tokens in order, padded to the longest; padding follows the
+    /// real tokens, so causal attention keeps it from touching them) and hands each selected layer's activations
+    /// with every excerpt's rows to `body`.
+    private func forward(_ model: GPT2Model, _ contexts: [[ExcerptRow]], _ layers: [Int],
+                         _ body: (Int, MLPActivations, [ExcerptSpan]) -> Void) throws {
+        let tokens = contexts.map { $0.flatMap(\.tokenIDs) }
+        let t = tokens.map(\.count).max() ?? 0
+        let padded = tokens.map { $0 + [Int](repeating: 0, count: t - $0.count) }
+        var spans: [ExcerptSpan] = []
+        for (c, context) in contexts.enumerated() {
+            var row = c * t
+            for excerpt in context {
+                spans.append(ExcerptSpan(excerpt: excerpt.id, firstRow: row, length: excerpt.tokenIDs.count))
+                row += excerpt.tokenIDs.count
+            }
+        }
         let index = Dictionary(uniqueKeysWithValues: layers.enumerated().map { ($1, $0) })
-        try model.forward(padded, layers: layers) { activations in body(index[activations.layer]!, activations, lengths) }
+        try model.forward(padded, layers: layers) { activations in body(index[activations.layer]!, activations, spans) }
+    }
+
+    /// The excerpts of contexts `range`, read and checked against the layout.
+    private func excerpts(_ database: ActivationDatabase, _ layout: ContextLayout, _ range: ClosedRange<Int>) throws -> [ExcerptRow] {
+        let first = layout.firstExcerpt[range.lowerBound], end = layout.firstExcerpt[range.upperBound + 1]
+        let rows = try database.excerpts(from: first, to: end)
+        guard rows.count == end - first, zip(rows, first..<end).allSatisfy({ $0.id == $1 }) else {
+            throw ActivationStoreError.corrupt(path: outputPath, reason: "excerpts \(first)..<\(end) are missing")
+        }
+        return rows
     }
 
     private func checkpoint(_ database: ActivationDatabase, _ samplers: [LayerSamplers], _ layers: [Int], _ next: Int) throws {
@@ -382,11 +411,6 @@ public final class Precomputation {
         }
         guard !layers.isEmpty else { throw PrecomputeError.invalidSettings("no layers selected") }
         return layers
-    }
-
-    private func shardTotals(_ database: ActivationDatabase) throws -> (tokens: Int, excerpts: Int) {
-        try database.connection.query("SELECT coalesce(sum(token_count), 0), count(*) FROM excerpts WHERE id % ? = ?",
-                                      [.int(settings.shardCount), .int(settings.shardIndex)]) { ($0.int(0), $0.int(1)) }.first ?? (0, 0)
     }
 
     private func checkIdentity(_ database: ActivationDatabase, _ identity: [String: String]) throws {

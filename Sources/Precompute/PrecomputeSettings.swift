@@ -4,13 +4,15 @@
 public struct PrecomputeSettings: Codable, Equatable, Sendable {
     public var excerpter = Excerpter()
     public var samples = SampleSizes()
-    /// At most this many excerpts (chosen by seeded hash among all excerpts) estimate the quantile boundaries;
-    /// never more than 1/16 of the excerpts, so that the pilot's extra forward passes cost at most ~6%.
+    /// About this many excerpts (whole contexts chosen by seeded hash) estimate the quantile boundaries; never
+    /// more than 1/16 of the contexts, so that the pilot's extra forward passes cost at most ~6%.
     public var pilotExcerpts = 2_000
 
-    /// How many excerpts the pilot pass runs for a corpus of `excerpts` excerpts.
-    public func pilotCount(excerpts: Int) -> Int {
-        min(pilotExcerpts, (excerpts + 15) / 16)
+    /// How many contexts the pilot pass runs for a corpus of `contexts` contexts: `pilotExcerpts` excerpts' worth,
+    /// at most 1/16 of them. With one excerpt per context (the default) that is min(pilotExcerpts, ⌈contexts/16⌉).
+    public func pilotContextCount(contexts: Int) -> Int {
+        let excerptsPerContext = excerpter.context / excerpter.tokens
+        return min((pilotExcerpts + excerptsPerContext - 1) / excerptsPerContext, (contexts + 15) / 16)
     }
     public var histogramBins = 32
     public var seed: UInt64 = 0
@@ -31,6 +33,8 @@ public struct PrecomputeSettings: Codable, Equatable, Sendable {
         try check(excerpter.tokens > 0, "--excerpt-tokens must be positive")
         try check(excerpter.minimumTokens > 0 && excerpter.minimumTokens <= excerpter.tokens,
                   "--min-excerpt-tokens must be between 1 and --excerpt-tokens")
+        try check(excerpter.context > 0 && excerpter.context % excerpter.tokens == 0,
+                  "--context-tokens must be a positive multiple of --excerpt-tokens")
         try check([samples.top, samples.random, samples.perQuantileBucket, samples.bottom].allSatisfy { $0 >= 0 },
                   "sample sizes cannot be negative")
         try check(pilotExcerpts > 0, "--pilot-excerpts must be positive")

@@ -24,6 +24,10 @@ struct PrecomputeCommand: ParsableCommand {
     var maxTokens: Int?
     @Option(help: "Tokens per excerpt.")
     var excerptTokens = 64
+    @Option(help: ArgumentHelp(
+        "Tokens the model reads at once: documents are run in blocks of this many tokens, each cut into excerpts (default: --excerpt-tokens).",
+        discussion: "A multiple of --excerpt-tokens, at most the model's n_positions. Records stay --excerpt-tokens long; their activations see the block's earlier tokens."))
+    var contextTokens: Int?
     @Option(help: "Keep a document's final, shorter excerpt if it has at least this many tokens (default: --excerpt-tokens, i.e. drop it).")
     var minExcerptTokens: Int?
     @Option(help: "Top records per neuron (by excerpt maximum).")
@@ -42,7 +46,7 @@ struct PrecomputeCommand: ParsableCommand {
     var seed: UInt64 = 0
     @Option(help: "Process shard i of N (i/N, from 0), to merge later with `neuronbench merge`.")
     var shard: String?
-    @Option(help: "Excerpts per forward pass (speed only; results do not depend on it).")
+    @Option(help: "Contexts per forward pass (speed only; results do not depend on it).")
     var batch = 32
     @Option(help: "Refuse to start if the samplers would need more than this many GB (default: 80% of RAM).")
     var maxMemoryGb: Double?
@@ -52,7 +56,7 @@ struct PrecomputeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var settings = PrecomputeSettings()
-            settings.excerpter = Excerpter(tokens: excerptTokens, minimumTokens: minExcerptTokens)
+            settings.excerpter = Excerpter(tokens: excerptTokens, minimumTokens: minExcerptTokens, contextTokens: contextTokens)
             settings.samples = SampleSizes(top: topK, random: randomK, perQuantileBucket: quantileK, bottom: bottomK)
             settings.pilotExcerpts = pilotExcerpts
             settings.histogramBins = histogramBins

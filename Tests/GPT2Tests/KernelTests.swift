@@ -32,9 +32,9 @@ final class KernelTests: XCTestCase {
         for (t, c, heads) in [(1, 8, 2), (9, 48, 3), (40, 64, 4), (300, 32, 2)] {
             let qkv = noise(t * 3 * c, seed: UInt64(t))
             var out = [Float](repeating: .nan, count: t * c)
-            var scores = [Float](repeating: .nan, count: t * t)
+            var workspace = [Float](repeating: .nan, count: Kernels.attentionWorkspace(t: t, c: c, heads: heads))
             let scale = 1 / Float(c / heads).squareRoot()
-            Kernels.causalAttention(qkv, &out, scores: &scores, t: t, c: c, heads: heads, scale: scale)
+            Kernels.causalAttention(qkv, &out, workspace: &workspace, t: t, c: c, heads: heads, scale: scale)
             let expected = Kernels.referenceCausalAttention(qkv, t: t, c: c, heads: heads, scale: scale)
             XCTAssertLessThanOrEqual(zip(out, expected).map { abs($0 - $1) }.max()!, 1e-5, "T=\(t) C=\(c) H=\(heads)")
         }
@@ -44,12 +44,35 @@ final class KernelTests: XCTestCase {
         // Changing the last token's q, k and v must not change any earlier token's output.
         let (t, c, heads) = (6, 8, 2)
         var qkv = noise(t * 3 * c, seed: 9)
-        var first = [Float](repeating: 0, count: t * c), second = first, scores = [Float](repeating: 0, count: t * t)
-        Kernels.causalAttention(qkv, &first, scores: &scores, t: t, c: c, heads: heads, scale: 0.5)
+        var first = [Float](repeating: 0, count: t * c), second = first
+        var workspace = [Float](repeating: 0, count: Kernels.attentionWorkspace(t: t, c: c, heads: heads))
+        Kernels.causalAttention(qkv, &first, workspace: &workspace, t: t, c: c, heads: heads, scale: 0.5)
         for j in 0..<(3 * c) { qkv[(t - 1) * 3 * c + j] += 5 }
-        Kernels.causalAttention(qkv, &second, scores: &scores, t: t, c: c, heads: heads, scale: 0.5)
+        Kernels.causalAttention(qkv, &second, workspace: &workspace, t: t, c: c, heads: heads, scale: 0.5)
         XCTAssertEqual(Array(first[..<((t - 1) * c)]), Array(second[..<((t - 1) * c)]))
         XCTAssertNotEqual(Array(first[((t - 1) * c)...]), Array(second[((t - 1) * c)...]))
+    }
+
+    /// A token's attention output must not depend on how many tokens follow it (padding or later text): bit for
+    /// bit, so that precompute's records do not depend on batching. Linear layers: rows independent of M.
+    func testOutputsDoNotDependOnTheSequenceLength() {
+        for (short, long, c, heads) in [(17, 64, 32, 4), (40, 64, 32, 4), (100, 128, 64, 2), (200, 300, 64, 2), (500, 1024, 128, 2)] {
+            let qkv = noise(long * 3 * c, seed: UInt64(short))
+            var a = [Float](repeating: .nan, count: short * c), b = [Float](repeating: .nan, count: long * c)
+            var workspace = [Float](repeating: .nan, count: Kernels.attentionWorkspace(t: long, c: c, heads: heads))
+            Kernels.causalAttention(qkv, &a, workspace: &workspace, t: short, c: c, heads: heads, scale: 0.3)
+            Kernels.causalAttention(qkv, &b, workspace: &workspace, t: long, c: c, heads: heads, scale: 0.3)
+            XCTAssertEqual(a, Array(b.prefix(short * c)), "attention, T = \(short) and \(long)")
+        }
+        for (k, n) in [(32, 96), (768, 3072), (3072, 768)] {
+            for (short, long) in [(17, 64), (40, 300), (100, 2048)] {
+                let x = noise(long * k, seed: 1), w = noise(k * n, seed: 2), bias = noise(n, seed: 3)
+                var a = [Float](repeating: .nan, count: short * n), b = [Float](repeating: .nan, count: long * n)
+                Kernels.linear(x, w, bias, &a, m: short, k: k, n: n)
+                Kernels.linear(x, w, bias, &b, m: long, k: k, n: n)
+                XCTAssertEqual(a, Array(b.prefix(short * n)), "linear \(k)×\(n), M = \(short) and \(long)")
+            }
+        }
     }
 
     func testGeluNewAgainstHandComputedValues() {
