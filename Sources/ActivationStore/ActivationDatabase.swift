@@ -97,8 +97,6 @@ public final class ActivationDatabase {
 
     public func markComplete() throws { try setMetadata("status", json: "\"complete\"") }
 
-    /// After the writer's last transaction: returns free pages to the file system and leaves one self-contained
-    /// file (no -wal beside it).
     /// Before the one big transaction that writes every neuron: a rollback journal instead of the WAL. The
     /// transaction appends new pages, which a rollback journal does not copy, so ~1 GB is written once instead of
     /// to the WAL and again at the checkpoint; a crash still rolls back to the resumable state.
@@ -106,6 +104,8 @@ public final class ActivationDatabase {
         try connection.execute("PRAGMA journal_mode = DELETE")
     }
 
+    /// After the writer's last transaction: returns free pages to the file system and leaves one self-contained
+    /// file (no -wal beside it).
     public func compact() throws {
         try connection.execute("PRAGMA incremental_vacuum")
         try connection.execute("PRAGMA journal_mode = DELETE")

@@ -49,3 +49,23 @@ struct ContextLayout {
         return firstExcerpt[low] == excerpt ? low : nil
     }
 }
+
+/// Cuts consecutive sequences into forward-pass batches of at most `maxCount`, each padded to its longest: a
+/// sequence joins the batch only while padding stays at most 1/8 of the batch, so a document's short last
+/// context does not make a batch of full contexts run at its length's cost. (Results never depend on batching.)
+func paddedBatches(lengths: [Int], maxCount: Int) -> [Range<Int>] {
+    var batches: [Range<Int>] = []
+    var start = 0, longest = 0, total = 0
+    for (index, length) in lengths.enumerated() {
+        let count = index - start
+        let padded = (count + 1) * max(longest, length)
+        if count > 0 && (count == maxCount || 8 * (total + length) < 7 * padded) {
+            batches.append(start..<index)
+            start = index; longest = 0; total = 0
+        }
+        longest = max(longest, length)
+        total += length
+    }
+    if start < lengths.count { batches.append(start..<lengths.count) }
+    return batches
+}

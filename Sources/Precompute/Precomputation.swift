@@ -217,8 +217,8 @@ public final class Precomputation {
             let mine = (context..<end).filter { $0 % settings.shardCount == settings.shardIndex }
             let rows = mine.isEmpty ? [] : try excerpts(database, layout, mine.first!...mine.last!)
             let contexts = mine.map { k in Array(rows[(layout.firstExcerpt[k] - layout.firstExcerpt[mine.first!])..<(layout.firstExcerpt[k + 1] - layout.firstExcerpt[mine.first!])]) }
-            for start in stride(from: 0, to: contexts.count, by: batchSize) {
-                let batch = Array(contexts[start..<min(start + batchSize, contexts.count)])
+            for range in paddedBatches(lengths: contexts.map { $0.reduce(0) { $0 + $1.tokenIDs.count } }, maxCount: batchSize) {
+                let batch = Array(contexts[range])
                 try forward(model, batch, layers) { index, activations, spans in
                     samplers[index].update(values: activations.values, spans: spans)
                 }
@@ -314,8 +314,8 @@ public final class Precomputation {
         var high = layers.map { _ in [Float](repeating: -.infinity, count: n) }
         let started = Date()
         var done = 0
-        for start in stride(from: 0, to: contextIDs.count, by: batchSize) {
-            let batch = try contextIDs[start..<min(start + batchSize, contextIDs.count)].map { try excerpts(database, layout, $0...$0) }
+        for range in paddedBatches(lengths: contextIDs.map { layout.tokens(ofContext: $0) }, maxCount: batchSize) {
+            let batch = try contextIDs[range].map { try excerpts(database, layout, $0...$0) }
             let firstColumn = done
             try forward(model, batch, layers) { index, activations, spans in
                 // Neuron ranges on every core: each worker owns columns [n0, n1) of maxima, low and high.

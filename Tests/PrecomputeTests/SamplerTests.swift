@@ -75,3 +75,25 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(Precomputation.quantile([5], 0.999), 5)
     }
 }
+
+final class BatchingTests: XCTestCase {
+    func testBatchesKeepPaddingSmall() {
+        XCTAssertEqual(paddedBatches(lengths: [1024, 1024, 1024, 320, 1024, 1024], maxCount: 4), [0..<3, 3..<4, 4..<6])
+        XCTAssertEqual(paddedBatches(lengths: Array(repeating: 64, count: 10), maxCount: 4), [0..<4, 4..<8, 8..<10])
+        XCTAssertEqual(paddedBatches(lengths: [], maxCount: 4), [])
+        // Property: batches cover every sequence once, in order, at most maxCount each, and padding is at most
+        // 1/8 of any batch of two or more.
+        var state: UInt64 = 7
+        let lengths = (0..<500).map { _ -> Int in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 60 < 12 ? 1024 : Int((state >> 33) % 1024) + 1
+        }
+        let batches = paddedBatches(lengths: lengths, maxCount: 5)
+        XCTAssertEqual(batches.flatMap { Array($0) }, Array(lengths.indices))
+        for batch in batches where batch.count > 1 {
+            XCTAssertLessThanOrEqual(batch.count, 5)
+            let padded = batch.count * lengths[batch].max()!, real = lengths[batch].reduce(0, +)
+            XCTAssertLessThanOrEqual(8 * (padded - real), padded, "\(batch)")
+        }
+    }
+}
