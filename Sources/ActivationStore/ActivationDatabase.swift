@@ -202,7 +202,9 @@ public final class ActivationDatabase {
     public struct EncodedNeuron: Sendable {
         let data: NeuronData
         let values: [SQLiteValue]
-        let offsets: [Int]
+        /// The records rows in primary-key order (kind names sort bottom < quantile < random < top), sorted here
+        /// on the encoding thread so that the one writer only binds and steps.
+        let rows: [RecordRow]
 
         public init(_ data: NeuronData) throws {
             var bits: [UInt16] = []
@@ -231,7 +233,12 @@ public final class ActivationDatabase {
                       .text(Self.json(s.histogram.map(Double.init))), .text(Self.json(s.quantileBoundaries.map(Double.init))),
                       .text(Self.json(s.excerptsBelowBoundaries.map(Double.init))), .blob(try RecordCodec.encode(halfBits: halfBits))]
             self.data = data
-            self.offsets = offsets
+            rows = zip(data.records, offsets).sorted {
+                ($0.0.kind.rawValue, $0.0.bucket, $0.0.rank) < ($1.0.kind.rawValue, $1.0.bucket, $1.0.rank)
+            }.map { record, offset in
+                (layer: data.id.layer, neuron: data.id.neuron, kind: record.kind, bucket: record.bucket, rank: record.rank,
+                 excerpt: record.excerptID, maximum: Double(record.maxActivation), minimum: Double(record.minActivation), offset: offset)
+            }
         }
 
         /// A JSON array of numbers as JSONEncoder writes them (integers without a fraction, floats round-trip).
@@ -259,17 +266,11 @@ public final class ActivationDatabase {
             try $0.bind([.int(id.layer), .int(id.neuron)]); _ = try $0.step()
         }
         // Millions of rows go through here: up to 64 rows per statement, bound column by column (no per-row
-        // arrays), in primary-key order (kind names sort bottom < quantile < random < top).
-        let rows = zip(encoded.data.records, encoded.offsets).sorted {
-            ($0.0.kind.rawValue, $0.0.bucket, $0.0.rank) < ($1.0.kind.rawValue, $1.0.bucket, $1.0.rank)
-        }
+        // arrays), in primary-key order.
+        let rows = encoded.rows
         for first in stride(from: 0, to: rows.count, by: 64) {
             let chunk = rows[first..<min(rows.count, first + 64)]
-            let insert = try recordInserter(rows: chunk.count)
-            try insert.insertRecords(chunk.map { (record, offset) in
-                (layer: id.layer, neuron: id.neuron, kind: record.kind, bucket: record.bucket, rank: record.rank,
-                 excerpt: record.excerptID, maximum: Double(record.maxActivation), minimum: Double(record.minActivation), offset: offset)
-            })
+            try recordInserter(rows: chunk.count).insertRecords(chunk)
         }
     }
 

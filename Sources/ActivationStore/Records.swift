@@ -31,7 +31,10 @@ public enum RecordKind: String, CaseIterable, Sendable, Codable {
     case bottom
 }
 
-/// One selected excerpt of one neuron with the neuron's activation on each of its tokens.
+/// One row of the records table, as the writer binds it.
+typealias RecordRow = (layer: Int, neuron: Int, kind: RecordKind, bucket: Int, rank: Int, excerpt: Int,
+                       maximum: Double, minimum: Double, offset: Int)
+
 extension RecordKind {
     /// The kind's name as a static C string (SQLite binds it without copying).
     static func cName<T>(_ kind: RecordKind, _ body: (UnsafePointer<CChar>) -> T) -> T {
@@ -46,6 +49,7 @@ extension RecordKind {
     }
 }
 
+/// One selected excerpt of one neuron with the neuron's activation on each of its tokens.
 public struct StoredRecord: Equatable, Sendable {
     public var kind: RecordKind
     public var bucket: Int

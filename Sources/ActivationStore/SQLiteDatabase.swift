@@ -137,11 +137,10 @@ public final class SQLiteStatement {
 
     /// Binds and runs a multi-row insert of records rows (the activation writer's hot path: millions of rows),
     /// column by column: layer, neuron, kind, bucket, rank, excerpt_id, max, min, value_offset per row.
-    func insertRecords(_ rows: [(layer: Int, neuron: Int, kind: RecordKind, bucket: Int, rank: Int, excerpt: Int,
-                                 maximum: Double, minimum: Double, offset: Int)]) throws {
+    func insertRecords(_ rows: ArraySlice<RecordRow>) throws {
         sqlite3_reset(handle)
         var code = SQLITE_OK
-        for (index, row) in rows.enumerated() where code == SQLITE_OK {
+        for (index, row) in zip(0..., rows) where code == SQLITE_OK {
             let base = Int32(9 * index)
             code = sqlite3_bind_int64(handle, base + 1, Int64(row.layer))
             if code == SQLITE_OK { code = sqlite3_bind_int64(handle, base + 2, Int64(row.neuron)) }

@@ -31,7 +31,7 @@ public enum ActivationSchema {
         nul_removed           INTEGER NOT NULL   -- NUL bytes removed
     );
 
-    -- Excerpts: consecutive runs of a document's tokens, each run through the model as its own context.
+    -- Excerpts: consecutive runs of a document's tokens, read by the model in blocks of settings.excerpter.contextTokens.
     CREATE TABLE excerpts (
         id          INTEGER PRIMARY KEY,           -- corpus order, from 0
         document_id INTEGER NOT NULL REFERENCES documents(id),
