@@ -126,10 +126,10 @@ enum Kernels {
     }
 
     /// Query rows per attention block.
-    static let attentionBlock = 128
+    static let attentionBlock = 64
 
-    /// Floats of workspace `causalAttention` needs for T tokens: a [128, T'] scores block and a [T', D] copy of one
-    /// head's values, T' = T rounded up to a multiple of 128.
+    /// Floats of workspace `causalAttention` needs for T tokens: a [64, T'] scores block and a [T', D] copy of one
+    /// head's values, T' = T rounded up to a multiple of 64.
     static func attentionWorkspace(t: Int, c: Int, heads: Int) -> Int {
         let padded = (t + attentionBlock - 1) / attentionBlock * attentionBlock
         return attentionBlock * padded + padded * (c / heads)
@@ -137,9 +137,9 @@ enum Kernels {
 
     /// Causal multi-head self-attention for one sequence.
     /// qkv: [T, 3C] with columns [Q | K | V] and head h in columns h·D..<(h+1)·D of each; out: [T, C];
-    /// workspace: `attentionWorkspace(t:c:heads:)` floats. Per head and block of up to 128 query rows
+    /// workspace: `attentionWorkspace(t:c:heads:)` floats. Per head and block of up to 64 query rows
     /// [r0, r1), two sgemms over the keys the block can see: S = scale · Q[r0..<r1] K[0..<r1]ᵀ, then
-    /// out = softmax_causal(S) · V[0..<r0 + 128] (V zero-padded), so long contexts skip most of the masked half.
+    /// out = softmax_causal(S) · V[0..<r0 + 64] (V zero-padded), so long contexts skip most of the masked half.
     /// Every sgemm's reduction length depends on the row's block only, never on T, so a token's output is bit for
     /// bit the same however much padding or later text follows it (precompute's results do not depend on batching).
     static func causalAttention(_ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,

@@ -58,6 +58,8 @@ struct LayerSampler {
 
     // Per-excerpt scratch, [N]
     private var excerptMax: [Float], excerptMin: [Float], partial: [Float], excerptPositive: [Int32]
+    /// [N] bins / (histogram high − low): a value's bin is ⌊(x − low) · scale⌋ + 1 (0 below, bins + 1 at or above).
+    private let histogramScale: [Float]
 
     init(layer: Int, neurons: Range<Int>, rowLength: Int, maxTokens: Int, sizes: SampleSizes, seed: UInt64, histogramBins: Int,
          pilot: PilotEstimates) {
@@ -83,6 +85,7 @@ struct LayerSampler {
         excerptMin = excerptMax
         partial = [Float](repeating: 0, count: neuronCount * 4)
         excerptPositive = [Int32](repeating: 0, count: neuronCount)
+        histogramScale = zip(pilot.histogramLow, pilot.histogramHigh).map { Float(histogramBins) / ($1 - $0) }
     }
 
     /// Folds in one batch of this layer's activations. `values` is [rows, rowLength]; each span names the rows of
@@ -98,7 +101,7 @@ struct LayerSampler {
             excerptPositive.withUnsafeMutableBufferPointer { pos in
             histogram.withUnsafeMutableBufferPointer { hist in
             pilot.histogramLow.withUnsafeBufferPointer { low in
-            pilot.histogramHigh.withUnsafeBufferPointer { high in
+            histogramScale.withUnsafeBufferPointer { scale in
                 for i in 0..<n { mx[i] = -.infinity; mn[i] = .infinity; pos[i] = 0 }
                 for i in 0..<(4 * n) { p[i] = 0 }
                 for token in 0..<length {
@@ -116,11 +119,7 @@ struct LayerSampler {
                         p[3 * n + i] += x2 * x2
                         pos[i] &+= x > 0 ? 1 : 0
                     }
-                    for i in 0..<n {
-                        let scaled = (row[i] - low[i]) / (high[i] - low[i]) * Float(bins)
-                        let bin = !(scaled >= 0) ? 0 : (scaled >= Float(bins) ? bins + 1 : Int(scaled) + 1)
-                        hist[i * stride + bin] &+= 1
-                    }
+                    Self.countBins(row, low.baseAddress!, scale.baseAddress!, hist.baseAddress!, n: n, bins: bins)
                 }
             }}}}}}}
             tokenCount += length
@@ -160,6 +159,18 @@ struct LayerSampler {
                     }
                 }
             }
+        }
+    }
+
+    /// Adds one token's values to each neuron's histogram (`hist` is [n][bins + 2]). NaN counts as below.
+    @inline(__always)
+    private static func countBins(_ row: UnsafePointer<Float>, _ low: UnsafePointer<Float>, _ scale: UnsafePointer<Float>,
+                                  _ hist: UnsafeMutablePointer<Int64>, n: Int, bins: Int) {
+        let stride = bins + 2, top = Float(bins)
+        for i in 0..<n {
+            let scaled = (row[i] - low[i]) * scale[i]
+            let bin = !(scaled >= 0) ? 0 : (scaled >= top ? bins + 1 : Int(Int32(scaled)) + 1)
+            hist[i * stride + bin] &+= 1
         }
     }
 

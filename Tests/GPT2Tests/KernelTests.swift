@@ -28,7 +28,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testCausalAttentionMatchesNaiveReference() {
-        // 300 tokens span three 128-row blocks (the last one partial).
+        // 300 tokens span five 64-row blocks (the last one partial).
         for (t, c, heads) in [(1, 8, 2), (9, 48, 3), (40, 64, 4), (300, 32, 2)] {
             let qkv = noise(t * 3 * c, seed: UInt64(t))
             var out = [Float](repeating: .nan, count: t * c)
