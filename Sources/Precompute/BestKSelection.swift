@@ -61,6 +61,26 @@ struct BestKSelection {
     /// Adds a candidate that `admits` accepted. `activation(t)` gives its value at token t < length.
     mutating func insert(_ n: Int, key: Double, excerpt: Int32, maximum: Float, minimum: Float, length: Int,
                          activation: (Int) -> Float) {
+        let slot = insertEntry(n, key: key, excerpt: excerpt, maximum: maximum, minimum: minimum, length: length)
+        for t in 0..<length { activations[slot + t] = Float16(activation(t)).bitPattern }
+    }
+
+    /// Copies the activations of the candidates just inserted with `insertEntry`: `pending` holds (neuron column in
+    /// `rows`, destination from `insertEntry`), `rows` points at the excerpt's first token row. Token by token, so
+    /// that every candidate's loads of one token come from the same row (rows are far apart: one per token).
+    mutating func fill(_ pending: [(column: Int, destination: Int)], rows: UnsafePointer<Float>, rowLength: Int, length: Int) {
+        guard !pending.isEmpty else { return }
+        activations.withUnsafeMutableBufferPointer { out in
+            for t in 0..<length {
+                let row = rows + t * rowLength
+                for (column, destination) in pending { out[destination + t] = Float16(row[column]).bitPattern }
+            }
+        }
+    }
+
+    /// Adds a candidate's heap entry (not its activations) and returns where its `length` float16 activations go
+    /// in `activations`.
+    mutating func insertEntry(_ n: Int, key: Double, excerpt: Int32, maximum: Float, minimum: Float, length: Int) -> Int {
         let base = n * capacity
         let appended = Int(count[n]) < capacity
         var position = appended ? Int(count[n]) : 0  // when full, the root (the worst candidate) is replaced
@@ -69,7 +89,6 @@ struct BestKSelection {
         keys[entry] = key; excerptIDs[entry] = excerpt; maxima[entry] = maximum; minima[entry] = minimum
         lengths[entry] = Int32(length)
         let slot = (base + Int(slots[entry])) * maxTokens
-        for t in 0..<length { activations[slot + t] = Float16(activation(t)).bitPattern }
 
         if appended {
             // Sift up a new entry.
@@ -96,6 +115,7 @@ struct BestKSelection {
             worstKey[n] = keys[base]
             worstID[n] = excerptIDs[base]
         }
+        return slot
     }
 
     /// Neuron `n`'s candidates from best to worst, with where their float16 activations are in `activations`.

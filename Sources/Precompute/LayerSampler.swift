@@ -58,6 +58,10 @@ struct LayerSampler {
 
     // Per-excerpt scratch, [N]
     private var excerptMax: [Float], excerptMin: [Float], partial: [Float], excerptPositive: [Int32]
+    /// Candidates admitted for the current excerpt whose activations are still to copy: (column, destination).
+    private var pendingTop: [(column: Int, destination: Int)] = [], pendingBottom: [(column: Int, destination: Int)] = []
+    private var pendingRandom: [(column: Int, destination: Int)] = []
+    private var pendingQuantile: [[(column: Int, destination: Int)]] = [[], [], [], []]
     /// [N] bins / (histogram high − low): a value's bin is ⌊(x − low) · scale⌋ + 1 (0 below, bins + 1 at or above).
     private let histogramScale: [Float]
 
@@ -135,16 +139,16 @@ struct LayerSampler {
                 positive[i] += Int64(excerptPositive[i])
 
                 let high = excerptMax[i], low = excerptMin[i]
-                func activation(_ token: Int) -> Float { values[(firstRow + token) * rowLength + firstNeuron + i] }
+                let column = firstNeuron + i
                 if top.admits(i, key: -Double(high), excerpt: id32) {
-                    top.insert(i, key: -Double(high), excerpt: id32, maximum: high, minimum: low, length: length, activation: activation)
+                    pendingTop.append((column, top.insertEntry(i, key: -Double(high), excerpt: id32, maximum: high, minimum: low, length: length)))
                 }
                 if bottom.admits(i, key: Double(low), excerpt: id32) {
-                    bottom.insert(i, key: Double(low), excerpt: id32, maximum: high, minimum: low, length: length, activation: activation)
+                    pendingBottom.append((column, bottom.insertEntry(i, key: Double(low), excerpt: id32, maximum: high, minimum: low, length: length)))
                 }
                 let randomKey = SampleHash.key(seed: seed, stream: .random, layer: layer, neuron: firstNeuron + i, excerpt: excerpt)
                 if random.admits(i, key: randomKey, excerpt: id32) {
-                    random.insert(i, key: randomKey, excerpt: id32, maximum: high, minimum: low, length: length, activation: activation)
+                    pendingRandom.append((column, random.insertEntry(i, key: randomKey, excerpt: id32, maximum: high, minimum: low, length: length)))
                 }
                 // Bucket j holds maxima in [boundary j-1, boundary j); maxima at or above the last are not bucketed.
                 var bucket = 4
@@ -155,10 +159,20 @@ struct LayerSampler {
                 if bucket < 4 {
                     let key = SampleHash.key(seed: seed, stream: .quantile, layer: layer, neuron: firstNeuron + i, excerpt: excerpt)
                     if quantile[bucket].admits(i, key: key, excerpt: id32) {
-                        quantile[bucket].insert(i, key: key, excerpt: id32, maximum: high, minimum: low, length: length, activation: activation)
+                        pendingQuantile[bucket].append((column, quantile[bucket].insertEntry(i, key: key, excerpt: id32, maximum: high, minimum: low, length: length)))
                     }
                 }
             }
+            // The admitted candidates' activations, token by token (a candidate evicted by a later one of the same
+            // excerpt cannot happen: one excerpt enters a neuron's selection at most once).
+            let rows = values.baseAddress! + firstRow * rowLength
+            top.fill(pendingTop, rows: rows, rowLength: rowLength, length: length)
+            bottom.fill(pendingBottom, rows: rows, rowLength: rowLength, length: length)
+            random.fill(pendingRandom, rows: rows, rowLength: rowLength, length: length)
+            for j in 0..<4 { quantile[j].fill(pendingQuantile[j], rows: rows, rowLength: rowLength, length: length) }
+            pendingTop.removeAll(keepingCapacity: true); pendingBottom.removeAll(keepingCapacity: true)
+            pendingRandom.removeAll(keepingCapacity: true)
+            for j in 0..<4 { pendingQuantile[j].removeAll(keepingCapacity: true) }
         }
     }
 
