@@ -233,13 +233,17 @@ public final class ActivationDatabase {
                       .text(Self.json(s.histogram.map(Double.init))), .text(Self.json(s.quantileBoundaries.map(Double.init))),
                       .text(Self.json(s.excerptsBelowBoundaries.map(Double.init))), .blob(try RecordCodec.encode(halfBits: halfBits))]
             self.data = data
-            rows = zip(data.records, offsets).sorted {
-                ($0.0.kind.rawValue, $0.0.bucket, $0.0.rank) < ($1.0.kind.rawValue, $1.0.bucket, $1.0.rank)
+            let records = zip(data.records, offsets)
+            rows = Self.kindsInKeyOrder.flatMap { kind in
+                records.filter { $0.0.kind == kind }.sorted { ($0.0.bucket, $0.0.rank) < ($1.0.bucket, $1.0.rank) }
             }.map { record, offset in
                 (layer: data.id.layer, neuron: data.id.neuron, kind: record.kind, bucket: record.bucket, rank: record.rank,
                  excerpt: record.excerptID, maximum: Double(record.maxActivation), minimum: Double(record.minActivation), offset: offset)
             }
         }
+
+        /// Record kinds in the order of their names, the primary key's order.
+        static let kindsInKeyOrder = RecordKind.allCases.sorted { $0.rawValue < $1.rawValue }
 
         /// A JSON array of numbers as JSONEncoder writes them (integers without a fraction, floats round-trip).
         static func json(_ numbers: [Double]) -> String {
