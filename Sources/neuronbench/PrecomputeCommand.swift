@@ -46,8 +46,8 @@ struct PrecomputeCommand: ParsableCommand {
     var seed: UInt64 = 0
     @Option(help: "Process shard i of N (i/N, from 0), to merge later with `neuronbench merge`.")
     var shard: String?
-    @Option(help: "Contexts per forward pass (speed only; results do not depend on it).")
-    var batch = 32
+    @Option(help: "Contexts per forward pass (speed only; results do not depend on it). Default: 2,048 tokens' worth (32 contexts of 64 tokens, 2 of 1,024).")
+    var batch: Int?
     @Option(help: "Refuse to start if the samplers would need more than this many GB (default: 80% of RAM).")
     var maxMemoryGb: Double?
     @Option(help: "Seconds between resume checkpoints.")
@@ -70,7 +70,7 @@ struct PrecomputeCommand: ParsableCommand {
             }
             let run = Precomputation(modelDirectory: model.modelURL, tokenizerDirectory: URL(fileURLWithPath: model.tokenizer ?? model.model),
                                      corpusPath: corpus, outputPath: out, settings: settings)
-            run.batchSize = batch
+            run.batchSize = batch ?? max(1, 2_048 / settings.excerpter.context)
             run.checkpointSeconds = checkpointSeconds
             if let maxMemoryGb { run.memoryLimit = Int(maxMemoryGb * 1e9) }
             let display = ProgressDisplay()
