@@ -10,10 +10,10 @@ final class PrecomputeCLITests: XCTestCase {
 
     func temporaryDirectory() throws -> URL { try TestSupport.temporaryDirectory(self) }
 
-    func precomputeArguments(_ out: String) -> [String] {
+    func precomputeArguments(_ out: String, _ extra: [String] = []) -> [String] {
         ["precompute", "--model", Self.model, "--tokenizer", CLI.tokenizer, "--corpus", Self.corpus, "--out", out,
          "--pilot-excerpts", "40", "--top-k", "12", "--random-k", "9", "--quantile-k", "3", "--bottom-k", "5",
-         "--batch", "1", "--checkpoint-seconds", "0"]
+         "--batch", "1", "--checkpoint-seconds", "0"] + extra
     }
 
     func tableDump(_ path: String, _ query: String) throws -> String {
@@ -31,9 +31,19 @@ final class PrecomputeCLITests: XCTestCase {
     }
 
     func testKillNineAtAnyMomentThenResumeGivesTheUninterruptedRecords() throws {
+        try assertKillNineThenResumeGivesTheUninterruptedRecords()
+    }
+
+    /// The same with long contexts (checkpoints fall between contexts, never inside one) and 2 contexts per batch.
+    func testKillNineWithLongContextsThenResumeGivesTheUninterruptedRecords() throws {
+        try assertKillNineThenResumeGivesTheUninterruptedRecords(
+            ["--excerpt-tokens", "16", "--min-excerpt-tokens", "4", "--context-tokens", "64", "--max-tokens", "6000", "--batch", "2"])
+    }
+
+    func assertKillNineThenResumeGivesTheUninterruptedRecords(_ extra: [String] = []) throws {
         let directory = try temporaryDirectory()
         let reference = directory.appendingPathComponent("reference.db").path
-        let result = try runCLI(precomputeArguments(reference))
+        let result = try runCLI(precomputeArguments(reference, extra))
         XCTAssertEqual(result.status, 0, result.stderr)
 
         let killed = directory.appendingPathComponent("killed.db").path
@@ -42,7 +52,7 @@ final class PrecomputeCLITests: XCTestCase {
         for attempt in 0..<40 {
             let process = Process()
             process.executableURL = CLI.executable
-            process.arguments = precomputeArguments(killed)
+            process.arguments = precomputeArguments(killed, extra)
             process.standardError = FileHandle.nullDevice
             try process.run()
             Thread.sleep(forTimeInterval: delay)
