@@ -132,6 +132,14 @@ public final class Precomputation {
             try checkIdentity(database, identity)
             summary.resumed = true
         }
+        if try database.status() == "complete" {
+            // Finished earlier: nothing is rewritten (the corpus must still be the one it recorded).
+            try checkCorpusUnchanged(corpus, database)
+            summary = try storedSummary(database) ?? summary
+            summary.alreadyComplete = true
+            summary.databaseBytes = Self.fileSize(outputPath)
+            return summary
+        }
 
         // Phase 1: tokenize and cut excerpts (one transaction; redone whole if interrupted).
         if try database.progress("tokenized") == nil {
@@ -146,25 +154,13 @@ public final class Precomputation {
                 try database.setProgress("tokenized", [1])
             }
         } else {
-            // Resuming: the corpus must still be the one that was tokenized.
-            let stored = try JSONDecoder().decode(CorpusManifest.self, from: Data((try database.metadata("corpus") ?? "{}").utf8))
-            let (sha, _) = try corpus.forEachDocument { _ in true }
-            guard sha == stored.sha256 else {
-                throw ActivationStoreError.settingsMismatch(path: outputPath, differences: ["the corpus has changed (sha256 \(sha) vs \(stored.sha256))"])
-            }
+            try checkCorpusUnchanged(corpus, database)
         }
         let manifest = try JSONDecoder().decode(CorpusManifest.self, from: Data((try database.metadata("corpus") ?? "{}").utf8))
         summary.documents = manifest.documents
         summary.corpusIssues = manifest.issues
         summary.excerpts = manifest.excerpts
         summary.tokensDropped = manifest.tokensDropped
-
-        if try database.status() == "complete" {
-            summary = try storedSummary(database) ?? summary
-            summary.alreadyComplete = true
-            summary.databaseBytes = Self.fileSize(outputPath)
-            return summary
-        }
 
         let model = try GPT2Model(directory: modelDirectory, layerCount: (layers.max() ?? 0) + 1)
         let maxTokens = settings.excerpter.tokens
@@ -181,7 +177,7 @@ public final class Precomputation {
         }
         summary.pilotExcerpts = pilotContexts.reduce(0) { $0 + layout.excerpts(ofContext: $1).count }
 
-        // Phase 3: the main pass over this shard's excerpts.
+        // Phase 3: the main pass over this shard's contexts.
         var samplers = zip(layers, pilot).map { layer, estimates in
             LayerSamplers(layer: layer, neuronCount: config.neuronCount, maxTokens: maxTokens, sizes: settings.samples,
                          seed: settings.seed, histogramBins: settings.histogramBins, pilot: estimates)
@@ -215,8 +211,10 @@ public final class Precomputation {
             var end = context + 1
             while end < layout.count && layout.firstExcerpt[end + 1] - layout.firstExcerpt[context] <= 4_096 { end += 1 }
             let mine = (context..<end).filter { $0 % settings.shardCount == settings.shardIndex }
-            let rows = mine.isEmpty ? [] : try excerpts(database, layout, mine.first!...mine.last!)
-            let contexts = mine.map { k in Array(rows[(layout.firstExcerpt[k] - layout.firstExcerpt[mine.first!])..<(layout.firstExcerpt[k + 1] - layout.firstExcerpt[mine.first!])]) }
+            context = end
+            guard let first = mine.first, let last = mine.last else { continue }
+            let rows = try excerpts(database, layout, first...last), base = layout.firstExcerpt[first]
+            let contexts = mine.map { k in Array(rows[(layout.firstExcerpt[k] - base)..<(layout.firstExcerpt[k + 1] - base)]) }
             for range in paddedBatches(lengths: contexts.map { $0.reduce(0) { $0 + $1.tokenIDs.count } }, maxCount: batchSize) {
                 let batch = Array(contexts[range])
                 try forward(model, batch, layers) { index, activations, spans in
@@ -234,7 +232,6 @@ public final class Precomputation {
                     lastReport = Date()
                 }
             }
-            context = end
         }
         let mainSeconds = Date().timeIntervalSince(mainStarted)
         progress(PrecomputeProgress(phase: "main pass", done: tokensDone, total: summary.tokensInExcerpts, unit: "tokens", elapsed: mainSeconds))
@@ -411,6 +408,15 @@ public final class Precomputation {
         }
         guard !layers.isEmpty else { throw PrecomputeError.invalidSettings("no layers selected") }
         return layers
+    }
+
+    /// Resuming or re-running: the corpus must still be the one that was tokenized.
+    private func checkCorpusUnchanged(_ corpus: Corpus, _ database: ActivationDatabase) throws {
+        let stored = try JSONDecoder().decode(CorpusManifest.self, from: Data((try database.metadata("corpus") ?? "{}").utf8))
+        let (sha, _) = try corpus.forEachDocument { _ in true }
+        guard sha == stored.sha256 else {
+            throw ActivationStoreError.settingsMismatch(path: outputPath, differences: ["the corpus has changed (sha256 \(sha) vs \(stored.sha256))"])
+        }
     }
 
     private func checkIdentity(_ database: ActivationDatabase, _ identity: [String: String]) throws {

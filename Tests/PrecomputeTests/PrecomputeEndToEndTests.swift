@@ -232,9 +232,19 @@ final class PrecomputeEndToEndTests: XCTestCase {
     func testRerunsAreRefusedWithOtherSettingsAndSkippedWhenComplete() throws {
         let directory = try TestSupport.temporaryDirectory(self)
         let (path, _) = try precompute(into: directory)
+        let tables = ["metadata", "vocabulary", "documents", "excerpts", "neurons", "records", "progress"]
+        let before = try tables.map { try dump(path, $0) }
         let (_, again) = try precompute(into: directory)
         XCTAssertTrue(again.alreadyComplete)
         XCTAssertEqual(again.neurons, 64)
+        XCTAssertEqual(try tables.map { try dump(path, $0) }, before, "a complete database is not rewritten")
+        // A complete database with another corpus is refused, not re-tokenized under its records.
+        let otherCorpus = directory.appendingPathComponent("other")
+        try FileManager.default.createDirectory(at: otherCorpus, withIntermediateDirectories: true)
+        try String(repeating: "Another corpus entirely, long enough for excerpts. ", count: 200)
+            .write(to: otherCorpus.appendingPathComponent("a.txt"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsMessage(try precompute(corpus: otherCorpus.path, into: directory), contains: [path, "the corpus has changed"])
+        XCTAssertEqual(try tables.map { try dump(path, $0) }, before)
         var other = Self.settings()
         other.samples.top = 11
         XCTAssertThrowsMessage(try precompute(other, into: directory), contains: [path, "other settings", "settings: stored"])
