@@ -7,6 +7,10 @@
 /// "not good enough", is one comparison. The per-token activations of a candidate are stored as float16 (the
 /// precision of the database) in a slot that stays put while heap entries move.
 struct BestKSelection {
+    /// A candidate admitted by `insertEntry` whose activations `fill` still has to copy: its column in the
+    /// activation rows, and where its values go in `activations`.
+    typealias PendingCopy = (column: Int, destination: Int)
+
     let neuronCount: Int
     let capacity: Int
     /// Room per candidate for activations (the longest excerpt).
@@ -68,7 +72,7 @@ struct BestKSelection {
     /// Copies the activations of the candidates just inserted with `insertEntry`: `pending` holds (neuron column in
     /// `rows`, destination from `insertEntry`), `rows` points at the excerpt's first token row. Token by token, so
     /// that every candidate's loads of one token come from the same row (rows are far apart: one per token).
-    mutating func fill(_ pending: [(column: Int, destination: Int)], rows: UnsafePointer<Float>, rowLength: Int, length: Int) {
+    mutating func fill(_ pending: [PendingCopy], rows: UnsafePointer<Float>, rowLength: Int, length: Int) {
         guard !pending.isEmpty else { return }
         activations.withUnsafeMutableBufferPointer { out in
             for t in 0..<length {

@@ -20,12 +20,11 @@ struct ContextLayout {
         var firsts: [Int] = []
         var previous: ActivationDatabase.ExcerptPlacement?
         for (id, excerpt) in excerpts.enumerated() {
-            if let previous, previous.documentID == excerpt.documentID,
-               excerpter.contextStart(ofExcerptAt: previous.startToken) == excerpter.contextStart(ofExcerptAt: excerpt.startToken) {
-                // Same document block: the same context.
-            } else {
-                firsts.append(id)
-            }
+            let sameBlock = previous.map {
+                $0.documentID == excerpt.documentID
+                    && excerpter.contextStart(ofExcerptAt: $0.startToken) == excerpter.contextStart(ofExcerptAt: excerpt.startToken)
+            } ?? false
+            if !sameBlock { firsts.append(id) }
             previous = excerpt
         }
         firsts.append(excerpts.count)

@@ -59,9 +59,9 @@ struct LayerSampler {
     // Per-excerpt scratch, [N]
     private var excerptMax: [Float], excerptMin: [Float], partial: [Float], excerptPositive: [Int32]
     /// Candidates admitted for the current excerpt whose activations are still to copy: (column, destination).
-    private var pendingTop: [(column: Int, destination: Int)] = [], pendingBottom: [(column: Int, destination: Int)] = []
-    private var pendingRandom: [(column: Int, destination: Int)] = []
-    private var pendingQuantile: [[(column: Int, destination: Int)]] = [[], [], [], []]
+    private var pendingTop: [BestKSelection.PendingCopy] = [], pendingBottom: [BestKSelection.PendingCopy] = []
+    private var pendingRandom: [BestKSelection.PendingCopy] = []
+    private var pendingQuantile: [[BestKSelection.PendingCopy]] = [[], [], [], []]
     /// [N] bins / (histogram high − low): a value's bin is ⌊(x − low) · scale⌋ + 1 (0 below, bins + 1 at or above).
     private let histogramScale: [Float]
 
