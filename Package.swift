@@ -33,10 +33,16 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // bfloat16 matrix multiply (AVX-512 BF16 intrinsics, checked at run time), always optimised: the tests
+        // run it on real shapes.
+        .target(
+            name: "BFloat16GEMM",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
         // Tokenizer, safetensors reader, checkpoint loader and the forward pass.
         .target(
             name: "GPT2",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "BFloat16GEMM"],
             swiftSettings: numericRelease
         ),
         // The activation database: schema v1, SQLite access, fp16 + zlib record codec.

@@ -18,6 +18,7 @@ public enum GPT2Error: LocalizedError, Equatable, Sendable {
     case sequenceTooLong(length: Int, maximum: Int)
     case tokenIDOutOfRange(id: Int, position: Int, vocabularySize: Int)
     case invalidInput(reason: String)
+    case unsupportedPrecision(String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -48,6 +49,8 @@ public enum GPT2Error: LocalizedError, Equatable, Sendable {
             return "token id \(id) at position \(position) is out of range for the model's vocabulary (vocab_size \(size))"
         case let .invalidInput(reason):
             return reason
+        case let .unsupportedPrecision(precision, reason):
+            return "precision \(precision) is not available: \(reason)"
         }
     }
 }

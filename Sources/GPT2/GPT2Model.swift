@@ -23,25 +23,56 @@ public struct MLPActivations {
     }
 }
 
-/// GPT-2 in Float32 on the CPU, matrix multiplies through OpenBLAS, run for its MLP neurons.
+/// GPT-2 on the CPU, run for its MLP neurons: float32 throughout, or with bfloat16 projections
+/// (`MatrixPrecision`).
 public final class GPT2Model: Sendable {
-    public let config: GPT2Config
-    public let weights: GPT2Weights
+    /// One block's parameters in the form the forward pass uses.
+    struct Block: Sendable {
+        let ln1Weight: [Float], ln1Bias: [Float]
+        let attention: Projection          // [C, 3C]  columns [Q | K | V]
+        let attentionOutput: Projection    // [C, C]
+        let ln2Weight: [Float], ln2Bias: [Float]
+        let fc: Projection                 // [C, N]  -> the neurons
+        let mlpOutput: Projection          // [N, C]
+    }
 
-    public init(config: GPT2Config, weights: GPT2Weights) {
+    public let config: GPT2Config
+    public let precision: MatrixPrecision
+    let tokenEmbedding: [Float]     // [V, C]
+    let positionEmbedding: [Float]  // [P, C]
+    let blocks: [Block]
+
+    /// Takes over `weights`; with `.bfloat16` the four projections of each block are rounded and packed here
+    /// (the float32 matrices are not kept). Throws if this CPU cannot run `precision`.
+    public init(config: GPT2Config, weights: GPT2Weights, precision: MatrixPrecision = .float32) throws {
+        guard precision.isSupported else {
+            throw GPT2Error.unsupportedPrecision(precision.rawValue, reason: "this CPU has no AVX-512 BF16 instructions (Intel Cooper Lake or Sapphire Rapids, AMD Zen 4 or later); use fp32")
+        }
+        let (c, n) = (config.embeddingSize, config.neuronCount)
         self.config = config
-        self.weights = weights
+        self.precision = precision
+        tokenEmbedding = weights.tokenEmbedding
+        positionEmbedding = weights.positionEmbedding
+        blocks = weights.blocks.map { w in
+            Block(ln1Weight: w.ln1Weight, ln1Bias: w.ln1Bias,
+                  attention: Projection(weight: w.attentionWeight, bias: w.attentionBias, inputs: c, outputs: 3 * c, precision: precision),
+                  attentionOutput: Projection(weight: w.attentionProjWeight, bias: w.attentionProjBias, inputs: c, outputs: c, precision: precision),
+                  ln2Weight: w.ln2Weight, ln2Bias: w.ln2Bias,
+                  fc: Projection(weight: w.fcWeight, bias: w.fcBias, inputs: c, outputs: n, precision: precision),
+                  mlpOutput: Projection(weight: w.mlpProjWeight, bias: w.mlpProjBias, inputs: n, outputs: c, precision: precision))
+        }
         Parallel.singleThreadedBLAS
     }
 
     /// Loads a Hugging Face checkpoint directory; `layerCount` loads only the first layers.
-    public convenience init(directory: URL, layerCount: Int? = nil) throws {
+    public convenience init(directory: URL, layerCount: Int? = nil, precision: MatrixPrecision = .float32) throws {
         let checkpoint = try GPT2Checkpoint(directory: directory)
-        self.init(config: checkpoint.config, weights: try GPT2Weights(checkpoint: checkpoint, layerCount: layerCount))
+        try self.init(config: checkpoint.config, weights: try GPT2Weights(checkpoint: checkpoint, layerCount: layerCount),
+                      precision: precision)
     }
 
     /// The layers this instance can run (all of the config's unless it was loaded with fewer).
-    public var loadedLayerCount: Int { weights.blocks.count }
+    public var loadedLayerCount: Int { blocks.count }
 
     /// Runs `batch` (B sequences of T token ids, equal lengths) and calls `tap` with the MLP activations of each
     /// layer in `layers` (all loaded layers by default), in layer order. Only the running buffers are alive: a
@@ -77,24 +108,24 @@ public final class GPT2Model: Sendable {
             for (position, id) in sequence.enumerated() {
                 let row = (s * t + position) * c
                 for j in 0..<c {
-                    x[row + j] = weights.tokenEmbedding[id * c + j] + weights.positionEmbedding[position * c + j]
+                    x[row + j] = tokenEmbedding[id * c + j] + positionEmbedding[position * c + j]
                 }
             }
         }
 
         for layer in 0...lastLayer {
-            let block = weights.blocks[layer]
+            let block = blocks[layer]
             // Attention: x += c_proj(attn(ln_1(x)))
             Kernels.layerNorm(x, block.ln1Weight, block.ln1Bias, &normed, m: m, c: c, epsilon: epsilon)
-            Kernels.linear(normed, block.attentionWeight, block.attentionBias, &qkv, m: m, k: c, n: 3 * c)
+            block.attention.apply(normed, &qkv, rows: m)
             var scale = 1 / Float(c / heads).squareRoot()
             if config.scaleAttentionByInverseLayerIndex { scale /= Float(layer + 1) }
             Kernels.batchedCausalAttention(qkv, &attention, batch: b, t: t, c: c, heads: heads, scale: scale)
-            Kernels.linearAdd(attention, block.attentionProjWeight, block.attentionProjBias, &x, m: m, k: c, n: c)
+            block.attentionOutput.add(attention, to: &x, rows: m)
 
             // MLP: neurons = gelu_new(c_fc(ln_2(x)));  x += mlp.c_proj(neurons)
             Kernels.layerNorm(x, block.ln2Weight, block.ln2Bias, &normed, m: m, c: c, epsilon: epsilon)
-            Kernels.linear(normed, block.fcWeight, block.fcBias, &neurons, m: m, k: c, n: n)
+            block.fc.apply(normed, &neurons, rows: m)
             Kernels.geluNew(&neurons, count: m * n)
             if selected.contains(layer) {
                 try neurons.withUnsafeBufferPointer { values in
@@ -102,7 +133,7 @@ public final class GPT2Model: Sendable {
                 }
             }
             if layer < lastLayer {
-                Kernels.linearAdd(neurons, block.mlpProjWeight, block.mlpProjBias, &x, m: m, k: n, n: c)
+                block.mlpOutput.add(neurons, to: &x, rows: m)
             }
         }
     }

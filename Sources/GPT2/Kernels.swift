@@ -1,3 +1,4 @@
+import BFloat16GEMM
 import COpenBLAS
 import Foundation
 
@@ -33,6 +34,20 @@ enum Kernels {
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(n), Int32(k),
                         1, x + r0 * k, Int32(k), w, Int32(n), 1, out + r0 * n, Int32(n))
+        }
+    }
+
+    /// out[M, N] (+)= bf16(x[M, K]) · w + bias[N], accumulated in float32 (`MatrixPrecision.bfloat16`): the bias
+    /// is written (or added) first, then the bf16 kernel accumulates into it, rows split over the cores.
+    static func bfloat16Linear(_ x: UnsafePointer<Float>, _ w: BFloat16Matrix, _ bias: UnsafePointer<Float>,
+                               _ out: UnsafeMutablePointer<Float>, m: Int, adding: Bool) {
+        let k = w.rows, n = w.columns
+        inRowBlocks(m) { r0, r1 in
+            for row in r0..<r1 {
+                let o = out + row * n
+                if adding { for j in 0..<n { o[j] += bias[j] } } else { o.update(from: bias, count: n) }
+            }
+            nb_bf16_gemm_accumulate(x + r0 * k, Int32(r1 - r0), Int32(k), Int32(n), w.packed, out + r0 * n)
         }
     }
 

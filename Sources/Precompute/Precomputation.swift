@@ -162,7 +162,7 @@ public final class Precomputation {
         summary.excerpts = manifest.excerpts
         summary.tokensDropped = manifest.tokensDropped
 
-        let model = try GPT2Model(directory: modelDirectory, layerCount: (layers.max() ?? 0) + 1)
+        let model = try GPT2Model(directory: modelDirectory, layerCount: (layers.max() ?? 0) + 1, precision: settings.precision)
         let maxTokens = settings.excerpter.tokens
         let layout = ContextLayout(try database.excerptPlacements(), excerpter: settings.excerpter)
         let pilotContexts = pilotContexts(layout)

@@ -1,3 +1,5 @@
+import GPT2
+
 /// Everything that determines a precompute's records. Two runs with equal settings, model, tokenizer and corpus
 /// produce identical records; a database made with other settings is never resumed. Batch size and checkpoint
 /// interval are not settings: they change speed, not results.
@@ -23,6 +25,18 @@ public struct PrecomputeSettings: Codable, Equatable, Sendable {
     /// This run processes excerpts whose id % shardCount == shardIndex.
     public var shardIndex = 0
     public var shardCount = 1
+    /// The forward pass's matrix precision. Stored (as "precision") only when not float32, so that databases made
+    /// before the setting existed keep their identity.
+    public var precision: MatrixPrecision {
+        get { reducedPrecision ?? .float32 }
+        set { reducedPrecision = newValue == .float32 ? nil : newValue }
+    }
+    private var reducedPrecision: MatrixPrecision?
+
+    private enum CodingKeys: String, CodingKey {
+        case excerpter, samples, pilotExcerpts, histogramBins, seed, layers, maxTokens, shardIndex, shardCount
+        case reducedPrecision = "precision"
+    }
 
     public init() {}
 

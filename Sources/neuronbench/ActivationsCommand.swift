@@ -11,6 +11,7 @@ struct ActivationsCommand: ParsableCommand {
         discussion: "Without --json, prints each token's most active neurons; with --json, every value.")
 
     @OptionGroup var options: ModelOptions
+    @OptionGroup var precision: PrecisionOption
     @Option(name: .customLong("layer"), help: "A layer to record (repeatable; default: all).")
     var layers: [Int] = []
     @Option(help: "Comma-separated token ids to run instead of a text (no tokenizer needed).")
@@ -48,7 +49,8 @@ struct ActivationsCommand: ParsableCommand {
                 tokens = try tokenizer.tokenStrings(tokenIDs)
             }
             let requested = layers.isEmpty ? nil : layers
-            let model = try GPT2Model(directory: options.modelURL, layerCount: requested.map { ($0.max() ?? 0) + 1 })
+            let model = try GPT2Model(directory: options.modelURL, layerCount: requested.map { ($0.max() ?? 0) + 1 },
+                                     precision: precision.precision)
             var byLayer: [Int: [[Float]]] = [:]
             try model.forward([tokenIDs], layers: requested) { activations in
                 let n = activations.neuronCount

@@ -14,6 +14,7 @@ struct PrecomputeCommand: ParsableCommand {
         """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var precision: PrecisionOption
     @Option(help: "A directory of .txt files, a .txt file, or a .jsonl / .jsonl.gz file with a \"text\" field per line.")
     var corpus: String
     @Option(help: "The database to write (or resume).")
@@ -62,6 +63,7 @@ struct PrecomputeCommand: ParsableCommand {
             settings.histogramBins = histogramBins
             settings.seed = seed
             settings.maxTokens = maxTokens
+            settings.precision = precision.precision
             settings.layers = try layers.map(parseLayers)
             if let shard {
                 let parts = shard.split(separator: "/").compactMap { Int($0) }

@@ -1,0 +1,39 @@
+#ifndef NEURONBENCH_BFLOAT16_GEMM_H
+#define NEURONBENCH_BFLOAT16_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// Matrix multiplies with bfloat16 inputs and float32 accumulation, for CPUs with AVX-512 BF16 (Intel Cooper
+// Lake / Sapphire Rapids, AMD Zen 4 and later), where `vdpbf16ps` does twice the multiply-adds of an fp32 FMA.
+//
+// The weights W[K, N] are rounded to bfloat16 once and packed into panels of 32 columns, each k-pair of a
+// column adjacent (the layout `vdpbf16ps` reads). The activations X[M, K] are rounded to bfloat16 block by block
+// inside each call. Rounding is to nearest, ties to even, in both.
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 if this CPU (and OS) can run the bfloat16 kernels, else 0.
+int nb_bf16_supported(void);
+
+/// Number of uint16 elements `nb_bf16_pack` writes for a [k, n] matrix.
+size_t nb_bf16_packed_count(int k, int n);
+
+/// Rounds row-major w[k, n] (float32) to bfloat16 and packs it into `packed` (nb_bf16_packed_count(k, n)
+/// elements, 64-byte aligned). Runs on any CPU.
+void nb_bf16_pack(const float *w, int k, int n, uint16_t *packed);
+
+/// out[m, n] += bf16(x[m, k]) · packed, accumulated in float32. x has row stride k, out row stride n.
+/// Single-threaded; the caller splits rows across cores. Requires nb_bf16_supported().
+void nb_bf16_gemm_accumulate(const float *x, int m, int k, int n, const uint16_t *packed, float *out);
+
+/// Round-to-nearest-even float32 -> bfloat16 (NaN stays NaN), for tests and packing.
+uint16_t nb_bf16_from_float(float value);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
