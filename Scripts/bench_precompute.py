@@ -14,9 +14,14 @@ For each context length C (64 and 1,024 tokens; records are 64-token excerpts in
     (`mlp.act`), all 36,864 neurons copied to a float16 array per batch, and a running per-neuron top-K
     (K = --top, as neuronbench's top records) of 64-token excerpt maxima; timed from the first batch to the last
     (model loading excluded);
+  * neuronbench once per --precisions value (fp32, and bf16 where the CPU has AVX-512 BF16), the reference in
+    float32;
   * alternated --repeats times; medians reported: tokens/s of each, the ratio neuronbench / reference, the
-    fraction of the matrix-multiply ceiling (sgemm GFLOP/s measured here with torch on the same threads, divided by
-    the model's FLOPs per token), and each one's peak RSS (each run is its own process).
+    fraction of the fp32 matrix-multiply ceiling (sgemm GFLOP/s measured here with torch on the same threads,
+    divided by the model's FLOPs per token), and each one's peak RSS (each run is its own process);
+  * for each reduced precision, what it changes in the database against the first (fp32) run on the same tokens:
+    the random records (same excerpts) token by token, relative to each neuron's standard deviation, and the top
+    records as sets.
 """
 import argparse
 import json
@@ -28,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 import numpy as np
 
@@ -114,6 +120,46 @@ def padded_batches(lengths, max_count):
     return batches
 
 
+def precision_error(reference_path, reduced_path, every=8):
+    """What bf16 changes in the database, on neurons whose index is a multiple of `every`: the random records
+    (the same excerpts in both, chosen by hash) compared token by token, and the top records compared as sets.
+    Values are stored as float16, so the differences include float16 rounding (relative 2^-11)."""
+    def load(path):
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        blobs = {(l, n): (np.frombuffer(zlib.decompress(b), dtype="<f2").astype(np.float32), v)
+                 for l, n, b, v in db.execute("SELECT layer, neuron, activations, variance FROM neurons WHERE neuron % ? = 0", (every,))}
+        records = {}
+        for l, n, kind, excerpt, offset, count in db.execute(
+                """SELECT r.layer, r.neuron, r.kind, r.excerpt_id, r.value_offset, e.token_count FROM records r
+                   JOIN excerpts e ON e.id = r.excerpt_id WHERE r.neuron % ? = 0 AND r.kind IN ('top', 'random')
+                   ORDER BY r.layer, r.neuron, r.kind, r.rank""", (every,)):
+            records.setdefault((l, n, kind), []).append((excerpt, offset, count))
+        return blobs, records
+    (ref_blobs, ref_records), (red_blobs, red_records) = load(reference_path), load(reduced_path)
+    relative_rms, relative_max, correlations, overlaps = [], [], [], []
+    for key, (ref_values, variance) in ref_blobs.items():
+        red_values = red_blobs[key][0]
+        a, b = [], []
+        for (e1, o1, c1), (e2, o2, c2) in zip(ref_records[key + ("random",)], red_records[key + ("random",)]):
+            assert e1 == e2, "random records are chosen by hash and must agree"
+            a.append(ref_values[o1:o1 + c1]); b.append(red_values[o2:o2 + c2])
+        a, b = np.concatenate(a), np.concatenate(b)
+        scale = max(float(np.sqrt(variance)), 1e-6)
+        relative_rms.append(float(np.sqrt(np.mean((a - b) ** 2))) / scale)
+        relative_max.append(float(np.max(np.abs(a - b))) / scale)
+        if a.std() > 0 and b.std() > 0:
+            correlations.append(float(np.corrcoef(a, b)[0, 1]))
+        top1 = {e for e, _, _ in ref_records[key + ("top",)]}
+        top2 = {e for e, _, _ in red_records[key + ("top",)]}
+        overlaps.append(len(top1 & top2) / max(1, len(top1)))
+    overlaps = np.array(overlaps)
+    return {"neurons": len(ref_blobs),
+            "rms_error_over_std_median": float(np.median(relative_rms)), "rms_error_over_std_p99": float(np.percentile(relative_rms, 99)),
+            "max_error_over_std_median": float(np.median(relative_max)), "max_error_over_std_max": float(np.max(relative_max)),
+            "correlation_median": float(np.median(correlations)), "correlation_min": float(np.min(correlations)),
+            "top_overlap_mean": float(overlaps.mean()), "top_identical_fraction": float((overlaps == 1).mean())}
+
+
 def reference_worker(args):
     """One reference run (in its own process): prints tokens/s."""
     import torch
@@ -172,6 +218,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--contexts", default="64,1024", help="context lengths to measure, comma-separated (64 and/or 1024)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--precisions", default="fp32,bf16", help="neuronbench --precision values to run, comma-separated")
     parser.add_argument("--top", type=int, default=50)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -189,42 +236,56 @@ def main():
     make_model(model, args.tokenizer)
     ceiling = sgemm_gflops(args.threads)
     print(f"machine: {os.cpu_count()} cores, {args.threads} threads; sgemm {ceiling:.0f} GFLOP/s (torch, 2048x768 @ 768x3072)")
-    results = []
+    results, errors = [], []
+    precisions = args.precisions.split(",")
     wanted = {int(c) for c in args.contexts.split(",")}
     for context, total, batch in [(c, t, b) for c, t, b in [(64, args.tokens, 32), (1024, args.long_tokens, 4)] if c in wanted]:
-        runs = {"neuronbench": [], "pytorch": []}
+        runs = {**{p: [] for p in precisions}, "pytorch": []}
         tokens_file = os.path.join(work, f"tokens-{context}.npz")
         for repeat in range(args.repeats):
-            database = os.path.join(work, f"bench-{context}-{repeat}.db")
-            started = time.perf_counter()
-            _, rss = rss_of([args.neuronbench, "precompute", "--model", model, "--corpus", args.corpus, "--out", database,
-                             "--max-tokens", str(total), "--excerpt-tokens", "64", "--context-tokens", str(context), "--batch", str(batch),
-                             "--top-k", str(args.top)])
-            seconds = time.perf_counter() - started
-            contexts = context_tokens(database, context)
-            recorded = sum(len(c) for c in contexts)
-            runs["neuronbench"].append((recorded / seconds, rss))
-            if repeat == 0:
-                np.savez(tokens_file, tokens=np.concatenate(contexts), lengths=np.array([len(c) for c in contexts]))
-            os.remove(database)
+            for precision in precisions:
+                database = os.path.join(work, f"bench-{context}-{precision}-{repeat}.db")
+                started = time.perf_counter()
+                _, rss = rss_of([args.neuronbench, "precompute", "--model", model, "--corpus", args.corpus, "--out", database,
+                                 "--max-tokens", str(total), "--excerpt-tokens", "64", "--context-tokens", str(context), "--batch", str(batch),
+                                 "--top-k", str(args.top), "--precision", precision])
+                seconds = time.perf_counter() - started
+                contexts = context_tokens(database, context)
+                recorded = sum(len(c) for c in contexts)
+                runs[precision].append((recorded / seconds, rss))
+                if repeat == 0 and precision == precisions[0]:
+                    np.savez(tokens_file, tokens=np.concatenate(contexts), lengths=np.array([len(c) for c in contexts]))
+                if repeat > 0:
+                    os.remove(database)
             out, rss = rss_of([sys.executable, __file__, "--worker", "--model", model, "--token-file", tokens_file,
                                "--threads", str(args.threads), "--batch-size", str(batch), "--top", str(args.top)])
             runs["pytorch"].append((json.loads(out.strip().splitlines()[-1])["tokens_per_second"], rss))
-            print(f"  {context:>4}-token contexts, run {repeat + 1}: neuronbench {runs['neuronbench'][-1][0]:7.1f} tokens/s "
-                  f"({runs['neuronbench'][-1][1]:5.0f} MB), pytorch {runs['pytorch'][-1][0]:7.1f} tokens/s "
-                  f"({runs['pytorch'][-1][1]:5.0f} MB)", flush=True)
-        nb = statistics.median(r[0] for r in runs["neuronbench"])
+            print(f"  {context:>4}-token contexts, run {repeat + 1}: " + ", ".join(
+                f"{name} {runs[name][-1][0]:7.1f} tokens/s ({runs[name][-1][1]:5.0f} MB)" for name in runs), flush=True)
         pt = statistics.median(r[0] for r in runs["pytorch"])
         limit = ceiling * 1e9 / flops_per_token(context)
-        results.append((context, recorded, batch, nb, pt, limit, max(r[1] for r in runs["neuronbench"]), max(r[1] for r in runs["pytorch"])))
+        for precision in precisions:
+            nb = statistics.median(r[0] for r in runs[precision])
+            results.append((context, precision, recorded, batch, nb, pt, limit, max(r[1] for r in runs[precision]),
+                            max(r[1] for r in runs["pytorch"])))
+        for precision in precisions[1:]:
+            error = precision_error(os.path.join(work, f"bench-{context}-{precisions[0]}-0.db"),
+                                    os.path.join(work, f"bench-{context}-{precision}-0.db"))
+            errors.append((context, precision, error))
     print()
-    print("| context | tokens | batch | neuronbench tokens/s | PyTorch tokens/s | ratio | neuronbench / ceiling | PyTorch / ceiling | peak RSS neuronbench | peak RSS PyTorch |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for context, recorded, batch, nb, pt, limit, rss_nb, rss_pt in results:
-        print(f"| {context} | {recorded:,} | {batch} | {nb:.0f} | {pt:.0f} | **{nb / pt:.2f}** | {nb / limit:.0%} | {pt / limit:.0%} "
+    print("| context | precision | tokens | batch | neuronbench tokens/s | PyTorch tokens/s (fp32) | ratio | neuronbench / fp32 ceiling | PyTorch / ceiling | peak RSS neuronbench | peak RSS PyTorch |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for context, precision, recorded, batch, nb, pt, limit, rss_nb, rss_pt in results:
+        print(f"| {context} | {precision} | {recorded:,} | {batch} | {nb:.0f} | {pt:.0f} | **{nb / pt:.2f}** | {nb / limit:.0%} | {pt / limit:.0%} "
               f"| {rss_nb:.0f} MB | {rss_pt:.0f} MB |")
     print(f"\nceiling: {ceiling:.0f} GFLOP/s ÷ {flops_per_token(64) / 1e6:.0f} MFLOP/token (64) or "
           f"{flops_per_token(1024) / 1e6:.0f} MFLOP/token (1,024); weights {os.path.getsize(os.path.join(model, 'model.safetensors')) / 1e6:.0f} MB")
+    for context, precision, e in errors:
+        print(f"\n{precision} against {precisions[0]}, {context}-token contexts, {e['neurons']:,} neurons (every 8th), random records token by token:"
+              f"\n  RMS error / neuron std: median {e['rms_error_over_std_median']:.4f}, 99th percentile {e['rms_error_over_std_p99']:.4f}"
+              f"\n  max |error| / neuron std: median {e['max_error_over_std_median']:.3f}, worst neuron {e['max_error_over_std_max']:.3f}"
+              f"\n  correlation with {precisions[0]}: median {e['correlation_median']:.6f}, lowest {e['correlation_min']:.6f}"
+              f"\n  top-{args.top} records: {e['top_overlap_mean']:.1%} shared on average, identical sets for {e['top_identical_fraction']:.1%} of neurons")
     subprocess.run(["rm", "-rf", work])
 
 

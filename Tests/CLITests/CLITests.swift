@@ -27,6 +27,25 @@ final class CLITests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, 1e-4)
     }
 
+    /// `--precision bf16` runs (on CPUs with AVX-512 BF16) within bf16's error of the reference, and an unknown
+    /// precision is refused with the choices named.
+    func testActivationsPrecisionOption() throws {
+        let bad = try runCLI(["activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids", "999", "--precision", "fp8"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--precision must be one of fp32, bf16, not \"fp8\""), bad.stderr)
+        let result = try runCLI(["activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids", "999", "--layer", "1",
+                                 "--json", "--precision", "bf16"])
+        guard result.status == 0 else {
+            XCTAssertTrue(result.stderr.contains("precision bf16 is not available"), result.stderr)
+            throw XCTSkip("this CPU has no AVX-512 BF16")
+        }
+        let layers = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])?["layers"] as? [String: [[Double]]])
+        let expected = try referenceValues(checkpoint: "odd-shapes", key: "case2.layer1")
+        let worst = zip(layers["1"]![0], expected).map { abs($0 - Double($1)) }.max()!
+        XCTAssertLessThanOrEqual(worst, 2e-2)
+        XCTAssertGreaterThan(worst, 1e-4, "bf16 differs from float32 by more than float32's error")
+    }
+
     func testActivationsOfTextListAllLayers() throws {
         let result = try runCLI(["activations", "--model", "\(CLI.checkpoints)/f16-prefixed", "--tokenizer", CLI.tokenizer,
                               "--json", "Hello world"])

@@ -1,3 +1,4 @@
+import BFloat16GEMM
 import Foundation
 import XCTest
 @testable import GPT2
@@ -119,6 +120,50 @@ final class KernelTests: XCTestCase {
         let s = (1.25 + 1e-5).squareRoot()
         for (value, d) in zip(out, [-1.5, -0.5, 0.5, 1.5]) {
             XCTAssertEqual(Double(value), d / s * 2 + 1, accuracy: 1e-5)
+        }
+    }
+
+    /// bfloat16 rounding (round to nearest, ties to even) on hand-worked bit patterns.
+    func testBFloat16RoundingAgainstHandComputedValues() {
+        func bits(_ pattern: UInt32) -> UInt16 { nb_bf16_from_float(Float(bitPattern: pattern)) }
+        XCTAssertEqual(nb_bf16_from_float(1), 0x3F80)
+        XCTAssertEqual(nb_bf16_from_float(-2.5), 0xC020)
+        XCTAssertEqual(bits(0x3F80_8000), 0x3F80, "1 + 2⁻⁸ is a tie: to the even 1")
+        XCTAssertEqual(bits(0x3F81_8000), 0x3F82, "1 + 3·2⁻⁸ is a tie: to the even 1 + 2⁻⁶")
+        XCTAssertEqual(bits(0x3F80_8001), 0x3F81, "just above the tie rounds up")
+        XCTAssertEqual(bits(0x3F80_7FFF), 0x3F80, "just below the tie rounds down")
+        XCTAssertEqual(bits(0x7F7F_FFFF), 0x7F80, "the largest float rounds to infinity")
+        XCTAssertEqual(nb_bf16_from_float(.infinity), 0x7F80)
+        let nan = bits(0x7F80_0001)
+        XCTAssertTrue(Float(bitPattern: UInt32(nan) << 16).isNaN, "a NaN whose payload is in the low bits stays NaN")
+    }
+
+    /// The bf16 projection against the naive Double reference on bf16-rounded inputs and weights: equal up to
+    /// float32 accumulation. Shapes cover partial row tiles, partial 32-column panels, odd K and K beyond one
+    /// 768-k block; rows do not depend on how many rows are multiplied with them.
+    func testBFloat16LinearMatchesReferenceOnRoundedInputs() throws {
+        try XCTSkipUnless(MatrixPrecision.bfloat16.isSupported, "this CPU has no AVX-512 BF16")
+        func rounded(_ values: [Float]) -> [Float] { values.map { Float(bitPattern: UInt32(nb_bf16_from_float($0)) << 16) } }
+        for (m, k, n) in [(1, 1, 1), (7, 13, 5), (37, 77, 45), (13, 800, 33), (200, 64, 96), (25, 1_537, 70)] {
+            let x = noise(m * k, seed: 11), w = noise(k * n, seed: 12), bias = noise(n, seed: 13)
+            let matrix = BFloat16Matrix(w, rows: k, columns: n)
+            let expected = Kernels.referenceLinear(rounded(x), rounded(w), bias, m: m, k: k, n: n)
+            let tolerance = 2e-7 * Float(k) + 1e-6
+            var out = [Float](repeating: .nan, count: m * n)
+            Kernels.bfloat16Linear(x, matrix, bias, &out, m: m, adding: false)
+            XCTAssertLessThanOrEqual(zip(out, expected).map { abs($0 - $1) }.max()!, tolerance, "\(m)x\(k)x\(n)")
+            var residual = noise(m * n, seed: 14)
+            let before = residual
+            Kernels.bfloat16Linear(x, matrix, bias, &residual, m: m, adding: true)
+            XCTAssertLessThanOrEqual(zip(residual, zip(before, expected).map(+)).map { abs($0 - $1) }.max()!, tolerance)
+            // Unrounded inputs are off by bf16's error, not float32's: the rounding really happens.
+            let unrounded = Kernels.referenceLinear(x, w, bias, m: m, k: k, n: n)
+            if k >= 13 { XCTAssertGreaterThan(zip(out, unrounded).map { abs($0 - $1) }.max()!, 10 * tolerance, "\(m)x\(k)x\(n)") }
+            if m > 1 {
+                var fewer = [Float](repeating: .nan, count: (m / 2) * n)
+                Kernels.bfloat16Linear(x, matrix, bias, &fewer, m: m / 2, adding: false)
+                XCTAssertEqual(fewer, Array(out[..<((m / 2) * n)]), "rows are independent of M, bit for bit")
+            }
         }
     }
 }

@@ -8,12 +8,16 @@ import XCTest
 final class ParityTests: XCTestCase {
     struct Inputs: Decodable { let reference: String; let cases: [[[Int]]] }
 
-    func assertParity(_ name: String, model directory: URL? = nil, tolerance: Float = 1e-4, file: StaticString = #filePath, line: UInt = #line) throws {
-        let model = try GPT2Model(directory: directory ?? Fixtures.checkpoint(name))
+    /// Largest |swift − transformers| over every activation of the fixture's cases.
+    @discardableResult
+    func assertParity(_ name: String, model directory: URL? = nil, precision: MatrixPrecision = .float32, tolerance: Float = 1e-4,
+                      file: StaticString = #filePath, line: UInt = #line) throws -> Float {
+        let model = try GPT2Model(directory: directory ?? Fixtures.checkpoint(name), precision: precision)
         let directory = Fixtures.resources.appendingPathComponent("parity/\(name)")
         let inputs = try JSONDecoder().decode(Inputs.self, from: Data(contentsOf: directory.appendingPathComponent("inputs.json")))
         let expected = try SafeTensorsFile(url: directory.appendingPathComponent("activations.safetensors"))
         var compared = 0
+        var overall: Float = 0
         for (index, batch) in inputs.cases.enumerated() {
             var layersSeen: [Int] = []
             try model.forward(batch) { activations in
@@ -24,12 +28,14 @@ final class ParityTests: XCTestCase {
                 let reference = try expected.floats(key)
                 var worst: Float = 0
                 for (a, b) in zip(activations.values, reference) { worst = max(worst, abs(a - b)) }
+                overall = max(overall, worst)
                 XCTAssertLessThanOrEqual(worst, tolerance, "\(name) \(key): max |swift - transformers| = \(worst)", file: file, line: line)
                 compared += reference.count
             }
             XCTAssertEqual(layersSeen, Array(0..<model.config.layerCount), file: file, line: line)
         }
         XCTAssertGreaterThan(compared, 0, file: file, line: line)
+        return overall
     }
 
     func testGPT2ShapedShardedCheckpoint() throws { try assertParity("gpt2-shaped") }
@@ -39,6 +45,18 @@ final class ParityTests: XCTestCase {
     /// The trained demo model that `make demo` records, on real held-out text.
     func testShippedDemoModel() throws {
         try assertParity("sotu-gpt2", model: TestSupport.repositoryRoot.appendingPathComponent("Models/sotu-gpt2"))
+    }
+
+    /// bf16 projections against transformers' float32 activations: within bf16's error (inputs rounded to 8
+    /// significant bits, a relative 2⁻⁹ per operand, through every layer), and measurably off float32, so the
+    /// bf16 kernel really ran. The demo model's activations reach ~10; its error budget is 2% of that.
+    func testBFloat16StaysWithinItsErrorOfTransformers() throws {
+        try XCTSkipUnless(MatrixPrecision.bfloat16.isSupported, "this CPU has no AVX-512 BF16")
+        let demo = TestSupport.repositoryRoot.appendingPathComponent("Models/sotu-gpt2")
+        let bf16 = try assertParity("sotu-gpt2", model: demo, precision: .bfloat16, tolerance: 0.2)
+        let fp32 = try assertParity("sotu-gpt2", model: demo)
+        XCTAssertGreaterThan(bf16, 20 * fp32, "bf16 should differ from float32 by much more than float32's own error")
+        for name in ["gpt2-shaped", "odd-shapes"] { try assertParity(name, precision: .bfloat16, tolerance: 0.02) }
     }
 
     func testFullContextInputIsCovered() throws {

@@ -29,8 +29,9 @@ final class PrecomputeEndToEndTests: XCTestCase {
     /// Every excerpt's activations straight from the model, one sequence at a time: [excerpt][layer] -> [T][N].
     /// The sequence is the excerpt's document from its context start (`contextTokens` blocks) to its last token,
     /// rebuilt from the stored excerpts.
-    func directActivations(_ database: ActivationDatabase, contextTokens: Int? = nil) throws -> [[[[Float]]]] {
-        let model = try GPT2Model(directory: Paths.model)
+    func directActivations(_ database: ActivationDatabase, contextTokens: Int? = nil,
+                           precision: MatrixPrecision = .float32) throws -> [[[[Float]]]] {
+        let model = try GPT2Model(directory: Paths.model, precision: precision)
         let n = model.config.neuronCount
         let excerpts = try database.excerpts()
         return try excerpts.map { excerpt in
@@ -49,6 +50,38 @@ final class PrecomputeEndToEndTests: XCTestCase {
         let directory = try TestSupport.temporaryDirectory(self)
         let (path, summary) = try precompute(into: directory)
         try assertRecordsMatchTheForwardPass(path, summary, Self.settings(), minimumExcerpts: 150, minimumValues: 64 * 30 * 64)
+    }
+
+    /// bf16 precision: every record is the bf16 forward pass's (its own reference, run one sequence at a time),
+    /// within bf16 error of the fp32 database, and the precision is part of the database's identity.
+    func testBFloat16RecordsMatchTheBFloat16ForwardPass() throws {
+        try XCTSkipUnless(MatrixPrecision.bfloat16.isSupported, "this CPU has no AVX-512 BF16")
+        let directory = try TestSupport.temporaryDirectory(self)
+        var settings = Self.settings()
+        settings.precision = .bfloat16
+        let (path, summary) = try precompute(settings, batch: 5, into: directory, name: "bf16.db")
+        try assertRecordsMatchTheForwardPass(path, summary, settings, minimumExcerpts: 150, minimumValues: 64 * 30 * 64)
+
+        let (fp32Path, _) = try precompute(into: directory, name: "fp32.db")
+        let bf16 = try ActivationDatabase.openForReading(path: path), fp32 = try ActivationDatabase.openForReading(path: fp32Path)
+        XCTAssertTrue(try XCTUnwrap(bf16.metadata("settings")).contains("\"precision\":\"bf16\""))
+        XCTAssertFalse(try XCTUnwrap(fp32.metadata("settings")).contains("precision"), "fp32 databases keep their old identity")
+        var differing = 0, total = 0
+        var worst: Float = 0, scale: Float = 0
+        for id in try fp32.neuronIDs() {
+            let a = try fp32.neuron(id), b = try bf16.neuron(id)
+            // Same random records (chosen by hash, not by value): compare their activations token by token.
+            for (x, y) in zip(a.records(.random), b.records(.random)) {
+                XCTAssertEqual(x.excerptID, y.excerptID)
+                for (u, v) in zip(x.activations, y.activations) {
+                    worst = max(worst, abs(u - v)); scale = max(scale, abs(u)); total += 1
+                    if u != v { differing += 1 }
+                }
+            }
+        }
+        XCTAssertGreaterThan(differing, total / 10, "bf16 must actually change the arithmetic")
+        XCTAssertLessThan(worst, 0.05 * scale, "bf16 error \(worst) against an activation scale of \(scale)")
+        XCTAssertThrowsMessage(try precompute(into: directory, name: "bf16.db"), contains: ["other settings", "bf16"])
     }
 
     /// Long contexts, short records: 16-token excerpts read in 64-token contexts.
@@ -113,7 +146,7 @@ final class PrecomputeEndToEndTests: XCTestCase {
     func assertRecordsMatchTheForwardPass(_ path: String, _ summary: PrecomputeSummary, _ settings: PrecomputeSettings,
                                           minimumExcerpts: Int, minimumValues: Int) throws {
         let database = try ActivationDatabase.openForReading(path: path)
-        let direct = try directActivations(database, contextTokens: settings.excerpter.context)
+        let direct = try directActivations(database, contextTokens: settings.excerpter.context, precision: settings.precision)
         let excerptCount = direct.count
         XCTAssertEqual(summary.excerpts, excerptCount)
         XCTAssertEqual(summary.neurons, 64)
