@@ -119,6 +119,11 @@ struct PageBuilder {
             let keys = ["n_layer", "n_embd", "n_head", "n_inner"].compactMap { k in object[k].map { "\(k) \($0)" } }
             model = keys.joined(separator: ", ")
         }
+        // Databases recorded with bf16 projections say so (fp32, the default, is not stored).
+        if let json = try? database.metadata("settings"), let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+           let precision = object["precision"] as? String {
+            model += "; activations recorded with \(precision) matrix multiplies"
+        }
         if let json = try? database.metadata("corpus"), let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] {
             corpus = ["path", "documents", "tokens"].compactMap { k in object[k].map { "\(k) \($0)" } }.joined(separator: ", ")
         }

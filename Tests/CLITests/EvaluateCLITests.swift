@@ -26,6 +26,7 @@ final class EvaluateCLITests: XCTestCase {
         }
         let first = try evaluate("a"), second = try evaluate("b")
         XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertTrue(first.stderr.contains("token-list / keyword: "), first.stderr)
         for name in ["scores.csv", "summary.csv", "explanations.jsonl", "simulations.jsonl.gz"] {
             let a = try Data(contentsOf: directory.appendingPathComponent("a/\(name)"))

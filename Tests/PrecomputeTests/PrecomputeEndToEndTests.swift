@@ -82,6 +82,15 @@ final class PrecomputeEndToEndTests: XCTestCase {
         XCTAssertGreaterThan(differing, total / 10, "bf16 must actually change the arithmetic")
         XCTAssertLessThan(worst, 0.05 * scale, "bf16 error \(worst) against an activation scale of \(scale)")
         XCTAssertThrowsMessage(try precompute(into: directory, name: "bf16.db"), contains: ["other settings", "bf16"])
+        // Shards of different precisions do not merge.
+        var shard = settings
+        (shard.shardIndex, shard.shardCount) = (1, 2)
+        let (bf16Shard, _) = try precompute(shard, into: directory, name: "bf16-shard1.db")
+        shard.precision = .float32
+        shard.shardIndex = 0
+        let (fp32Shard, _) = try precompute(shard, into: directory, name: "fp32-shard0.db")
+        XCTAssertThrowsMessage(try ShardMerge.merge(inputs: [fp32Shard, bf16Shard], output: directory.appendingPathComponent("mixed.db").path),
+                               contains: [bf16Shard, "other settings"])
     }
 
     /// Long contexts, short records: 16-token excerpts read in 64-token contexts.

@@ -146,6 +146,17 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertEqual(titles.reduce(0, +), report.headlines.map(\.summary.count).reduce(0, +))
     }
 
+    /// A database recorded with bf16 projections says so in the header; an fp32 one (no "precision") does not.
+    func testHeaderNamesAReducedPrecisionDatabase() async throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let path = try makeDatabase(directory)
+        let run = try await makeRun(directory, database: path)
+        XCTAssertFalse(try HTMLReport(runDirectory: run.path).html.contains("matrix multiplies"))
+        let database = try ActivationDatabase.openForWriting(path: path)
+        try database.connection.transaction { try database.setMetadata("settings", json: #"{"seed":0,"precision":"bf16"}"#) }
+        XCTAssertTrue(try HTMLReport(runDirectory: run.path).html.contains("activations recorded with bf16 matrix multiplies"))
+    }
+
     func testPackedValuesRoundTripWithinHalfALevel() {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<50 {
