@@ -21,6 +21,8 @@ public struct PrecomputeSummary: Codable, Sendable {
     public var shardExcerpts = 0
     public var tokensInExcerpts = 0
     public var tokensDropped = 0
+    /// --max-tokens was reached before the end of the corpus, which was read no further.
+    public var stoppedAtMaxTokens = false
     public var pilotExcerpts = 0
     public var layers: [Int] = []
     public var neurons = 0
@@ -161,6 +163,7 @@ public final class Precomputation {
         summary.corpusIssues = manifest.issues
         summary.excerpts = manifest.excerpts
         summary.tokensDropped = manifest.tokensDropped
+        summary.stoppedAtMaxTokens = manifest.stoppedAtMaxTokens ?? false
 
         let model = try GPT2Model(directory: modelDirectory, layerCount: (layers.max() ?? 0) + 1, precision: settings.precision)
         let maxTokens = settings.excerpter.tokens
@@ -261,8 +264,11 @@ public final class Precomputation {
     private func tokenize(_ corpus: Corpus, _ tokenizer: GPT2Tokenizer, _ database: ActivationDatabase,
                           _ progress: (PrecomputeProgress) -> Void) throws -> CorpusManifest {
         var documentID = 0, excerptID = 0, tokensKept = 0, dropped = 0
+        var limitReached = false
         let started = Date()
         var lastReport = Date.distantPast
+        // With --max-tokens the corpus is read only until an excerpt would take the total past the limit: a
+        // short prefix of a large corpus costs a short prefix of its tokenizing.
         let (sha, issues) = try corpus.forEachDocument { document in
             let ids = tokenizer.encode(document.text)
             try database.insert(DocumentRow(id: documentID, source: document.source, line: document.line,
@@ -270,7 +276,7 @@ public final class Precomputation {
                                             invalidUTF8Replaced: document.invalidUTF8Replaced, nulRemoved: document.nulRemoved))
             var kept = 0
             for window in settings.excerpter.windows(tokenCount: ids.count) {
-                if let limit = settings.maxTokens, tokensKept + window.count > limit { break }
+                if let limit = settings.maxTokens, tokensKept + window.count > limit { limitReached = true; break }
                 try database.insert(ExcerptRow(id: excerptID, documentID: documentID, startToken: window.start,
                                                tokenIDs: Array(ids[window.start..<(window.start + window.count)])))
                 excerptID += 1
@@ -284,14 +290,14 @@ public final class Precomputation {
                                             elapsed: Date().timeIntervalSince(started)))
                 lastReport = Date()
             }
-            return true
+            return !limitReached
         }
         progress(PrecomputeProgress(phase: "tokenize", done: documentID, total: documentID, unit: "documents",
                                     elapsed: Date().timeIntervalSince(started)))
         guard excerptID > 0 else { throw PrecomputeError.emptyCorpus(path: corpusPath) }
         return CorpusManifest(path: corpusPath, format: corpus.format.rawValue, files: corpus.files.count, sha256: sha,
                               documents: documentID, excerpts: excerptID, tokensInExcerpts: tokensKept,
-                              tokensDropped: dropped, issues: issues)
+                              tokensDropped: dropped, issues: issues, stoppedAtMaxTokens: limitReached ? true : nil)
     }
 
     /// The pilot's contexts: the smallest seeded hashes of the contexts' first excerpts (every shard picks the
@@ -413,7 +419,13 @@ public final class Precomputation {
     /// Resuming or re-running: the corpus must still be the one that was tokenized.
     private func checkCorpusUnchanged(_ corpus: Corpus, _ database: ActivationDatabase) throws {
         let stored = try JSONDecoder().decode(CorpusManifest.self, from: Data((try database.metadata("corpus") ?? "{}").utf8))
-        let (sha, _) = try corpus.forEachDocument { _ in true }
+        // A run that stopped at --max-tokens read (and hashed) only its first `documents` documents.
+        let readLimit = stored.stoppedAtMaxTokens == true ? stored.documents : nil
+        var read = 0
+        let (sha, _) = try corpus.forEachDocument { _ in
+            read += 1
+            return readLimit.map { read < $0 } ?? true
+        }
         guard sha == stored.sha256 else {
             throw ActivationStoreError.settingsMismatch(path: outputPath, differences: ["the corpus has changed (sha256 \(sha) vs \(stored.sha256))"])
         }
@@ -490,6 +502,9 @@ public struct CorpusManifest: Codable, Sendable {
     public var tokensInExcerpts: Int
     public var tokensDropped: Int
     public var issues: CorpusIssues
+    /// true when --max-tokens was reached before the end of the corpus: reading stopped there, so `sha256`,
+    /// `documents`, `tokensDropped` and `issues` cover the documents read (absent otherwise).
+    public var stoppedAtMaxTokens: Bool?
 }
 
 public let toolVersion = "0.1.0"

@@ -97,7 +97,8 @@ func printSummary(_ s: PrecomputeSummary, path: String) {
     let issues = s.corpusIssues
     var lines = [
         s.alreadyComplete ? "\(path) is already complete; nothing to do." : "wrote \(path)\(s.resumed ? " (resumed)" : "")",
-        "  corpus: \(s.documents.formatted()) documents, \(s.excerpts.formatted()) excerpts; \(s.tokensDropped.formatted()) tokens left out of excerpts (document remainders, --max-tokens)",
+        "  corpus: \(s.documents.formatted()) documents, \(s.excerpts.formatted()) excerpts; \(s.tokensDropped.formatted()) tokens left out of excerpts (document remainders, --max-tokens)"
+            + (s.stoppedAtMaxTokens ? "; read only up to --max-tokens" : ""),
         "  repaired or skipped: \(issues.emptyDocuments) empty documents, \(issues.invalidUTF8Replaced) invalid UTF-8 sequences replaced, \(issues.nulBytesRemoved) NUL bytes removed, \(issues.malformedJSONLines) malformed JSON lines, \(issues.linesWithoutText) lines without \"text\"",
     ]
     lines += issues.examples.map { "    \($0)" }

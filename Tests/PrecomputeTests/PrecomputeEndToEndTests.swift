@@ -1,4 +1,5 @@
 import ActivationStore
+import CZlib
 import Foundation
 import GPT2
 import TestSupport
@@ -315,6 +316,57 @@ final class PrecomputeEndToEndTests: XCTestCase {
                 XCTAssertEqual(record.activations, (0..<short.tokenIDs.count).map { Float(Float16(direct[$0 * 32 + id.neuron])) })
             }
         }
+    }
+
+    /// --max-tokens reads the corpus only as far as it needs: a gzip corpus cut short after its first 40% records
+    /// a prefix without error (the damaged tail is never read), reruns check only that prefix, and a change inside
+    /// it is still caught.
+    func testMaxTokensReadsOnlyThePrefixItNeeds() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let corpus = directory.appendingPathComponent("corpus.jsonl.gz").path
+        func document(_ i: Int, firstWord: String = "Document") -> String {
+            "\(i == 0 ? firstWord : "Document") \(i): " + String(repeating: "the union of states is strong and growing. ", count: 12)
+        }
+        func writeCorpus(firstWord: String) throws {
+            let text = (0..<400).map { #"{"text": "\#(document($0, firstWord: firstWord))"}"# }.joined(separator: "\n") + "\n"
+            let file = try XCTUnwrap(gzopen(corpus, "wb"))
+            XCTAssertEqual(Int(gzwrite(file, text, UInt32(text.utf8.count))), text.utf8.count)
+            gzclose(file)
+            let data = try Data(contentsOf: URL(fileURLWithPath: corpus))
+            try data.prefix(data.count * 4 / 10).write(to: URL(fileURLWithPath: corpus))
+        }
+        try writeCorpus(firstWord: "Document")
+        var settings = Self.settings()
+        settings.maxTokens = 2_000
+        let (path, summary) = try precompute(settings, corpus: corpus, into: directory)
+        XCTAssertTrue(summary.stoppedAtMaxTokens)
+        let database = try ActivationDatabase.openForReading(path: path)
+        let excerpts = try database.excerpts()
+        let kept = excerpts.reduce(0) { $0 + $1.tokenIDs.count }
+        XCTAssertTrue((2_000 - 64 + 1)...2_000 ~= kept, "stops at the first excerpt that would pass the limit (\(kept) tokens)")
+        // Reading stopped at the document holding the first 64-token window that did not fit (counted here with the
+        // tokenizer directly).
+        let tokenizer = try GPT2Tokenizer(directory: Paths.tokenizer)
+        var total = 0, stop = 0
+        search: for i in 0..<400 {
+            for _ in 0..<(tokenizer.encode(document(i)).count / 64) {
+                if total + 64 > 2_000 { stop = i; break search }
+                total += 64
+            }
+        }
+        XCTAssertEqual(kept, total)
+        XCTAssertEqual(summary.documents, stop + 1)
+        XCTAssertLessThan(summary.documents, 40)
+        XCTAssertTrue(try XCTUnwrap(database.metadata("corpus")).contains(#""stoppedAtMaxTokens":true"#))
+
+        // The whole corpus is damaged further on: without --max-tokens that is an error naming the file.
+        XCTAssertThrowsMessage(try precompute(corpus: corpus, into: directory, name: "whole.db"), contains: [corpus])
+        // A rerun reads the same prefix only: complete, nothing rewritten.
+        let (_, again) = try precompute(settings, corpus: corpus, into: directory)
+        XCTAssertTrue(again.alreadyComplete)
+        // A change inside the prefix is caught.
+        try writeCorpus(firstWord: "Changed")
+        XCTAssertThrowsMessage(try precompute(settings, corpus: corpus, into: directory), contains: [path, "the corpus has changed"])
     }
 
     func testCorpusWithoutExcerptsAndBadLayer() throws {
