@@ -120,6 +120,15 @@ def padded_batches(lengths, max_count):
     return batches
 
 
+def cpu_has_bf16():
+    """Whether /proc/cpuinfo lists AVX-512 BF16 (what `--precision bf16` needs)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return "avx512_bf16" in f.read()
+    except OSError:
+        return False
+
+
 def precision_error(reference_path, reduced_path, every=8):
     """What bf16 changes in the database, on neurons whose index is a multiple of `every`: the random records
     (the same excerpts in both, chosen by hash) compared token by token, and the top records compared as sets.
@@ -218,7 +227,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--contexts", default="64,1024", help="context lengths to measure, comma-separated (64 and/or 1024)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--precisions", default="fp32,bf16", help="neuronbench --precision values to run, comma-separated")
+    parser.add_argument("--precisions", default=None,
+                        help="neuronbench --precision values to run, comma-separated (default: fp32,bf16 on CPUs with AVX-512 BF16, else fp32)")
     parser.add_argument("--top", type=int, default=50)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -237,7 +247,7 @@ def main():
     ceiling = sgemm_gflops(args.threads)
     print(f"machine: {os.cpu_count()} cores, {args.threads} threads; sgemm {ceiling:.0f} GFLOP/s (torch, 2048x768 @ 768x3072)")
     results, errors = [], []
-    precisions = args.precisions.split(",")
+    precisions = (args.precisions or ("fp32,bf16" if cpu_has_bf16() else "fp32")).split(",")
     wanted = {int(c) for c in args.contexts.split(",")}
     for context, total, batch in [(c, t, b) for c, t, b in [(64, args.tokens, 32), (1024, args.long_tokens, 4)] if c in wanted]:
         runs = {**{p: [] for p in precisions}, "pytorch": []}

@@ -77,7 +77,7 @@ struct PrecomputeCommand: ParsableCommand {
             if let maxMemoryGb { run.memoryLimit = Int(maxMemoryGb * 1e9) }
             let display = ProgressDisplay()
             let summary = try run.run(progress: display.report)
-            printSummary(summary, path: out)
+            printSummary(summary, path: out, precision: settings.precision)
         }
     }
 }
@@ -93,7 +93,7 @@ func parseLayers(_ text: String) throws -> [Int] {
     }
 }
 
-func printSummary(_ s: PrecomputeSummary, path: String) {
+func printSummary(_ s: PrecomputeSummary, path: String, precision: MatrixPrecision? = nil) {
     let issues = s.corpusIssues
     var lines = [
         s.alreadyComplete ? "\(path) is already complete; nothing to do." : "wrote \(path)\(s.resumed ? " (resumed)" : "")",
@@ -103,7 +103,8 @@ func printSummary(_ s: PrecomputeSummary, path: String) {
     ]
     lines += issues.examples.map { "    \($0)" }
     lines += [
-        "  this run: \(s.shardExcerpts.formatted()) excerpts, \(s.tokensInExcerpts.formatted()) tokens, layers \(s.layers.map(String.init).joined(separator: ",")), pilot of \(s.pilotExcerpts) excerpts",
+        "  this run: \(s.shardExcerpts.formatted()) excerpts, \(s.tokensInExcerpts.formatted()) tokens, layers \(s.layers.map(String.init).joined(separator: ",")), pilot of \(s.pilotExcerpts) excerpts"
+            + (precision.map { ", \($0.rawValue) projections" } ?? ""),
         "  stored: \(s.neurons.formatted()) neurons, \(s.records.formatted()) records, \(String(format: "%.1f", s.bytesPerRecord)) bytes of compressed activations per record, database \(String(format: "%.1f", Double(s.databaseBytes) / 1e6)) MB",
     ]
     if s.boundaryErrorMedian.count == 4 {
