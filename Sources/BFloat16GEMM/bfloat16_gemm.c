@@ -3,7 +3,7 @@
 // Blocking (GotoBLAS order, the weights packed once at load time):
 //   for each block of KC k's:            the weights' panels for these k's: KC/2 pairs × 32 columns (48 KB per panel)
 //     for each block of MC rows:         X[rows, k's] rounded to bf16 into a small row-major buffer (L2)
-//       for each 32-column panel:        the panel stays in L1 across the MC/MR micro-tiles
+//       for each 32-column panel:        the panel block (48 KB, in L2) is reused by the MC/MR micro-tiles
 //         for each MR-row micro-tile:    MR × 32 outputs in 2·MR zmm accumulators, one vdpbf16ps per k-pair each
 //
 // vdpbf16ps: acc[i] += a[2i]·b[2i] + a[2i+1]·b[2i+1] for 16 float32 lanes i. The weights give b: lane i holds

@@ -49,11 +49,12 @@ final class ParityTests: XCTestCase {
 
     /// bf16 projections against transformers' float32 activations: within bf16's error (inputs rounded to 8
     /// significant bits, a relative 2⁻⁹ per operand, through every layer), and measurably off float32, so the
-    /// bf16 kernel really ran. The demo model's activations reach ~10; its error budget is 2% of that.
+    /// bf16 kernel really ran. The demo model's activations reach ~5 on held-out text (measured error there
+    /// ~0.008); the budget is 1% of that range.
     func testBFloat16StaysWithinItsErrorOfTransformers() throws {
         try XCTSkipUnless(MatrixPrecision.bfloat16.isSupported, "this CPU has no AVX-512 BF16")
         let demo = TestSupport.repositoryRoot.appendingPathComponent("Models/sotu-gpt2")
-        let bf16 = try assertParity("sotu-gpt2", model: demo, precision: .bfloat16, tolerance: 0.2)
+        let bf16 = try assertParity("sotu-gpt2", model: demo, precision: .bfloat16, tolerance: 0.05)
         let fp32 = try assertParity("sotu-gpt2", model: demo)
         XCTAssertGreaterThan(bf16, 20 * fp32, "bf16 should differ from float32 by much more than float32's own error")
         for name in ["gpt2-shaped", "odd-shapes"] { try assertParity(name, precision: .bfloat16, tolerance: 0.02) }
