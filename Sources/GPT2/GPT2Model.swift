@@ -44,31 +44,44 @@ public final class GPT2Model: Sendable {
 
     /// Takes over `weights`; with `.bfloat16` the four projections of each block are rounded and packed here
     /// (the float32 matrices are not kept). Throws if this CPU cannot run `precision`.
-    public init(config: GPT2Config, weights: GPT2Weights, precision: MatrixPrecision = .float32) throws {
+    public convenience init(config: GPT2Config, weights: GPT2Weights, precision: MatrixPrecision = .float32) throws {
+        try self.init(config: config, tokenEmbedding: weights.tokenEmbedding, positionEmbedding: weights.positionEmbedding,
+                      blockCount: weights.blocks.count, precision: precision) { weights.blocks[$0] }
+    }
+
+    /// Loads a Hugging Face checkpoint directory; `layerCount` loads only the first layers. Blocks are loaded and
+    /// converted one at a time, so a bf16 model never holds all of its float32 matrices at once.
+    public convenience init(directory: URL, layerCount: Int? = nil, precision: MatrixPrecision = .float32) throws {
+        let checkpoint = try GPT2Checkpoint(directory: directory)
+        let config = checkpoint.config
+        let (V, P, C) = (config.vocabularySize, config.contextLength, config.embeddingSize)
+        try self.init(config: config, tokenEmbedding: try checkpoint.tensor("wte.weight", shape: [V, C]),
+                      positionEmbedding: try checkpoint.tensor("wpe.weight", shape: [P, C]),
+                      blockCount: min(layerCount ?? config.layerCount, config.layerCount), precision: precision) {
+            try GPT2Weights.Block(checkpoint: checkpoint, layer: $0)
+        }
+    }
+
+    private init(config: GPT2Config, tokenEmbedding: [Float], positionEmbedding: [Float], blockCount: Int,
+                 precision: MatrixPrecision, block: (Int) throws -> GPT2Weights.Block) throws {
         guard precision.isSupported else {
             throw GPT2Error.unsupportedPrecision(precision.rawValue, reason: "this CPU has no AVX-512 BF16 instructions (Intel Cooper Lake or Sapphire Rapids, AMD Zen 4 or later); use fp32")
         }
         let (c, n) = (config.embeddingSize, config.neuronCount)
         self.config = config
         self.precision = precision
-        tokenEmbedding = weights.tokenEmbedding
-        positionEmbedding = weights.positionEmbedding
-        blocks = weights.blocks.map { w in
-            Block(ln1Weight: w.ln1Weight, ln1Bias: w.ln1Bias,
-                  attention: Projection(weight: w.attentionWeight, bias: w.attentionBias, inputs: c, outputs: 3 * c, precision: precision),
-                  attentionOutput: Projection(weight: w.attentionProjWeight, bias: w.attentionProjBias, inputs: c, outputs: c, precision: precision),
-                  ln2Weight: w.ln2Weight, ln2Bias: w.ln2Bias,
-                  fc: Projection(weight: w.fcWeight, bias: w.fcBias, inputs: c, outputs: n, precision: precision),
-                  mlpOutput: Projection(weight: w.mlpProjWeight, bias: w.mlpProjBias, inputs: n, outputs: c, precision: precision))
+        self.tokenEmbedding = tokenEmbedding
+        self.positionEmbedding = positionEmbedding
+        blocks = try (0..<blockCount).map { layer in
+            let w = try block(layer)
+            return Block(ln1Weight: w.ln1Weight, ln1Bias: w.ln1Bias,
+                         attention: Projection(weight: w.attentionWeight, bias: w.attentionBias, inputs: c, outputs: 3 * c, precision: precision),
+                         attentionOutput: Projection(weight: w.attentionProjWeight, bias: w.attentionProjBias, inputs: c, outputs: c, precision: precision),
+                         ln2Weight: w.ln2Weight, ln2Bias: w.ln2Bias,
+                         fc: Projection(weight: w.fcWeight, bias: w.fcBias, inputs: c, outputs: n, precision: precision),
+                         mlpOutput: Projection(weight: w.mlpProjWeight, bias: w.mlpProjBias, inputs: n, outputs: c, precision: precision))
         }
         Parallel.singleThreadedBLAS
-    }
-
-    /// Loads a Hugging Face checkpoint directory; `layerCount` loads only the first layers.
-    public convenience init(directory: URL, layerCount: Int? = nil, precision: MatrixPrecision = .float32) throws {
-        let checkpoint = try GPT2Checkpoint(directory: directory)
-        try self.init(config: checkpoint.config, weights: try GPT2Weights(checkpoint: checkpoint, layerCount: layerCount),
-                      precision: precision)
     }
 
     /// The layers this instance can run (all of the config's unless it was loaded with fewer).
