@@ -10,7 +10,7 @@ enum Kernels {
     static func linear(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
                        _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int) {
         inRowBlocks(m) { r0, r1 in
-            for row in r0..<r1 { (out + row * n).update(from: bias, count: n) }
+            startWithBias(bias, out, rows: r0..<r1, n: n, adding: false)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(n), Int32(k),
                         1, x + r0 * k, Int32(k), w, Int32(n), 1, out + r0 * n, Int32(n))
         }
@@ -28,10 +28,7 @@ enum Kernels {
     static func linearAdd(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
                           _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int) {
         inRowBlocks(m) { r0, r1 in
-            for row in r0..<r1 {
-                let o = out + row * n
-                for j in 0..<n { o[j] += bias[j] }
-            }
+            startWithBias(bias, out, rows: r0..<r1, n: n, adding: true)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(n), Int32(k),
                         1, x + r0 * k, Int32(k), w, Int32(n), 1, out + r0 * n, Int32(n))
         }
@@ -43,11 +40,18 @@ enum Kernels {
                                _ out: UnsafeMutablePointer<Float>, m: Int, adding: Bool) {
         let k = w.rows, n = w.columns
         inRowBlocks(m) { r0, r1 in
-            for row in r0..<r1 {
-                let o = out + row * n
-                if adding { for j in 0..<n { o[j] += bias[j] } } else { o.update(from: bias, count: n) }
-            }
+            startWithBias(bias, out, rows: r0..<r1, n: n, adding: adding)
             nb_bf16_gemm_accumulate(x + r0 * k, Int32(r1 - r0), Int32(k), Int32(n), w.packed, out + r0 * n)
+        }
+    }
+
+    /// out[row] = bias (or += bias) for each row: every projection writes its bias first and accumulates the
+    /// product into it.
+    private static func startWithBias(_ bias: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Range<Int>,
+                                      n: Int, adding: Bool) {
+        for row in rows {
+            let o = out + row * n
+            if adding { for j in 0..<n { o[j] += bias[j] } } else { o.update(from: bias, count: n) }
         }
     }
 
