@@ -1,9 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Data flows one way: GPT2 (tokenizer, model) -> Precompute (corpus, excerpts, samplers) -> ActivationStore
-// (the SQLite file) -> Evaluation (explainers, simulators, scores) -> Reports (HTML) -> neuronbench (CLI). ActivationStore knows
-// nothing of GPT-2 or of sampling; Evaluation reads the store and nothing upstream of it.
+// Data flows one way; a target imports only those before it:
+//   Support (threads, gzip, SHA-256, seeded RNG, progress, version)   SQLite (connection, statements, transactions)
+//   GPT2 (tokenizer, model; Support)   ActivationStore (the database file and its metadata; SQLite, Support)
+//   Precompute (corpus -> excerpts -> model -> samplers -> store; GPT2, ActivationStore)
+//   Evaluation (records -> explainers -> simulators -> scores -> run directory; ActivationStore)
+//   LLM (OpenAI-compatible explainer and simulators; Evaluation, SQLite for its reply cache)
+//   Reports (HTML; Evaluation, ActivationStore)   neuronbench (the CLI over all of them)
+// ActivationStore knows nothing of GPT-2 or of sampling; Evaluation reads the store and nothing upstream of it.
 
 // Release builds of the numeric modules assume an x86-64 CPU with AVX2, FMA and F16C (Intel Haswell, 2013, and
 // AMD Zen or later): float16 conversion becomes one instruction (vcvtps2ph) instead of a library call, and SIMD
@@ -13,11 +18,16 @@ let numericRelease: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu"
 #else
 let numericRelease: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 #endif
+// The project's own targets treat warnings as errors in debug builds (what the tests build), so a new warning
+// fails `make test`. Release builds are left alone: -Ounchecked can add warnings that debug builds do not have.
+let projectSettings: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"], .when(configuration: .debug))]
+
 let package = Package(
     name: "neuronbench",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "neuronbench", targets: ["neuronbench"]),
+        .library(name: "Support", targets: ["Support"]),
         .library(name: "GPT2", targets: ["GPT2"]),
         .library(name: "ActivationStore", targets: ["ActivationStore"]),
         .library(name: "Precompute", targets: ["Precompute"]),
@@ -39,54 +49,73 @@ let package = Package(
             name: "BFloat16GEMM",
             cSettings: [.unsafeFlags(["-O3"])]
         ),
+        // What several modules need: the thread budget, gzip, SHA-256 hex digests, a seeded generator, progress
+        // reports, the version, the test kill switch.
+        .target(
+            name: "Support",
+            dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: projectSettings
+        ),
+        // The generic SQLite layer (connection, statements, errors, transactions), as GRDB shapes it.
+        .target(
+            name: "SQLite",
+            dependencies: ["CSQLite", "Support"],
+            swiftSettings: numericRelease + projectSettings
+        ),
         // Tokenizer, safetensors reader, checkpoint loader and the forward pass.
         .target(
             name: "GPT2",
-            dependencies: ["COpenBLAS", "BFloat16GEMM"],
-            swiftSettings: numericRelease
+            dependencies: ["COpenBLAS", "BFloat16GEMM", "Support"],
+            swiftSettings: numericRelease + projectSettings
         ),
-        // The activation database: schema v1, SQLite access, fp16 + zlib record codec.
+        // The activation database: schema v1, its typed metadata, fp16 + zlib record codec. The only module that
+        // runs SQL on it.
         .target(
             name: "ActivationStore",
-            dependencies: ["CSQLite", "CZlib"],
-            swiftSettings: numericRelease
+            dependencies: ["SQLite", "CZlib", "Support"],
+            swiftSettings: numericRelease + projectSettings
         ),
         // Corpus -> excerpts -> forward pass -> per-neuron samplers -> ActivationStore.
         .target(
             name: "Precompute",
-            dependencies: ["GPT2", "ActivationStore", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: numericRelease
+            dependencies: ["GPT2", "ActivationStore", "Support"],
+            swiftSettings: numericRelease + projectSettings
         ),
-        // Records -> explanations -> simulations -> scores -> CSV reports. Reads the store, never writes it.
+        // Records -> explanations -> simulations -> scores -> the run directory, whose files it alone reads and
+        // writes. Reads the store, never writes it.
         .target(
             name: "Evaluation",
-            dependencies: ["ActivationStore", "CZlib"]
+            dependencies: ["ActivationStore", "Support"],
+            swiftSettings: projectSettings
         ),
         // A self-contained HTML report of an evaluation run (reads run directories and the store).
         .target(
             name: "Reports",
-            dependencies: ["Evaluation", "ActivationStore"]
+            dependencies: ["Evaluation", "ActivationStore"],
+            swiftSettings: projectSettings
         ),
-        // Explainer and simulators over any OpenAI-compatible API: client, cache, prompts.
+        // Explainer and simulators over any OpenAI-compatible API: client, reply cache, prompts.
         .target(
             name: "LLM",
-            dependencies: ["Evaluation", "ActivationStore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Evaluation", "ActivationStore", "SQLite", "Support"],
+            swiftSettings: projectSettings
         ),
         // Thin command-line front end.
         .executableTarget(
             name: "neuronbench",
             dependencies: [
-                "GPT2", "ActivationStore", "Precompute", "Evaluation", "LLM", "Reports",
+                "Support", "GPT2", "ActivationStore", "Precompute", "Evaluation", "LLM", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: projectSettings
         ),
         // Release-mode micro benchmarks driven by Scripts/bench-*.
-        .executableTarget(name: "neuronbench-bench", dependencies: ["GPT2"]),
+        .executableTarget(name: "neuronbench-bench", dependencies: ["GPT2", "Support"], swiftSettings: projectSettings),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "TestSupport"], exclude: ["Resources"]),
-        .testTarget(name: "ActivationStoreTests", dependencies: ["ActivationStore", "TestSupport"]),
-        .testTarget(name: "PrecomputeTests", dependencies: ["Precompute", "GPT2", "ActivationStore", "CZlib", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ActivationStore", "TestSupport"]),
+        .testTarget(name: "ActivationStoreTests", dependencies: ["ActivationStore", "SQLite", "Support", "TestSupport"]),
+        .testTarget(name: "PrecomputeTests", dependencies: ["Precompute", "GPT2", "ActivationStore", "SQLite", "Support", "CZlib", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ActivationStore", "Support", "TestSupport"], exclude: ["Resources"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "ActivationStore", "TestSupport"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "Evaluation", "ActivationStore", "TestSupport"], exclude: ["Resources"]),
         .testTarget(name: "CLITests", dependencies: ["neuronbench", "TestSupport"]),

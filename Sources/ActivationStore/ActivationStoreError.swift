@@ -1,14 +1,15 @@
 import Foundation
 
-/// Problems with an activation database beyond SQLite's own errors.
+/// Problems with an activation database beyond SQLite's own errors (`SQLiteError`, which names the file too).
 public enum ActivationStoreError: LocalizedError, Equatable, Sendable {
     case notADatabase(path: String, reason: String)
     case unsupportedSchemaVersion(path: String, found: Int, supported: Int)
     case incomplete(path: String, status: String)
-    case settingsMismatch(path: String, differences: [String])
     case neuronNotFound(path: String, layer: Int, neuron: Int)
     case codec(String)
     case corrupt(path: String, reason: String)
+    /// A caller handed the store values that contradict each other (a programming error, reported, not trapped).
+    case invalidArgument(String)
 
     public var errorDescription: String? {
         switch self {
@@ -17,15 +18,15 @@ public enum ActivationStoreError: LocalizedError, Equatable, Sendable {
         case let .unsupportedSchemaVersion(path, found, supported):
             return "\(path): schema version \(found) is not supported (this neuronbench reads version \(supported))"
         case let .incomplete(path, status):
-            return "\(path): the precompute that writes this database has not finished (status: \(status)). Re-run the same `neuronbench precompute` command to resume it, or pass --allow-incomplete to read it anyway."
-        case let .settingsMismatch(path, differences):
-            return "\(path) was made with other settings; refusing to mix them (\(differences.joined(separator: "; "))). Use another --out file."
+            return "\(path): the precompute that writes this database has not finished (status: \(status)). Re-run the same precompute to resume it."
         case let .neuronNotFound(path, layer, neuron):
             return "\(path): no neuron \(layer):\(neuron) in this database"
         case let .codec(reason):
             return reason
         case let .corrupt(path, reason):
             return "\(path): corrupt database: \(reason)"
+        case let .invalidArgument(reason):
+            return "invalid argument to the activation store: \(reason)"
         }
     }
 }

@@ -36,16 +36,14 @@ typealias RecordRow = (layer: Int, neuron: Int, kind: RecordKind, bucket: Int, r
                        maximum: Double, minimum: Double, offset: Int)
 
 extension RecordKind {
-    /// The kind's name as a static C string (SQLite binds it without copying).
-    static func cName<T>(_ kind: RecordKind, _ body: (UnsafePointer<CChar>) -> T) -> T {
-        let name: StaticString
-        switch kind {
-        case .top: name = "top"
-        case .random: name = "random"
-        case .quantile: name = "quantile"
-        case .bottom: name = "bottom"
+    /// The kind's name as a static string (SQLite binds it without copying).
+    var staticName: StaticString {
+        switch self {
+        case .top: return "top"
+        case .random: return "random"
+        case .quantile: return "quantile"
+        case .bottom: return "bottom"
         }
-        return name.utf8Start.withMemoryRebound(to: CChar.self, capacity: name.utf8CodeUnitCount + 1) { body($0) }
     }
 }
 
@@ -87,7 +85,8 @@ public struct NeuronStatistics: Equatable, Sendable {
     public var histogramEdges: [Float] = []
     /// B + 2 counts: below the first edge, each bin, at or above the last edge.
     public var histogram: [Int] = []
-    /// Estimated quantiles 0.5, 0.9, 0.99, 0.999 of the excerpt maxima: the quantile buckets' edges.
+    /// Estimated quantiles `QuantileBuckets.upperEdges` (0.5, 0.9, 0.99, 0.999) of the excerpt maxima: the
+    /// quantile buckets' edges.
     public var quantileBoundaries: [Float] = []
     /// Exact number of excerpts whose maximum is below each boundary (so count / excerptCount is the
     /// boundary's true quantile, the measure of the estimate's error).

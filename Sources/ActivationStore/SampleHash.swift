@@ -1,3 +1,5 @@
+import Support
+
 /// The seeded hash behind every random choice of the precompute (specified in Schemas/activations.md). A choice made by hash ("the k excerpts with the
 /// smallest hash") does not depend on the order excerpts arrive in, on the batch size or on sharding, and two
 /// shards' choices merge into the single run's exactly.
@@ -10,14 +12,9 @@ public enum SampleHash {
         case neurons = 0x4E455552      // "NEUR": choosing neurons to evaluate
     }
 
-    /// SplitMix64's finaliser: a bijection on 64 bits with good avalanche.
+    /// SplitMix64's step and finaliser: a bijection on 64 bits with good avalanche.
     @inline(__always)
-    public static func mix(_ value: UInt64) -> UInt64 {
-        var z = value &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public static func mix(_ value: UInt64) -> UInt64 { SplitMix64.finalize(value &+ 0x9E37_79B9_7F4A_7C15) }
 
     /// The hash of an excerpt for one neuron and stream, as a Double holding its top 53 bits (exact).
     @inline(__always)

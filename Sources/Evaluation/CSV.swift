@@ -29,6 +29,11 @@ public enum CSV {
         return "'" + text
     }
 
+    /// Undoes `neutralise` for display.
+    static func unneutralised(_ text: String) -> String {
+        text.hasPrefix("'") && text.dropFirst().first.map { "=+-@\t\r".contains($0) } == true ? String(text.dropFirst()) : text
+    }
+
     static func field(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""

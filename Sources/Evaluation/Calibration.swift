@@ -5,7 +5,7 @@ public enum CalibrationMethod: String, CaseIterable, Sendable, Codable {
     case none
     /// Least squares: true ≈ slope · simulated + intercept.
     case linear
-    /// Each simulated value goes to the true value of the same percentile in the calibration data.
+    /// OpenAI's percentile matching: `numpy.interp(x, sorted(simulated), sorted(true))` over the calibration split.
     case percentile
 }
 
@@ -57,25 +57,22 @@ public struct Calibration: Sendable, Equatable {
         }
     }
 
-    /// The fraction of calibration simulations below x (ties count half), then the true quantile at that fraction.
+    /// OpenAI's percentile matching, `numpy.interp(x, sorted(simulated), sorted(true))`: piecewise-linear between
+    /// the sorted pairs, clamped to the first and last true value outside the simulated range. Among tied
+    /// simulated values x maps to the true value at the top of the tied block (numpy's search finds the last
+    /// j with simulated[j] <= x).
     private func percentileMap(_ x: Double) -> Double {
-        let n = simulatedSorted.count
-        let below = lowerBound(simulatedSorted, x), notAbove = upperBound(simulatedSorted, x)
-        let rank = (Double(below) + Double(notAbove)) / 2 / Double(n)
-        let position = rank * Double(trueSorted.count - 1)
-        let low = Int(position.rounded(.down)), high = min(low + 1, trueSorted.count - 1)
-        return trueSorted[low] + (trueSorted[high] - trueSorted[low]) * (position - Double(low))
-    }
-
-    private func lowerBound(_ sorted: [Double], _ x: Double) -> Int {
-        var low = 0, high = sorted.count
-        while low < high { let mid = (low + high) / 2; if sorted[mid] < x { low = mid + 1 } else { high = mid } }
-        return low
-    }
-
-    private func upperBound(_ sorted: [Double], _ x: Double) -> Int {
-        var low = 0, high = sorted.count
-        while low < high { let mid = (low + high) / 2; if sorted[mid] <= x { low = mid + 1 } else { high = mid } }
-        return low
+        let xs = simulatedSorted, ys = trueSorted
+        guard let first = xs.first, let last = xs.last else { return x }
+        if x.isNaN { return .nan }
+        if x < first { return ys[0] }
+        if x >= last { return ys[ys.count - 1] }
+        // The last j with xs[j] <= x; x < last, so j + 1 exists and xs[j + 1] > x.
+        var low = 0, high = xs.count
+        while low < high { let mid = (low + high) / 2; if xs[mid] <= x { low = mid + 1 } else { high = mid } }
+        let j = low - 1
+        if x == xs[j] { return ys[j] }
+        let slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j])
+        return slope * (x - xs[j]) + ys[j]
     }
 }

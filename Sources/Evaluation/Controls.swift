@@ -1,4 +1,5 @@
 import ActivationStore
+import Support
 
 /// Control: every neuron gets another neuron's explanation from `base` (a seeded derangement), which shows what a
 /// score looks like when the explanation is about some neuron, just not this one.
@@ -27,10 +28,10 @@ public struct ShuffledExplainer: Explainer {
     /// A seeded permutation of 0..<n with no fixed point (Sattolo's algorithm: a single n-cycle).
     static func derangement(_ n: Int, seed: UInt64) -> [Int] {
         var order = Array(0..<n)
-        var state = seed
-        func next() -> UInt64 { state &+= 0x9E37_79B9_7F4A_7C15; return SampleHash.mix(state) }
+        // Started one step in: the sequence every earlier run of the control used.
+        var generator = SplitMix64(seed: seed &+ 0x9E37_79B9_7F4A_7C15)
         for i in stride(from: n - 1, to: 0, by: -1) {
-            let j = Int(next() % UInt64(i))
+            let j = Int(generator.next() % UInt64(i))
             order.swapAt(i, j)
         }
         return order

@@ -1,5 +1,6 @@
 import ActivationStore
 import Foundation
+import Support
 
 /// Where neuron records come from: an activation database, or neurons built in memory (puzzles, tests).
 public protocol NeuronRecordSource {
@@ -65,6 +66,8 @@ public struct NeuronEvaluation: Sendable {
     public var scoreRandomRecords: Int
     public var scoredTokens: Int
     public var records: [SimulatedRecord]
+
+    public var pair: EvaluationPair { EvaluationPair(explainer: explainer, simulator: simulator) }
 }
 
 /// Neuron records -> explanations -> simulations -> calibration -> scores.
@@ -82,21 +85,21 @@ public final class Evaluator {
         self.settings = settings
     }
 
-    public struct Progress: Sendable { public var phase: String; public var done: Int; public var total: Int; public var unit: String }
-
     public func run(neurons: [NeuronID], explainers: [any Explainer], simulators: [any Simulator],
-                    progress: (Progress) -> Void = { _ in },
+                    progress: (ProgressReport) -> Void = { _ in },
                     explained: (String, [NeuronID], [Result<String, EvaluationError>], [[Int]]) throws -> Void = { _, _, _, _ in },
                     emit: (NeuronEvaluation) throws -> Void) async throws {
+        let started = Date()
         // Phase 1: explanations.
         var requests: [ExplainRequest] = []
         for (index, id) in neurons.enumerated() {
             requests.append(ExplainRequest(neuron: id, records: RecordSplits(try source.record(id), sizes: settings.splits).explain))
-            if index % 256 == 255 { progress(Progress(phase: "read records", done: index + 1, total: neurons.count, unit: "neurons")) }
+            if index % 256 == 255 { progress(ProgressReport(phase: "read records", done: index + 1, total: neurons.count, unit: "neurons", elapsed: Date().timeIntervalSince(started))) }
         }
         var explanations: [[Result<String, EvaluationError>]] = []
         for (index, explainer) in explainers.enumerated() {
-            progress(Progress(phase: "explain (\(explainer.name))", done: index, total: explainers.count, unit: "explainers"))
+            progress(ProgressReport(phase: "explain (\(explainer.name))", done: index, total: explainers.count, unit: "explainers",
+                                    elapsed: Date().timeIntervalSince(started)))
             let results = await explainer.explain(requests)
             guard results.count == requests.count else {
                 throw EvaluationError.explainerFailed("\(explainer.name) returned \(results.count) results for \(requests.count) neurons")
@@ -117,7 +120,8 @@ public final class Evaluator {
                     try await evaluate(chunk: chunk, splits: splits, neurons: neurons, explanations: explanations[e],
                                        explainer: explainer.name, simulator: simulator, emit: emit)
                     done += chunk.count
-                    progress(Progress(phase: "simulate and score", done: done, total: total, unit: "neuron evaluations"))
+                    progress(ProgressReport(phase: "simulate and score", done: done, total: total, unit: "neuron evaluations",
+                                            elapsed: Date().timeIntervalSince(started)))
                 }
             }
         }

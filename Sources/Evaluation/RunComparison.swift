@@ -19,9 +19,9 @@ public struct PairedComparison: Sendable {
 
     /// Every pair of run A against every pair of run B, on neurons where both have a defined correlation.
     public static func compare(_ runA: RunScores, _ runB: RunScores, seed: UInt64 = 0) -> [PairedComparison] {
-        func scores(_ run: RunScores, _ pair: String) -> [NeuronID: Double] {
-            Dictionary(run.rows.filter { "\($0.explainer) / \($0.simulator)" == pair && $0.status == "ok" && !$0.correlation.isNaN }
-                .map { ($0.neuron, $0.correlation) }, uniquingKeysWith: { first, _ in first })
+        func scores(_ run: RunScores, _ pair: EvaluationPair) -> [NeuronID: Double] {
+            Dictionary(run.rows.filter { $0.pair == pair }.compactMap { row in row.definedCorrelation.map { (row.neuron, $0) } },
+                       uniquingKeysWith: { first, _ in first })
         }
         return runA.pairs.flatMap { pairA in
             runB.pairs.map { pairB -> PairedComparison in

@@ -1,4 +1,4 @@
-import ActivationStore
+import Support
 
 /// Summary statistics of a set of scores (neurons whose headline correlation is defined).
 public struct ScoreSummary: Sendable, Equatable {
@@ -33,15 +33,13 @@ public struct ScoreSummary: Sendable, Equatable {
 
     /// The 2.5th and 97.5th percentiles of the means of 2,000 resamples with replacement.
     static func bootstrap(_ values: [Double], seed: UInt64, resamples: Int = 2_000) -> (Double, Double) {
-        var state = seed ^ 0xB007_57A9
+        var generator = SplitMix64(seed: seed ^ 0xB007_57A9)
         var means: [Double] = []
         means.reserveCapacity(resamples)
         for _ in 0..<resamples {
             var sum = 0.0
             for _ in values.indices {
-                let draw = SampleHash.mix(state)
-                state &+= 0x9E37_79B9_7F4A_7C15
-                sum += values[Int(draw % UInt64(values.count))]
+                sum += values[Int(generator.next() % UInt64(values.count))]
             }
             means.append(sum / Double(values.count))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 // Shape legend (as in llm.c): B sequences in a batch, T tokens per sequence, M = B·T rows, C = n_embd,
 // H = n_head, D = C / H, N = neurons per layer (n_inner), V = vocab_size, P = n_positions.
@@ -81,7 +82,7 @@ public final class GPT2Model: Sendable {
                          fc: Projection(weight: w.fcWeight, bias: w.fcBias, inputs: c, outputs: n, precision: precision),
                          mlpOutput: Projection(weight: w.mlpProjWeight, bias: w.mlpProjBias, inputs: n, outputs: c, precision: precision))
         }
-        Parallel.singleThreadedBLAS
+        Kernels.singleThreadedBLAS
     }
 
     /// The layers this instance can run (all of the config's unless it was loaded with fewer).

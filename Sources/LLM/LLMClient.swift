@@ -1,7 +1,7 @@
 import ActivationStore
-import Crypto
-import Evaluation
 import Foundation
+import SQLite
+import Support
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -43,17 +43,17 @@ public final class LLMClient: Sendable {
 
     /// POSTs `body` to `endpoint` ("chat/completions" or "completions") and returns the reply's JSON object.
     /// `neuron` attributes the tokens spent to a neuron in the ledger.
-    public func post(_ endpoint: String, _ body: [String: Any], neuron: NeuronID?) async -> Result<[String: Any], EvaluationError> {
+    public func post(_ endpoint: String, _ body: [String: Any], neuron: NeuronID?) async -> Result<[String: Any], LLMError> {
         let payload: Data
         do { payload = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]) } catch {
-            return .failure(.simulatorFailed("could not encode the request: \(error.localizedDescription)"))
+            return .failure(.invalidRequest(error.localizedDescription))
         }
         // The cache key covers the endpoint URL and the exact request, never the API key.
         let url = configuration.baseURL.appendingPathComponent(endpoint)
-        var hasher = SHA256()
-        hasher.update(data: Data(url.absoluteString.utf8))
-        hasher.update(data: payload)
-        let key = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        var hasher = SHA256Hex()
+        hasher.update(Data(url.absoluteString.utf8))
+        hasher.update(payload)
+        let key = hasher.finalize()
         if let cache, let cached = await cache.get(key), let object = try? JSONSerialization.jsonObject(with: cached) as? [String: Any] {
             await ledger.record(neuron: neuron, usage: Self.usage(object), cached: true)
             return .success(object)
@@ -72,7 +72,7 @@ public final class LLMClient: Sendable {
         }
     }
 
-    private func send(url: URL, payload: Data) async -> Result<([String: Any], Data), EvaluationError> {
+    private func send(url: URL, payload: Data) async -> Result<([String: Any], Data), LLMError> {
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.httpBody = payload
@@ -93,7 +93,7 @@ public final class LLMClient: Sendable {
                         retryAfter = seconds
                     }
                 } else {
-                    return .failure(.simulatorFailed(Self.explain(status: status, data: data, url: url, configuration: configuration)))
+                    return .failure(Self.rejection(status: status, data: data, url: url, configuration: configuration))
                 }
             } catch let error as URLError {
                 lastProblem = error.code == .timedOut ? "no answer within \(configuration.timeout) s" : "connection failed (\(error.localizedDescription))"
@@ -106,20 +106,19 @@ public final class LLMClient: Sendable {
             await ledger.recordRetry()
             try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
         }
-        return .failure(.simulatorFailed("\(url.absoluteString): \(lastProblem), after \(configuration.retries + 1) attempts"))
+        return .failure(.unanswered(url: url.absoluteString, problem: lastProblem, attempts: configuration.retries + 1))
     }
 
-    /// A clear message for a reply that retrying cannot fix.
-    static func explain(status: Int, data: Data, url: URL, configuration: LLMConfiguration) -> String {
-        let detail = message(data).map { ": \($0)" } ?? ""
+    /// A reply that retrying cannot fix, with what to check.
+    static func rejection(status: Int, data: Data, url: URL, configuration: LLMConfiguration) -> LLMError {
+        let detail = message(data) ?? ""
+        let hint: String?
         switch status {
-        case 401, 403:
-            return "\(url.absoluteString) refused the API key (HTTP \(status))\(detail). Check the environment variable \(configuration.apiKeyVariable)."
-        case 404:
-            return "\(url.absoluteString): not found (HTTP 404)\(detail). Check --llm-model \(configuration.model) and --llm-base-url \(configuration.baseURL.absoluteString)."
-        default:
-            return "\(url.absoluteString) rejected the request (HTTP \(status))\(detail)"
+        case 401, 403: hint = "Check the API key in the environment variable \(configuration.apiKeyVariable)"
+        case 404: hint = "Check the model name (\(configuration.model)) and the base URL (\(configuration.baseURL.absoluteString))"
+        default: hint = nil
         }
+        return .rejected(url: url.absoluteString, status: status, detail: detail, hint: hint)
     }
 
     static func message(_ data: Data) -> String? {

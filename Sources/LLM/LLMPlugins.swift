@@ -16,9 +16,9 @@ public struct LLMExplainer: Explainer {
                     let body: [String: Any] = ["model": client.configuration.model, "messages": Prompts.explainer(records: request.records),
                                                "temperature": 0, "max_tokens": 60]
                     let reply = await client.post("chat/completions", body, neuron: request.neuron)
-                    return (index, reply.flatMap { object in
+                    return (index, reply.flatMap { object -> Result<String, LLMError> in
                         guard let text = LLMSimulator.chatContent(object), let explanation = Prompts.cleanExplanation(text) else {
-                            return .failure(.explainerFailed("the reply has no explanation text"))
+                            return .failure(.invalidReply("the reply has no explanation text"))
                         }
                         return .success(explanation)
                     }.mapError { .explainerFailed($0.localizedDescription) })
@@ -51,7 +51,7 @@ public struct LLMSimulator: Simulator {
     public func simulate(_ requests: [SimulationRequest]) async -> [Result<[Double], EvaluationError>] {
         await withTaskGroup(of: (Int, Result<[Double], EvaluationError>).self) { group in
             for (index, request) in requests.enumerated() {
-                group.addTask { (index, await simulate(request)) }
+                group.addTask { (index, await simulate(request).mapError { .simulatorFailed($0.localizedDescription) }) }
             }
             var results = [Result<[Double], EvaluationError>](repeating: .failure(.simulatorFailed("not run")), count: requests.count)
             for await (index, result) in group { results[index] = result }
@@ -59,7 +59,7 @@ public struct LLMSimulator: Simulator {
         }
     }
 
-    func simulate(_ request: SimulationRequest) async -> Result<[Double], EvaluationError> {
+    func simulate(_ request: SimulationRequest) async -> Result<[Double], LLMError> {
         switch mode {
         case .allAtOnce:
             let body: [String: Any] = ["model": client.configuration.model, "prompt": Prompts.allAtOnce(explanation: request.explanation, tokens: request.tokens),
@@ -69,7 +69,7 @@ public struct LLMSimulator: Simulator {
             let body: [String: Any] = ["model": client.configuration.model, "messages": Prompts.json(explanation: request.explanation, tokens: request.tokens),
                                        "temperature": 0, "response_format": ["type": "json_object"]]
             return await client.post("chat/completions", body, neuron: request.neuron).flatMap { object in
-                guard let content = Self.chatContent(object) else { return .failure(.simulatorFailed("the reply has no message content")) }
+                guard let content = Self.chatContent(object) else { return .failure(.invalidReply("the reply has no message content")) }
                 return Self.alignJSON(content, tokens: request.tokens)
             }
         }
@@ -81,16 +81,16 @@ public struct LLMSimulator: Simulator {
 
     /// Σ v·p(v) over "0"…"10" renormalised, at each `unknown` that follows a tab in the echoed prompt
     /// (OpenAI's `logprobs`: `tokens`, `top_logprobs` as one {token: logprob} object per position).
-    static func expectedValues(_ object: [String: Any], tokenCount: Int) -> Result<[Double], EvaluationError> {
+    static func expectedValues(_ object: [String: Any], tokenCount: Int) -> Result<[Double], LLMError> {
         guard let logprobs = (object["choices"] as? [[String: Any]])?.first?["logprobs"] as? [String: Any],
               let tokens = logprobs["tokens"] as? [String], let top = logprobs["top_logprobs"] as? [Any] , top.count == tokens.count else {
-            return .failure(.simulatorFailed("the reply has no prompt log-probabilities (does the server support echo with logprobs? use llm:json otherwise)"))
+            return .failure(.invalidReply("the reply has no prompt log-probabilities (does the server support echo with logprobs? the json simulator needs neither)"))
         }
         var text = "", values: [Double] = [], inActivations = false
         for (position, token) in tokens.enumerated() {
             if inActivations && token.trimmingCharacters(in: .whitespaces) == "unknown" && text.hasSuffix("\t") {
                 guard let candidates = top[position] as? [String: Double] else {
-                    return .failure(.simulatorFailed("no top log-probabilities at prompt position \(position)"))
+                    return .failure(.invalidReply("no top log-probabilities at prompt position \(position)"))
                 }
                 var weight = 0.0, sum = 0.0
                 for (candidate, logprob) in candidates {
@@ -98,14 +98,14 @@ public struct LLMSimulator: Simulator {
                     weight += exp(logprob)
                     sum += Double(value) * exp(logprob)
                 }
-                guard weight > 0 else { return .failure(.simulatorFailed("no probability on 0–10 at activation \(values.count)")) }
+                guard weight > 0 else { return .failure(.invalidReply("no probability on 0–10 at activation \(values.count)")) }
                 values.append(sum / weight)
             }
             text += token
             if !inActivations && text.hasSuffix("Activations:\n<start>\n") { inActivations = true }
         }
         guard values.count == tokenCount else {
-            return .failure(.simulatorFailed("found \(values.count) activation positions in the echoed prompt for \(tokenCount) tokens"))
+            return .failure(.invalidReply("found \(values.count) activation positions in the echoed prompt for \(tokenCount) tokens"))
         }
         return .success(values)
     }
@@ -113,14 +113,14 @@ public struct LLMSimulator: Simulator {
     /// Aligns a JSON reply with the excerpt: by index when every entry has a valid one, otherwise by token text in
     /// order (case, surrounding whitespace and escapes ignored, stray entries skipped). Values are clamped to 0–10.
     /// Any excerpt token left without a value makes the whole reply a failure.
-    static func alignJSON(_ content: String, tokens: [String]) -> Result<[Double], EvaluationError> {
+    static func alignJSON(_ content: String, tokens: [String]) -> Result<[Double], LLMError> {
         var text = content.trimmingCharacters(in: .whitespacesAndNewlines)
         if text.hasPrefix("```") {  // a fenced reply
             text = text.split(separator: "\n").dropFirst().filter { !$0.hasPrefix("```") }.joined(separator: "\n")
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
               let entries = object["activations"] as? [[String: Any]] else {
-            return .failure(.simulatorFailed("the reply is not a JSON object with an \"activations\" list"))
+            return .failure(.invalidReply("the reply is not a JSON object with an \"activations\" list"))
         }
         func value(_ entry: [String: Any]) -> Double? { (entry["activation"] as? NSNumber).map { min(10, max(0, $0.doubleValue)) } }
         let indexed = entries.compactMap { entry -> (Int, Double)? in
@@ -149,7 +149,7 @@ public struct LLMSimulator: Simulator {
                 probe += 1
             }
             guard let found else {
-                return .failure(.simulatorFailed("the reply has \(entries.count) entries for \(tokens.count) tokens and none matches token \(position) \(token.debugDescription)"))
+                return .failure(.invalidReply("the reply has \(entries.count) entries for \(tokens.count) tokens and none matches token \(position) \(token.debugDescription)"))
             }
             values.append(found)
         }

@@ -1,6 +1,6 @@
-import CZlib
-import Crypto
+import ActivationStore
 import Foundation
+import Support
 
 /// One document of a corpus, cleaned: NUL bytes removed and invalid UTF-8 replaced by U+FFFD, both counted.
 public struct CorpusDocument: Sendable {
@@ -11,19 +11,6 @@ public struct CorpusDocument: Sendable {
     public var text: String
     public var invalidUTF8Replaced: Int
     public var nulRemoved: Int
-}
-
-/// What a corpus reader met that was not a usable document. Reported in the run summary.
-public struct CorpusIssues: Equatable, Sendable, Codable {
-    public var emptyDocuments = 0
-    public var invalidUTF8Replaced = 0
-    public var nulBytesRemoved = 0
-    public var malformedJSONLines = 0
-    public var linesWithoutText = 0
-    /// "file:line: reason" of the first few malformed lines.
-    public var examples: [String] = []
-
-    mutating func note(_ example: String) { if examples.count < 5 { examples.append(example) } }
 }
 
 /// A text corpus on disk: a directory of .txt files (one document each, in sorted path order, recursively), a
@@ -73,21 +60,21 @@ public struct Corpus: Sendable {
     /// or repaired. `body` returns false to stop early (the hash then covers what was read).
     @discardableResult
     public func forEachDocument(_ body: (CorpusDocument) throws -> Bool) throws -> (sha256: String, issues: CorpusIssues) {
-        var hasher = SHA256()
+        var hasher = SHA256Hex()
         var issues = CorpusIssues()
         var stop = false
         for file in files {
             if stop { break }
             let fileURL = file.isEmpty ? url : url.appendingPathComponent(file)
             let source = file.isEmpty ? url.lastPathComponent : file
-            hasher.update(data: Data((source + "\n").utf8))
+            hasher.update(Data((source + "\n").utf8))
             switch format {
             case .textDirectory, .textFile:
                 let bytes: Data
                 do { bytes = try Data(contentsOf: fileURL) } catch {
                     throw PrecomputeError.unreadableCorpus(path: fileURL.path, reason: error.localizedDescription)
                 }
-                hasher.update(data: bytes)
+                hasher.update(bytes)
                 let document = Self.clean(Array(bytes), source: source, line: nil, issues: &issues)
                 if let document { stop = !(try body(document)) }
             case .jsonLines, .gzipJSONLines:
@@ -95,8 +82,8 @@ public struct Corpus: Sendable {
                 var lineNumber = 0
                 while !stop, let line = try reader.nextLine() {
                     lineNumber += 1
-                    hasher.update(data: Data(line))
-                    hasher.update(data: Data([0x0A]))
+                    hasher.update(line)
+                    hasher.update([0x0A])
                     if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
                     guard let object = try? JSONSerialization.jsonObject(with: Data(line), options: [.fragmentsAllowed]) as? [String: Any] else {
                         issues.malformedJSONLines += 1
@@ -114,8 +101,7 @@ public struct Corpus: Sendable {
                 }
             }
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        return (digest, issues)
+        return (hasher.finalize(), issues)
     }
 
     /// Removes NUL bytes and replaces invalid UTF-8; nil (counted) for an empty document.
@@ -150,7 +136,7 @@ public struct Corpus: Sendable {
 /// Reads a file line by line in 1 MB chunks (gzip-compressed or not), so a corpus of any size, or a single line
 /// of 50 MB, streams in bounded memory beyond the line itself.
 final class LineReader {
-    private let gzip: gzFile?
+    private let gzip: GzipReader?
     private let handle: FileHandle?
     private let path: String
     private var buffer: [UInt8] = []
@@ -160,8 +146,9 @@ final class LineReader {
     init(url: URL, gzip: Bool) throws {
         path = url.path
         if gzip {
-            guard let file = gzopen(url.path, "rb") else { throw PrecomputeError.unreadableCorpus(path: url.path, reason: "cannot open") }
-            self.gzip = file
+            do { self.gzip = try GzipReader(path: url.path) } catch let error as SupportError {
+                throw PrecomputeError.unreadableCorpus(path: url.path, reason: error.reason)
+            }
             handle = nil
         } else {
             guard let file = FileHandle(forReadingAtPath: url.path) else { throw PrecomputeError.unreadableCorpus(path: url.path, reason: "cannot open") }
@@ -170,31 +157,17 @@ final class LineReader {
         }
     }
 
-    deinit {
-        if let gzip { gzclose(gzip) }
-        try? handle?.close()
-    }
+    deinit { try? handle?.close() }
 
     private func fill() throws -> Bool {
         let chunk = 1 << 20
         if let gzip {
-            var bytes = [UInt8](repeating: 0, count: chunk)
-            let count = gzread(gzip, &bytes, UInt32(chunk))
-            if count < 0 {
-                var code: Int32 = 0
-                let message = gzerror(gzip, &code).map { String(cString: $0) } ?? "gzip error"
-                throw PrecomputeError.unreadableCorpus(path: path, reason: message + " (truncated or not gzip?)")
+            let bytes: [UInt8]
+            do { bytes = try gzip.read(upTo: chunk) } catch let error as SupportError {
+                throw PrecomputeError.unreadableCorpus(path: path, reason: error.reason)
             }
-            if count == 0 {
-                // zlib reports a stream that ends early only here, at the end, as Z_BUF_ERROR.
-                var code: Int32 = 0
-                _ = gzerror(gzip, &code)
-                if code == Z_BUF_ERROR {
-                    throw PrecomputeError.unreadableCorpus(path: path, reason: "the gzip stream ends early (truncated file)")
-                }
-            }
-            buffer += bytes.prefix(Int(count))
-            return count > 0
+            buffer += bytes
+            return !bytes.isEmpty
         }
         let data = try handle!.read(upToCount: chunk) ?? Data()
         buffer += data

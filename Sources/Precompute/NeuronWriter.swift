@@ -1,13 +1,12 @@
 import ActivationStore
 import Foundation
-import GPT2
 
 /// Writes one layer's neurons: a second thread encodes them (statistics to JSON, activations compressed) a chunk
 /// ahead while this thread inserts the previous chunk, so compression and SQLite overlap on two cores.
 enum NeuronWriter {
     static let chunk = 128
 
-    static func write(_ samplers: LayerSamplers, neuronCount: Int, to database: ActivationDatabase) throws {
+    static func write(_ samplers: LayerSampler, neuronCount: Int, to database: ActivationDatabase) throws {
         let chunks = stride(from: 0, to: neuronCount, by: chunk).map { $0..<min(neuronCount, $0 + chunk) }
         let pipeline = Pipeline(chunks.count)
         let encoder = Thread {

@@ -1,12 +1,21 @@
 import Foundation
 
-/// Problems with a precompute's inputs or settings.
+/// Problems with a precompute's or merge's inputs, settings or resume state, each naming what is at fault.
 public enum PrecomputeError: LocalizedError, Equatable, Sendable {
     case corpusNotFound(path: String)
     case unsupportedCorpus(path: String, reason: String)
     case unreadableCorpus(path: String, reason: String)
     case emptyCorpus(path: String)
-    case invalidSettings(String)
+    /// A setting out of its range: "`setting` `requirement`".
+    case invalidSetting(String, String)
+    case layerOutOfRange(layer: Int, layerCount: Int)
+    case contextTooLong(tokens: Int, positions: Int)
+    case tokenizerTooLarge(tokens: Int, vocabularySize: Int)
+    case tooMuchMemory(neededBytes: Int, allowedBytes: Int, neurons: Int, recordsPerNeuron: Int, excerptTokens: Int)
+    case modelFileMissing(path: String)
+    /// An existing output database was made from other inputs or settings.
+    case databaseMismatch(path: String, differences: [String])
+    case corruptResumeState(path: String, reason: String)
     case cannotMerge(String)
 
     public var errorDescription: String? {
@@ -19,10 +28,29 @@ public enum PrecomputeError: LocalizedError, Equatable, Sendable {
             return "\(path): cannot read corpus: \(reason)"
         case let .emptyCorpus(path):
             return "\(path): the corpus yields no excerpt (no document has enough tokens)"
-        case let .invalidSettings(reason):
-            return reason
+        case let .invalidSetting(setting, requirement):
+            return "\(setting) \(requirement)"
+        case let .layerOutOfRange(layer, count):
+            return "layer \(layer) is out of range: the model has \(count) layers (0–\(count - 1))"
+        case let .contextTooLong(tokens, positions):
+            return "contexts of \(tokens) tokens exceed the model's \(positions) positions"
+        case let .tokenizerTooLarge(tokens, vocabularySize):
+            return "the tokenizer has \(tokens) tokens but the model's vocab_size is \(vocabularySize)"
+        case let .tooMuchMemory(needed, allowed, neurons, records, tokens):
+            return "the samplers would need \(Self.bytes(needed)) of memory (\(neurons) neurons × \(records) records × \(tokens) tokens), "
+                + "more than the \(Self.bytes(allowed)) allowed. Hint: record fewer layers, fewer records per neuron, shorter excerpts, or in shards."
+        case let .modelFileMissing(path):
+            return "\(path): model file not found"
+        case let .databaseMismatch(path, differences):
+            return "\(path) was made with other settings or inputs; refusing to mix them (\(differences.joined(separator: "; "))). Hint: write to another database."
+        case let .corruptResumeState(path, reason):
+            return "\(path): the resume state is unreadable (\(reason)). Hint: delete the file to start over."
         case let .cannotMerge(reason):
             return "cannot merge: \(reason)"
         }
+    }
+
+    static func bytes(_ count: Int) -> String {
+        count < 1_000_000_000 ? String(format: "%.0f MB", Double(count) / 1e6) : String(format: "%.1f GB", Double(count) / 1e9)
     }
 }

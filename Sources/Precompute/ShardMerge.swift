@@ -1,5 +1,6 @@
 import ActivationStore
 import Foundation
+import Support
 
 /// Combines the databases of `--shard 0/N … N-1/N` into the database a single run would have written.
 ///
@@ -7,61 +8,50 @@ import Foundation
 /// union of the shards' selections is the single run's selection: the records are identical. Counts, minima,
 /// maxima and histograms add up exactly; the float64 power sums add up to within rounding of the single run's.
 public enum ShardMerge {
-    public static func merge(inputs: [String], output: String, progress: (PrecomputeProgress) -> Void = { _ in }) throws -> PrecomputeSummary {
+    public static func merge(inputs: [String], output: String, progress: (ProgressReport) -> Void = { _ in }) throws -> PrecomputeSummary {
         guard !inputs.isEmpty else { throw PrecomputeError.cannotMerge("no input databases") }
         guard !FileManager.default.fileExists(atPath: output) else {
-            throw PrecomputeError.cannotMerge("\(output) already exists; remove it or choose another --out")
+            throw PrecomputeError.cannotMerge("\(output) already exists; remove it or write elsewhere")
         }
         let shards = try inputs.map { try ActivationDatabase.openForReading(path: $0) }
-        let decoder = JSONDecoder()
-        let settings = try shards.map { shard -> PrecomputeSettings in
-            guard let text = try shard.metadata("settings"), let value = try? decoder.decode(PrecomputeSettings.self, from: Data(text.utf8)) else {
-                throw PrecomputeError.cannotMerge("\(shard.path) has no readable settings")
-            }
-            return value
+        let identities = try shards.map { shard -> ActivationDatabase.Identity in
+            guard let identity = try shard.identity() else { throw PrecomputeError.cannotMerge("\(shard.path) has no settings") }
+            return identity
         }
-        let first = settings[0]
-        for (path, s) in zip(inputs, settings) where !s.sameExceptShard(first) {
-            throw PrecomputeError.cannotMerge("\(path) was made with other settings than \(inputs[0])")
-        }
-        for key in ["model_sha256", "tokenizer_sha256", "corpus"] {
-            // The corpus may sit at another path on each machine: its content is what must agree.
-            let values = try shards.map { shard -> String? in
-                let value = try shard.metadata(key)
-                guard key == "corpus", let value else { return value }
-                return (try? decoder.decode(CorpusManifest.self, from: Data(value.utf8))).map { "\($0.sha256) \($0.excerpts)" }
+        let first = identities[0]
+        for (path, identity) in zip(inputs, identities) {
+            guard identity.settings.sameExceptShard(first.settings) else {
+                throw PrecomputeError.cannotMerge("\(path) was made with other settings than \(inputs[0])")
             }
-            for (path, value) in zip(inputs, values) where value != values[0] {
-                throw PrecomputeError.cannotMerge("\(path) differs from \(inputs[0]) in \(key)")
+            guard identity.modelSHA256 == first.modelSHA256, identity.tokenizerSHA256 == first.tokenizerSHA256 else {
+                throw PrecomputeError.cannotMerge("\(path) differs from \(inputs[0]) in its model or tokenizer files")
             }
         }
-        let count = first.shardCount
-        let indexes = settings.map(\.shardIndex).sorted()
-        guard settings.allSatisfy({ $0.shardCount == count }), indexes == Array(0..<count) else {
-            throw PrecomputeError.cannotMerge("expected shards 0/\(count) … \(count - 1)/\(count) once each; got \(settings.map { "\($0.shardIndex)/\($0.shardCount)" }.joined(separator: ", "))")
+        // The corpus may sit at another path on each machine: its content is what must agree.
+        let corpora = try shards.map { try $0.corpus() }
+        for (path, corpus) in zip(inputs, corpora) where corpus?.sha256 != corpora[0]?.sha256 || corpus?.excerpts != corpora[0]?.excerpts {
+            throw PrecomputeError.cannotMerge("\(path) differs from \(inputs[0]) in its corpus")
+        }
+        let count = first.settings.shardCount
+        let indexes = identities.map(\.settings.shardIndex).sorted()
+        guard identities.allSatisfy({ $0.settings.shardCount == count }), indexes == Array(0..<count) else {
+            throw PrecomputeError.cannotMerge("expected shards 0/\(count) … \(count - 1)/\(count) once each; got \(identities.map { "\($0.settings.shardIndex)/\($0.settings.shardCount)" }.joined(separator: ", "))")
         }
 
         // Written beside the output and renamed into place when complete: no half-merged file ever has its name.
         let temporary = output + ".partial"
         try? FileManager.default.removeItem(atPath: temporary)
-        var merged = first
+        var merged = first.settings
         merged.shardIndex = 0
         merged.shardCount = 1
         let database = try ActivationDatabase.openForWriting(path: temporary)
-        var summary = try decoder.decode(PrecomputeSummary.self, from: Data((try shards[0].metadata("summary") ?? "{}").utf8))
+        var summary = PrecomputeSummary()
+        summary.stored = try shards[0].summary() ?? DatabaseSummary()
+        summary.stoppedAtMaxTokens = corpora[0]?.stoppedAtMaxTokens ?? false
         // Vocabulary, documents and excerpts are the same in every shard: copied from the first.
-        try database.connection.run("ATTACH DATABASE ? AS shard", [.text(inputs[0])])
-        try database.connection.transaction {
-            for key in ["tool", "model", "model_sha256", "tokenizer_sha256", "corpus"] {
-                if let value = try shards[0].metadata(key) { try database.setMetadata(key, json: value) }
-            }
-            try database.setMetadata("settings", json: try json(merged))
-            try database.connection.execute("""
-                INSERT INTO vocabulary SELECT * FROM shard.vocabulary;
-                INSERT INTO documents SELECT * FROM shard.documents;
-                INSERT INTO excerpts SELECT * FROM shard.excerpts;
-                """)
-
+        try database.copyCorpus(fromDatabaseAt: inputs[0])
+        try database.transaction {
+            try database.copyDescription(from: shards[0], settings: merged)
             let neurons = try shards[0].neuronIDs()
             for (index, shard) in shards.enumerated().dropFirst() where try shard.neuronIDs() != neurons {
                 throw PrecomputeError.cannotMerge("\(inputs[index]) records other neurons than \(inputs[0])")
@@ -69,20 +59,18 @@ public enum ShardMerge {
             for (done, id) in neurons.enumerated() {
                 try database.write(try mergeNeuron(try shards.map { try $0.neuron(id) }, settings: merged))
                 if done % 1_000 == 999 || done == neurons.count - 1 {
-                    progress(PrecomputeProgress(phase: "merge", done: done + 1, total: neurons.count, unit: "neurons", elapsed: 0))
+                    progress(ProgressReport(phase: "merge", done: done + 1, total: neurons.count, unit: "neurons", elapsed: 0))
                 }
             }
-            summary.shardExcerpts = summary.excerpts
-            summary.tokensInExcerpts = try database.connection.query("SELECT coalesce(sum(token_count), 0) FROM excerpts") { $0.int(0) }.first ?? 0
-            summary.resumed = false
-            try summary.countStoredRecords(in: database)
-            try database.setMetadata("summary", json: try json(summary))
+            summary.stored.shardExcerpts = summary.stored.excerpts
+            summary.stored.tokensInExcerpts = try database.excerptTokenCount()
+            summary.stored.addStoredCounts(try database.storedCounts())
+            try database.setSummary(summary.stored)
             try database.markComplete()
         }
-        try database.connection.execute("DETACH DATABASE shard")
         try database.compact()
         try FileManager.default.moveItem(atPath: temporary, toPath: output)
-        summary.databaseBytes = Precomputation.fileSize(output)
+        summary.databaseBytes = ActivationDatabase.fileSize(output)
         return summary
     }
 
@@ -114,7 +102,7 @@ public enum ShardMerge {
         }
         var records = select(.top, bucket: 0, limit: settings.samples.top) { -Double($0.maxActivation) }
         records += select(.random, bucket: 0, limit: settings.samples.random, key: hash(.random))
-        for bucket in 0..<4 {
+        for bucket in 0..<QuantileBuckets.count {
             records += select(.quantile, bucket: bucket, limit: settings.samples.perQuantileBucket, key: hash(.quantile))
         }
         records += select(.bottom, bucket: 0, limit: settings.samples.bottom) { Double($0.minActivation) }

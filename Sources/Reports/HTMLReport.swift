@@ -21,7 +21,7 @@ public struct HTMLReport {
 
     /// One explainer × simulator's result, for a terminal summary.
     public struct Headline: Sendable {
-        public var pair: String
+        public var pair: EvaluationPair
         public var isControl: Bool
         public var summary: ScoreSummary
         public var undefined: Int
@@ -35,9 +35,7 @@ public struct HTMLReport {
 
     public init(runDirectory: String, databasePath: String? = nil, options: Options = Options()) throws {
         let run = try RunContents(directory: runDirectory)
-        guard let path = databasePath ?? run.databasePath else {
-            throw EvaluationError.invalidRun(path: runDirectory + "/run.json", reason: "names no database; pass --db")
-        }
+        let path = databasePath ?? run.manifest.database
         let database = try ActivationDatabase.openForReading(path: path)
         var page = PageBuilder(run: run, database: database, databasePath: path, options: options)
         html = try page.render()
@@ -49,7 +47,7 @@ public struct HTMLReport {
     /// Writes the page atomically (a temporary file renamed into place).
     public func write(to path: String) throws {
         do { try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw EvaluationError.invalidRun(path: path, reason: "cannot write the report: \(error.localizedDescription)")
+            throw ReportError.cannotWrite(path: path, reason: error.localizedDescription)
         }
     }
 }
@@ -60,7 +58,7 @@ struct PageBuilder {
     let database: ActivationDatabase
     let databasePath: String
     let options: HTMLReport.Options
-    let pairs: [String]
+    let pairs: [EvaluationPair]
     /// Index in `pairs` of the headline: the first pair whose explainer is not a control.
     let headlinePair: Int
     let neurons: [NeuronID]
@@ -76,21 +74,14 @@ struct PageBuilder {
         self.options = options
         pairs = run.scores.pairs
         let pairIndex = Dictionary(uniqueKeysWithValues: pairs.enumerated().map { ($1, $0) })
-        headlinePair = run.scores.rows.first { !isControl(explainer: $0.explainer) }.map { pairIndex[$0.pair]! } ?? 0
+        headlinePair = pairs.firstIndex { !$0.isControl } ?? 0
         var rows: [NeuronID: [Int: RunScores.Row]] = [:]
         for row in run.scores.rows { rows[row.neuron, default: [:]][pairIndex[row.pair]!] = row }
         self.rows = rows
         neurons = rows.keys.sorted()
     }
 
-    private func explainer(ofPair index: Int) -> String {
-        run.scores.rows.first { $0.pair == pairs[index] }?.explainer ?? ""
-    }
-
-    private func definedScore(_ row: RunScores.Row?) -> Double? {
-        guard let row, row.status == "ok", row.correlation.isFinite else { return nil }
-        return row.correlation
-    }
+    private func definedScore(_ row: RunScores.Row?) -> Double? { row?.definedCorrelation }
 
     mutating func render() throws -> String {
         var html = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -107,32 +98,25 @@ struct PageBuilder {
     }
 
     private func header() -> String {
-        func setting(_ key: String) -> String {
-            switch run.settings[key] {
-            case let list as [Any]: return list.map { "\($0)" }.joined(separator: ", ")
-            case let value?: return "\(value)"
-            case nil: return "–"
-            }
-        }
+        let manifest = run.manifest
         var model = "–", corpus = "–"
-        if let json = try? database.metadata("model"), let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] {
-            let keys = ["n_layer", "n_embd", "n_head", "n_inner"].compactMap { k in object[k].map { "\(k) \($0)" } }
-            model = keys.joined(separator: ", ")
+        if let stored = try? database.model() {
+            model = "n_layer \(stored.layerCount), n_embd \(stored.embeddingSize), n_head \(stored.headCount), "
+                + "\(stored.neuronCount) neurons per layer"
         }
         // Databases recorded with bf16 projections say so (fp32, the default, is not stored).
-        if let json = try? database.metadata("settings"), let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-           let precision = object["precision"] as? String {
-            model += "; activations recorded with \(precision) matrix multiplies"
+        if let settings = try? database.settings(), settings.precisionName != PrecomputeSettings.fullPrecisionName {
+            model += "; activations recorded with \(settings.precisionName) matrix multiplies"
         }
-        if let json = try? database.metadata("corpus"), let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] {
-            corpus = ["path", "documents", "tokens"].compactMap { k in object[k].map { "\(k) \($0)" } }.joined(separator: ", ")
+        if let stored = try? database.corpus() {
+            corpus = "path \(stored.path), documents \(stored.documents), tokens \(stored.tokensInExcerpts) in \(stored.excerpts) excerpts"
         }
         let items: [(String, String)] = [
             ("run", run.directory), ("database", databasePath), ("model", model), ("corpus", corpus),
-            ("neurons", "\(neurons.count)"), ("explainers", setting("explainers")), ("simulators", setting("simulators")),
-            ("calibration", setting("calibration")),
-            ("records", "explained on \(setting("explain_records")), scored on \(setting("score_top_records")) top + \(setting("score_random_records")) random"),
-            ("seed", setting("seed")), ("tool", setting("tool")),
+            ("neurons", "\(neurons.count)"), ("explainers", manifest.explainers.joined(separator: ", ")),
+            ("simulators", manifest.simulators.joined(separator: ", ")), ("calibration", manifest.calibration.rawValue),
+            ("records", "explained on \(manifest.explainRecords), scored on \(manifest.scoreTopRecords) top + \(manifest.scoreRandomRecords) random"),
+            ("seed", "\(manifest.seed)"), ("tool", manifest.tool),
         ]
         return "<header><h1>neuronbench report</h1><dl class=\"meta\">"
             + items.map { "<dt>\($0.0)</dt><dd>\(HTMLText.escaped($0.1))</dd>" }.joined() + "</dl>"
@@ -147,11 +131,11 @@ struct PageBuilder {
             let group = neurons.compactMap { rows[$0]?[index] }
             let scores = group.compactMap(definedScore)
             let summary = ScoreSummary(scores)
-            let control = isControl(explainer: explainer(ofPair: index))
-            let undefined = group.filter { $0.status == "ok" && !$0.correlation.isFinite }.count
-            let failed = group.filter { $0.status != "ok" }.count
+            let control = pair.isControl
+            let undefined = group.filter { $0.status == .ok && !$0.correlation.isFinite }.count
+            let failed = group.filter { $0.status != .ok }.count
             headlines.append(.init(pair: pair, isControl: control, summary: summary, undefined: undefined, failed: failed))
-            html += "<div class=\"card\(control ? " control" : "")\"><h3>\(HTMLText.escaped(pair))\(control ? " <span class=\"badge\">control</span>" : "")</h3>"
+            html += "<div class=\"card\(control ? " control" : "")\"><h3>\(HTMLText.escaped(pair.description))\(control ? " <span class=\"badge\">control</span>" : "")</h3>"
             html += Histogram(scores: scores, mean: summary.mean, control: control).svg
             html += "<table class=\"stats\"><tr><th>scored</th><td>\(summary.count) of \(group.count)</td></tr>"
             html += "<tr><th>mean [95% CI]</th><td>\(HTMLText.score(summary.mean)) [\(HTMLText.score(summary.confidenceLow)), \(HTMLText.score(summary.confidenceHigh))]</td></tr>"
@@ -162,7 +146,7 @@ struct PageBuilder {
         html += "</div>"
         let layers = Array(Set(neurons.map(\.layer))).sorted()
         html += "<h3>Mean score per layer</h3><table class=\"layers\"><thead><tr><th>layer</th>"
-            + pairs.map { "<th>\(HTMLText.escaped($0))</th>" }.joined() + "</tr></thead><tbody>"
+            + pairs.map { "<th>\(HTMLText.escaped($0.description))</th>" }.joined() + "</tr></thead><tbody>"
         for layer in layers {
             html += "<tr><td>\(layer)</td>"
             for index in pairs.indices {
@@ -178,7 +162,7 @@ struct PageBuilder {
     private func percent(_ x: Double) -> String { x.isFinite ? String(format: "%.1f%%", 100 * x) : "–" }
 
     private func table() -> String {
-        let headlineExplainer = explainer(ofPair: headlinePair)
+        let headlineExplainer = pairs.isEmpty ? "" : pairs[headlinePair].explainer
         var html = "<section id=\"neurons\"><h2>Neurons</h2><div class=\"filters\">"
             + "<input id=\"filter-text\" type=\"search\" placeholder=\"filter: words in the explanation, or 3:17\">"
             + "<select id=\"filter-layer\"><option value=\"\">all layers</option>"
@@ -188,7 +172,7 @@ struct PageBuilder {
             + "<p class=\"hint\">Click a column to sort, a row to open the neuron. Explanation: \(HTMLText.escaped(headlineExplainer)).</p>"
             + "<div class=\"table-wrap\"><table id=\"neuron-table\"><thead><tr><th data-type=\"num\">layer</th><th data-type=\"num\">neuron</th>"
             + "<th data-type=\"text\">explanation</th>"
-            + pairs.map { "<th data-type=\"num\">\(HTMLText.escaped($0))</th>" }.joined() + "</tr></thead><tbody>"
+            + pairs.map { "<th data-type=\"num\">\(HTMLText.escaped($0.description))</th>" }.joined() + "</tr></thead><tbody>"
         for id in neurons {
             let explanation = run.explanations[id]?[headlineExplainer]
             let text = explanation?.explanation ?? explanation?.error.map { "(failed: \($0))" } ?? ""
@@ -223,14 +207,12 @@ struct PageBuilder {
         var excerpts: [String] = []
         for excerptID in excerptIDs.sorted() {
             guard let excerpt = try database.excerpt(excerptID) else {
-                throw ActivationStoreError.corrupt(path: databasePath, reason: "a record names missing excerpt \(excerptID)")
+                throw ReportError.databaseInconsistent(path: databasePath, reason: "a record names missing excerpt \(excerptID)")
             }
             let tokens = excerpt.tokenIDs.map { HTMLText.jsonString($0 < vocabulary.count ? vocabulary[$0] : "<\($0)>") }
             excerpts.append("\"\(excerptID)\":[\(HTMLText.jsonString(sources[excerpt.documentID] ?? "?")),\(excerpt.startToken),[\(tokens.joined(separator: ","))]]")
         }
-        let pairList = pairs.enumerated().map { index, pair in
-            "[\(HTMLText.jsonString(pair)),\(isControl(explainer: explainer(ofPair: index)))]"
-        }
+        let pairList = pairs.map { "[\(HTMLText.jsonString($0.description)),\($0.isControl)]" }
         return "{\"pairs\":[\(pairList.joined(separator: ","))],\"headline\":\(headlinePair),\"neurons\":\(neurons.count),"
             + "\"excerpts\":{\(excerpts.joined(separator: ","))},\"sections\":{\(entries.joined(separator: ","))}}"
     }
@@ -259,24 +241,24 @@ struct PageBuilder {
         shown += records("random", Array(data.records(.random).prefix(options.randomRecords)))
         shown += records("bottom", Array(data.records(.bottom).prefix(options.bottomRecords)))
 
-        let explainerOrder = pairs.indices.map(explainer(ofPair:))
+        let explainerOrder = pairs.map(\.explainer)
         let explanations = (run.explanations[id] ?? [:]).values.sorted {
             (explainerOrder.firstIndex(of: $0.explainer) ?? .max, $0.explainer) < (explainerOrder.firstIndex(of: $1.explainer) ?? .max, $1.explainer)
         }.map { e in
-            "[\(HTMLText.jsonString(e.explainer)),\(HTMLText.jsonString(e.explanation ?? "")),\(HTMLText.jsonString(e.error ?? "")),[\((e.explainExcerptIDs ?? []).map(String.init).joined(separator: ","))]]"
+            "[\(HTMLText.jsonString(e.explainer)),\(HTMLText.jsonString(e.explanation ?? "")),\(HTMLText.jsonString(e.error ?? "")),[\(e.explainExcerptIDs.map(String.init).joined(separator: ","))]]"
         }
         let scores = (rows[id] ?? [:]).sorted { $0.key < $1.key }.map { index, row in
-            "[\(index),\(HTMLText.jsonString(row.status)),\(HTMLText.number(row.correlation)),\(HTMLText.number(row.topCorrelation)),"
+            "[\(index),\(HTMLText.jsonString(row.status.rawValue)),\(HTMLText.number(row.correlation)),\(HTMLText.number(row.topCorrelation)),"
                 + "\(HTMLText.number(row.randomCorrelation)),\(HTMLText.number(row.rSquared)),\(HTMLText.jsonString(row.notes))]"
         }
         let pairIndex = Dictionary(uniqueKeysWithValues: pairs.enumerated().map { ($1, $0) })
         let simulations = (run.simulations[id] ?? []).compactMap { row -> String? in
-            guard let index = pairIndex["\(row.explainer) / \(row.simulator)"] else { return nil }
-            let records = row.records.filter { $0.role != "calibration" }
+            guard let index = pairIndex[row.pair] else { return nil }
+            let records = row.records.filter { $0.role != .calibration }
             let simulationScale = records.flatMap { $0.simulated.compactMap { $0 }.map { abs(Double($0)) } }.max() ?? 0
             let scored = records.map { r -> String in
                 if activations[r.excerptID] == nil { activations[r.excerptID] = (r.actual ?? []).map { $0 ?? .nan } }
-                return "[\(HTMLText.jsonString(r.role)),\(r.excerptID),\"\(PackedValues.encode(r.simulated.map { $0 ?? .nan }, scale: simulationScale))\"]"
+                return "[\(HTMLText.jsonString(r.role.rawValue)),\(r.excerptID),\"\(PackedValues.encode(r.simulated.map { $0 ?? .nan }, scale: simulationScale))\"]"
             }
             return "[\(index),\(simulationScale),[\(scored.joined(separator: ","))]]"
         }

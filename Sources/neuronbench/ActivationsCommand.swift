@@ -12,8 +12,10 @@ struct ActivationsCommand: ParsableCommand {
 
     @OptionGroup var options: ModelOptions
     @OptionGroup var precision: PrecisionOption
-    @Option(name: .customLong("layer"), help: "A layer to record (repeatable; default: all).")
-    var layers: [Int] = []
+    @Option(help: "Layers to record, e.g. 0,3-5 (default: all).")
+    var layers: String?
+    @Option(name: .customLong("layer"), help: .hidden)
+    var singleLayers: [Int] = []
     @Option(help: "Comma-separated token ids to run instead of a text (no tokenizer needed).")
     var ids: String?
     @Flag(help: "Print {\"ids\", \"tokens\", \"layers\": {\"L\": [[token 0's neurons], ...]}}.")
@@ -26,6 +28,14 @@ struct ActivationsCommand: ParsableCommand {
     func validate() throws {
         guard (ids == nil) != (text == nil) else { throw ValidationError("Give either a TEXT or --ids, not both.") }
         guard top > 0 else { throw ValidationError("--top must be positive.") }
+        if let layers { _ = try parseLayers(layers) }
+        guard singleLayers.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--layer must not be negative.") }
+    }
+
+    /// The layers asked for with --layers or the older, repeatable --layer; nil for all.
+    func requestedLayers() throws -> [Int]? {
+        let all = try (layers.map(parseLayers) ?? []) + singleLayers
+        return all.isEmpty ? nil : Array(Set(all)).sorted()
     }
 
     struct Output: Encodable { let ids: [Int]; let tokens: [String]?; let layers: [String: [[Float]]] }
@@ -37,7 +47,7 @@ struct ActivationsCommand: ParsableCommand {
             if let ids {
                 tokenIDs = try ids.split(separator: ",").map { piece in
                     guard let id = Int(piece.trimmingCharacters(in: .whitespaces)) else {
-                        throw GPT2Error.invalidInput(reason: "--ids: \"\(piece)\" is not an integer")
+                        throw ValidationError("--ids: \"\(piece)\" is not an integer")
                     }
                     return id
                 }
@@ -48,7 +58,7 @@ struct ActivationsCommand: ParsableCommand {
                 tokenIDs = tokenizer.encode(text ?? "")
                 tokens = try tokenizer.tokenStrings(tokenIDs)
             }
-            let requested = layers.isEmpty ? nil : layers
+            let requested = try requestedLayers()
             let model = try GPT2Model(directory: options.modelURL, layerCount: requested.map { ($0.max() ?? 0) + 1 },
                                      precision: precision.precision)
             var byLayer: [Int: [[Float]]] = [:]

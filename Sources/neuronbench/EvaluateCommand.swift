@@ -3,6 +3,7 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import LLM
+import Support
 
 /// `neuronbench evaluate`: explain, simulate and score neurons of an activation database.
 struct EvaluateCommand: AsyncParsableCommand {
@@ -29,49 +30,24 @@ struct EvaluateCommand: AsyncParsableCommand {
                 try printDryRun(reader: reader, neurons: selected)
                 return
             }
+            let started = Date()
             let (explainers, simulators, client) = try options.plugins()
             for case let imported as ImportedExplainer in explainers {
                 for problem in imported.problems { warn("\(imported.path): \(problem) (skipped)") }
             }
             let settings = try options.settings()
-            let report = try EvaluationReport(directory: URL(fileURLWithPath: out))
+            let writer = try RunWriter(directory: URL(fileURLWithPath: out))
             let display = ProgressDisplay()
-            let started = Date()
             try await Evaluator(source: reader, settings: settings).run(
-                neurons: selected, explainers: explainers, simulators: simulators,
-                progress: { display.report(phase: $0.phase, done: $0.done, total: $0.total, unit: $0.unit, elapsed: Date().timeIntervalSince(started)) },
-                explained: report.explained, emit: report.add)
-            var llmRun: [String: Any] = [:]
-            if let client {
-                let configuration = client.configuration
-                llmRun = ["llm_model": configuration.model, "llm_base_url": configuration.baseURL.absoluteString]
-                let ledger = client.ledger
-                let (total, retries, byNeuron) = (await ledger.total, await ledger.retries, await ledger.byNeuron)
-                llmRun["llm_calls"] = total.calls
-                llmRun["llm_cached_calls"] = total.cachedCalls
-                llmRun["llm_failed_calls"] = total.failedCalls
-                llmRun["llm_retries"] = retries
-                llmRun["llm_prompt_tokens"] = total.usage.promptTokens
-                llmRun["llm_completion_tokens"] = total.usage.completionTokens
-                if let cost = configuration.cost(promptTokens: total.usage.promptTokens, completionTokens: total.usage.completionTokens) {
-                    llmRun["llm_cost_dollars"] = cost
-                }
-                try writeUsage(byNeuron, configuration: configuration)
-                var line = "  LLM: \(total.calls) calls (\(total.cachedCalls) from the cache, \(total.failedCalls) failed, \(retries) retries), "
-                    + "\(total.usage.promptTokens) prompt + \(total.usage.completionTokens) completion tokens"
-                if let cost = llmRun["llm_cost_dollars"] as? Double {
-                    line += String(format: ", $%.4f ($%.6f per neuron)", cost, cost / Double(max(1, selected.count)))
-                }
-                FileHandle.standardError.write(Data((line + "\n").utf8))
-            }
-            try report.finish(run: llmRun.merging([
-                "database": db, "neurons": neurons ?? "all", "explainers": explainers.map(\.name), "simulators": simulators.map(\.name),
-                "calibration": settings.calibration.rawValue, "explain_records": settings.splits.explainRecords,
-                "score_top_records": settings.splits.scoreTop, "score_random_records": settings.splits.scoreRandom,
-                "seed": options.seed, "tool": "neuronbench 0.1.0",
-            ]) { $1 })
-            printEvaluationSummary(report, seconds: Date().timeIntervalSince(started))
-            let counts = report.statusCounts
+                neurons: selected, explainers: explainers, simulators: simulators, progress: display.report,
+                explained: writer.explained, emit: writer.add)
+            var manifest = RunManifest(database: db, neurons: neurons ?? "all", explainers: explainers.map(\.name),
+                                       simulators: simulators.map(\.name), settings: settings, seed: options.seed,
+                                       tool: "neuronbench \(NeuronbenchVersion.current)")
+            if let client { manifest.llm = try await recordLLMUsage(client, neurons: selected.count) }
+            try writer.finish(manifest: manifest)
+            printEvaluationSummary(writer, seconds: Date().timeIntervalSince(started))
+            let counts = writer.statusCounts
             if !counts.isEmpty && counts.allSatisfy({ $0.ok == 0 }) {
                 throw EvaluationError.invalidSpecification("no neuron could be scored (every explanation or simulation failed or was missing); see \(out)/scores.csv")
             }
@@ -80,6 +56,24 @@ struct EvaluateCommand: AsyncParsableCommand {
 }
 
 extension EvaluateCommand {
+    /// The LLM plug-ins' calls, tokens and cost: printed, written per neuron to llm-usage.csv, and returned for
+    /// run.json.
+    func recordLLMUsage(_ client: LLMClient, neurons: Int) async throws -> RunManifest.LLMUsage {
+        let configuration = client.configuration
+        let ledger = client.ledger
+        let (total, retries, byNeuron) = (await ledger.total, await ledger.retries, await ledger.byNeuron)
+        let cost = configuration.cost(promptTokens: total.usage.promptTokens, completionTokens: total.usage.completionTokens)
+        try writeUsage(byNeuron, configuration: configuration)
+        var line = "  LLM: \(total.calls) calls (\(total.cachedCalls) from the cache, \(total.failedCalls) failed, \(retries) retries), "
+            + "\(total.usage.promptTokens) prompt + \(total.usage.completionTokens) completion tokens"
+        if let cost { line += String(format: ", $%.4f ($%.6f per neuron)", cost, cost / Double(max(1, neurons))) }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+        return RunManifest.LLMUsage(model: configuration.model, baseURL: configuration.baseURL.absoluteString, calls: total.calls,
+                                    cachedCalls: total.cachedCalls, failedCalls: total.failedCalls, retries: retries,
+                                    promptTokens: total.usage.promptTokens, completionTokens: total.usage.completionTokens,
+                                    costDollars: cost)
+    }
+
     /// llm-usage.csv: calls and tokens per neuron (and dollars when prices are given).
     func writeUsage(_ byNeuron: [NeuronID: UsageLedger.Entry], configuration: LLMConfiguration) throws {
         var rows: [[CSV.Cell]] = [["layer", "neuron", "calls", "cached_calls", "failed_calls", "prompt_tokens", "completion_tokens", "cost_dollars"]]
@@ -88,7 +82,7 @@ extension EvaluateCommand {
             rows.append([.integer(id.layer), .integer(id.neuron), .integer(entry.calls), .integer(entry.cachedCalls), .integer(entry.failedCalls),
                          .integer(entry.usage.promptTokens), .integer(entry.usage.completionTokens), .number(cost ?? .nan)])
         }
-        try rows.map(CSV.row).joined().write(toFile: out + "/llm-usage.csv", atomically: true, encoding: .utf8)
+        try rows.map(CSV.row).joined().write(toFile: out + "/" + RunFile.llmUsage.rawValue, atomically: true, encoding: .utf8)
     }
 
     /// Calls and estimated tokens of the LLM plug-ins for this selection, without calling. Prompt tokens are
@@ -129,12 +123,12 @@ extension EvaluateCommand {
 
 func warn(_ message: String) { FileHandle.standardError.write(Data("neuronbench: warning: \(message)\n".utf8)) }
 
-func printEvaluationSummary(_ report: EvaluationReport, seconds: Double) {
-    var lines = ["wrote \(report.directory.path)/{scores.csv, summary.csv, explanations.jsonl, simulations.jsonl.gz, run.json} in \(String(format: "%.1f", seconds)) s"]
-    for c in report.statusCounts {
+func printEvaluationSummary(_ writer: RunWriter, seconds: Double) {
+    var lines = ["wrote \(writer.directory.path)/{scores.csv, summary.csv, explanations.jsonl, simulations.jsonl.gz, run.json} in \(String(format: "%.1f", seconds)) s"]
+    for c in writer.statusCounts {
         let s = c.summary
-        lines.append(String(format: "  %@ / %@: %d scored (%d undefined), %d failed, %d missing; mean correlation %.3f [95%% CI %.3f, %.3f], median %.3f, ≥0.5: %.1f%%",
-                            c.explainer, c.simulator, s.count, c.ok - s.count, c.failed, c.missing, s.mean, s.confidenceLow,
+        lines.append(String(format: "  %@: %d scored (%d undefined), %d failed, %d missing; mean correlation %.3f [95%% CI %.3f, %.3f], median %.3f, ≥0.5: %.1f%%",
+                            c.pair.description, s.count, c.ok - s.count, c.failed, c.missing, s.mean, s.confidenceLow,
                             s.confidenceHigh, s.median, 100 * s.fractionAtLeastHalf))
     }
     FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))

@@ -7,8 +7,10 @@ struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect", abstract: "Show a neuron's statistics and records from an activation database.")
 
-    @Argument(help: "The activation database.")
-    var database: String
+    @Option(help: "The activation database.")
+    var db: String?
+    @Argument(help: .hidden)
+    var positionalDatabase: String?
     @Option(help: "The neuron, as LAYER:INDEX.")
     var neuron: String
     @Flag(help: "Print every record as JSON.")
@@ -43,9 +45,18 @@ struct InspectCommand: ParsableCommand {
     struct RecordsJSON: Encodable { let top, random: [RecordJSON]; let quantiles: [[RecordJSON]]; let bottom: [RecordJSON] }
     struct OutputJSON: Encodable { let layer, neuron: Int; let stats: StatsJSON; let records: RecordsJSON }
 
+    func validate() throws {
+        guard NeuronID(neuron) != nil else { throw ValidationError("--neuron must look like 3:1024.") }
+        guard records >= 0 else { throw ValidationError("--records cannot be negative.") }
+        guard (db == nil) != (positionalDatabase == nil) else { throw ValidationError("Give the database once, as --db DB.") }
+    }
+
+    /// The database, from --db or the older positional form.
+    var database: String { db ?? positionalDatabase ?? "" }
+
     func run() throws {
         try reportingErrors {
-            guard let id = NeuronID(neuron) else { throw ValidationError("--neuron must look like 3:1024") }
+            let id = NeuronID(neuron)!
             let store = try ActivationDatabase.openForReading(path: database, allowIncomplete: allowIncomplete)
             let data = try store.neuron(id)
             let vocabulary = try store.tokenStrings()
@@ -67,7 +78,7 @@ struct InspectCommand: ParsableCommand {
                                  quantile_boundaries: s.quantileBoundaries.map(Double.init),
                                  excerpts_below_boundaries: s.excerptsBelowBoundaries),
                 records: RecordsJSON(top: try data.records(.top).map(record), random: try data.records(.random).map(record),
-                                     quantiles: try (0..<4).map { try data.records(.quantile, bucket: $0).map(record) },
+                                     quantiles: try (0..<QuantileBuckets.count).map { try data.records(.quantile, bucket: $0).map(record) },
                                      bottom: try data.records(.bottom).map(record)))
             if json {
                 try printJSON(output)
@@ -84,7 +95,7 @@ struct InspectCommand: ParsableCommand {
         print("neuron \(o.layer):\(o.neuron)  tokens \(s.token_count)  excerpts \(s.excerpt_count)")
         print("  mean \(f(s.mean))  variance \(f(s.variance))  skewness \(f(s.skewness))  kurtosis \(f(s.kurtosis))")
         print("  min \(f(s.min))  max \(f(s.max))  fraction > 0: \(f(s.fraction_positive))")
-        print("  excerpt-max quantiles 0.5/0.9/0.99/0.999: " + s.quantile_boundaries.map { f($0) }.joined(separator: " / "))
+        print("  excerpt-max quantiles \(QuantileBuckets.upperEdges.map { "\($0)" }.joined(separator: "/")): " + s.quantile_boundaries.map { f($0) }.joined(separator: " / "))
         let scale = max(s.max, 1e-6)
         func show(_ title: String, _ records: [RecordJSON]) {
             guard !records.isEmpty else { return }
@@ -104,7 +115,7 @@ struct InspectCommand: ParsableCommand {
             }
         }
         show("top (by excerpt maximum)", o.records.top)
-        for (bucket, name) in ["[0, 0.5]", "[0.5, 0.9]", "[0.9, 0.99]", "[0.99, 0.999]"].enumerated() {
+        for (bucket, name) in QuantileBuckets.names.enumerated() {
             show("quantile bucket \(name)", o.records.quantiles[bucket])
         }
         show("random", o.records.random)

@@ -1,11 +1,14 @@
+import ActivationStore
 import ArgumentParser
 import Foundation
+import Support
 
 @main
 struct NeuronBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "neuronbench",
         abstract: "Automated neuron interpretability for GPT-2: record MLP neurons, explain them, score the explanations.",
+        version: "neuronbench \(NeuronbenchVersion.current)",
         subcommands: [TokenizeCommand.self, ActivationsCommand.self, PrecomputeCommand.self, InspectCommand.self,
                       MergeCommand.self, SchemaCommand.self, EvaluateCommand.self, CompareCommand.self, PuzzlesCommand.self,
                       ReportCommand.self]
@@ -31,8 +34,16 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
 
 private func reported(_ error: Error) -> Error {
     if error is ExitCode || error is ValidationError { return error }
-    FileHandle.standardError.write(Data("neuronbench: error: \(error.localizedDescription)\n".utf8))
+    FileHandle.standardError.write(Data("neuronbench: error: \(error.localizedDescription)\(flagHint(error))\n".utf8))
     return ExitCode.failure
+}
+
+/// Where a library error has a remedy that is a command-line flag, the CLI names it (libraries do not).
+private func flagHint(_ error: Error) -> String {
+    switch error {
+    case ActivationStoreError.incomplete: return " `neuronbench inspect --allow-incomplete` reads it anyway."
+    default: return ""
+    }
 }
 
 /// Writes `value` as one line of JSON to stdout.

@@ -1,3 +1,4 @@
+import ActivationStore
 import ArgumentParser
 import Foundation
 import GPT2
@@ -54,6 +55,27 @@ struct PrecomputeCommand: ParsableCommand {
     @Option(help: "Seconds between resume checkpoints.")
     var checkpointSeconds = 600.0
 
+    func validate() throws {
+        if let layers { _ = try parseLayers(layers) }
+        if let shard { _ = try parseShard(shard) }
+        guard excerptTokens > 0 else { throw ValidationError("--excerpt-tokens must be positive.") }
+        if let minExcerptTokens, !(1...excerptTokens).contains(minExcerptTokens) {
+            throw ValidationError("--min-excerpt-tokens must be between 1 and --excerpt-tokens (\(excerptTokens)).")
+        }
+        if let contextTokens, contextTokens <= 0 || contextTokens % excerptTokens != 0 {
+            throw ValidationError("--context-tokens must be a positive multiple of --excerpt-tokens (\(excerptTokens)).")
+        }
+        guard [topK, randomK, quantileK, bottomK].allSatisfy({ $0 >= 0 }) else {
+            throw ValidationError("--top-k, --random-k, --quantile-k and --bottom-k cannot be negative.")
+        }
+        guard pilotExcerpts > 0 else { throw ValidationError("--pilot-excerpts must be positive.") }
+        guard histogramBins > 0 else { throw ValidationError("--histogram-bins must be positive.") }
+        if let maxTokens, maxTokens <= 0 { throw ValidationError("--max-tokens must be positive.") }
+        if let batch, batch <= 0 { throw ValidationError("--batch must be positive.") }
+        if let maxMemoryGb, !(maxMemoryGb > 0) { throw ValidationError("--max-memory-gb must be positive.") }
+        guard checkpointSeconds > 0 else { throw ValidationError("--checkpoint-seconds must be positive.") }
+    }
+
     func run() throws {
         try reportingErrors {
             var settings = PrecomputeSettings()
@@ -65,11 +87,7 @@ struct PrecomputeCommand: ParsableCommand {
             settings.maxTokens = maxTokens
             settings.precision = precision.precision
             settings.layers = try layers.map(parseLayers)
-            if let shard {
-                let parts = shard.split(separator: "/").compactMap { Int($0) }
-                guard parts.count == 2 else { throw ValidationError("--shard must look like 0/4") }
-                (settings.shardIndex, settings.shardCount) = (parts[0], parts[1])
-            }
+            if let shard { (settings.shardIndex, settings.shardCount) = try parseShard(shard) }
             let run = Precomputation(modelDirectory: model.modelURL, tokenizerDirectory: URL(fileURLWithPath: model.tokenizer ?? model.model),
                                      corpusPath: corpus, outputPath: out, settings: settings)
             run.batchSize = batch ?? max(1, 2_048 / settings.excerpter.context)
@@ -82,38 +100,37 @@ struct PrecomputeCommand: ParsableCommand {
     }
 }
 
-/// Parses "0,3-5" into [0, 3, 4, 5].
-func parseLayers(_ text: String) throws -> [Int] {
-    try text.split(separator: ",").flatMap { part -> [Int] in
-        let bounds = part.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !bounds.isEmpty, bounds.allSatisfy({ $0 != nil }), bounds.count <= 2 else {
-            throw ValidationError("--layers: \"\(part)\" is not a layer or a range like 3-5")
-        }
-        return Array(bounds[0]!...bounds[bounds.count - 1]!)
+/// Parses "i/N" with 0 <= i < N.
+func parseShard(_ text: String) throws -> (Int, Int) {
+    let parts = text.split(separator: "/").map { Int($0) }
+    guard parts.count == 2, let index = parts[0], let count = parts[1], count > 0, (0..<count).contains(index) else {
+        throw ValidationError("--shard must be i/N with 0 <= i < N, e.g. 0/4 (not \"\(text)\").")
     }
+    return (index, count)
 }
 
-func printSummary(_ s: PrecomputeSummary, path: String, precision: MatrixPrecision? = nil) {
+func printSummary(_ summary: PrecomputeSummary, path: String, precision: MatrixPrecision? = nil) {
+    let s = summary.stored
     let issues = s.corpusIssues
     var lines = [
-        s.alreadyComplete ? "\(path) is already complete; nothing to do." : "wrote \(path)\(s.resumed ? " (resumed)" : "")",
+        summary.alreadyComplete ? "\(path) is already complete; nothing to do." : "wrote \(path)\(summary.resumed ? " (resumed)" : "")",
         "  corpus: \(s.documents.formatted()) documents, \(s.excerpts.formatted()) excerpts; \(s.tokensDropped.formatted()) tokens left out of excerpts (document remainders, --max-tokens)"
-            + (s.stoppedAtMaxTokens ? "; read only up to --max-tokens" : ""),
+            + (summary.stoppedAtMaxTokens ? "; read only up to --max-tokens" : ""),
         "  repaired or skipped: \(issues.emptyDocuments) empty documents, \(issues.invalidUTF8Replaced) invalid UTF-8 sequences replaced, \(issues.nulBytesRemoved) NUL bytes removed, \(issues.malformedJSONLines) malformed JSON lines, \(issues.linesWithoutText) lines without \"text\"",
     ]
     lines += issues.examples.map { "    \($0)" }
     lines += [
         "  this run: \(s.shardExcerpts.formatted()) excerpts, \(s.tokensInExcerpts.formatted()) tokens, layers \(s.layers.map(String.init).joined(separator: ",")), pilot of \(s.pilotExcerpts) excerpts"
             + (precision.map { ", \($0.rawValue) projections" } ?? ""),
-        "  stored: \(s.neurons.formatted()) neurons, \(s.records.formatted()) records, \(String(format: "%.1f", s.bytesPerRecord)) bytes of compressed activations per record, database \(String(format: "%.1f", Double(s.databaseBytes) / 1e6)) MB",
+        "  stored: \(s.neurons.formatted()) neurons, \(s.records.formatted()) records, \(String(format: "%.1f", s.bytesPerRecord)) bytes of compressed activations per record, database \(String(format: "%.1f", Double(summary.databaseBytes) / 1e6)) MB",
     ]
-    if s.boundaryErrorMedian.count == 4 {
-        lines.append("  quantile boundary error |true quantile - target| for q = 0.5/0.9/0.99/0.999: median "
+    if s.boundaryErrorMedian.count == QuantileBuckets.count {
+        lines.append("  quantile boundary error |true quantile - target| for q = \(QuantileBuckets.upperEdges.map { "\($0)" }.joined(separator: "/")): median "
                      + s.boundaryErrorMedian.map { String(format: "%.4f", $0) }.joined(separator: "/") + ", max "
                      + s.boundaryErrorMax.map { String(format: "%.4f", $0) }.joined(separator: "/"))
     }
-    if s.seconds > 0 {
-        lines.append("  time: \(String(format: "%.1f", s.seconds)) s, main pass \(String(format: "%.0f", s.mainPassTokensPerSecond)) tokens/s")
+    if summary.seconds > 0 {
+        lines.append("  time: \(String(format: "%.1f", summary.seconds)) s, main pass \(String(format: "%.0f", summary.mainPassTokensPerSecond)) tokens/s")
     }
     FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Precompute
+import Support
 
 /// Progress lines on stderr: rewritten in place on a terminal, one line every 10 s otherwise (logs, Slurm).
 final class ProgressDisplay {
@@ -7,12 +7,7 @@ final class ProgressDisplay {
     private var lastLine = Date.distantPast
     private var lastPhase = ""
 
-    func report(_ p: PrecomputeProgress) {
-        report(phase: p.phase, done: p.done, total: p.total, unit: p.unit, elapsed: p.elapsed)
-    }
-
-    func report(phase: String, done: Int, total: Int, unit: String, elapsed: Double) {
-        let p = (phase: phase, done: done, total: total, unit: unit, elapsed: elapsed)
+    func report(_ p: ProgressReport) {
         let finished = p.total > 0 && p.done >= p.total
         guard isTerminal || finished || p.phase != lastPhase || Date().timeIntervalSince(lastLine) >= 10 else { return }
         lastLine = Date()

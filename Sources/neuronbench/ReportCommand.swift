@@ -15,19 +15,22 @@ struct ReportCommand: ParsableCommand {
     var maxSections = HTMLReport.Options().maxNeuronSections
     @Option(help: "Top-activating records shown per neuron.") var topRecords = HTMLReport.Options().topRecords
 
+    func validate() throws {
+        guard maxSections >= 0, topRecords >= 0 else { throw ValidationError("--max-sections and --top-records cannot be negative.") }
+    }
+
     func run() throws {
         try reportingErrors {
             var options = HTMLReport.Options()
             options.maxNeuronSections = maxSections
             options.topRecords = topRecords
-            guard maxSections >= 0, topRecords >= 0 else { throw ValidationError("--max-sections and --top-records cannot be negative") }
             let report = try HTMLReport(runDirectory: runDirectory, databasePath: db, options: options)
             try report.write(to: out)
             print("report: \(out) (\(report.neuronCount) neurons, \(report.sectionCount) with a section, \(report.html.utf8.count / 1024) KB)")
             for h in report.headlines {
                 let s = h.summary
                 print(String(format: "  %@%@: mean %.3f [95%% CI %.3f, %.3f], median %.3f, %.1f%% ≥ 0.5 (%d scored, %d undefined, %d failed)",
-                             h.pair, h.isControl ? " (control)" : "", s.mean, s.confidenceLow, s.confidenceHigh, s.median,
+                             h.pair.description, h.isControl ? " (control)" : "", s.mean, s.confidenceLow, s.confidenceHigh, s.median,
                              100 * s.fractionAtLeastHalf, s.count, h.undefined, h.failed))
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import SQLite
 import XCTest
 @testable import ActivationStore
 
@@ -71,7 +72,7 @@ final class ActivationStoreTests: XCTestCase {
 
     func writeSampleDatabase(_ path: String, complete: Bool) throws {
         let database = try ActivationDatabase.openForWriting(path: path)
-        try database.connection.transaction {
+        try database.transaction {
             try database.writeVocabulary([Array("a".utf8), Array(" b".utf8), [0xE2]])
             try database.insert(DocumentRow(id: 0, source: "doc.txt", line: nil, byteCount: 5, tokenCount: 5, invalidUTF8Replaced: 0, nulRemoved: 0))
             try database.insert(ExcerptRow(id: 0, documentID: 0, startToken: 0, tokenIDs: [0, 1]))

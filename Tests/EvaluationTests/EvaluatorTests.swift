@@ -20,19 +20,20 @@ final class EvaluatorTests: XCTestCase {
     }
 
     func evaluate(_ records: [NeuronRecord], _ explainers: [any Explainer], _ simulators: [any Simulator],
-                  calibration: CalibrationMethod = .linear) async throws -> (EvaluationReport, [NeuronEvaluation], URL) {
+                  calibration: CalibrationMethod = .linear) async throws -> (RunWriter, [NeuronEvaluation], URL) {
         var settings = EvaluationSettings()
         settings.calibration = calibration
         settings.chunkSize = 3
         let directory = try TestSupport.temporaryDirectory(self)
-        let report = try EvaluationReport(directory: directory)
+        let report = try RunWriter(directory: directory)
         var results: [NeuronEvaluation] = []
         try await Evaluator(source: InMemoryRecords(records), settings: settings).run(
             neurons: records.map(\.id), explainers: explainers, simulators: simulators, explained: report.explained) {
                 results.append($0)
                 try report.add($0)
             }
-        try report.finish(run: ["test": true])
+        try report.finish(manifest: RunManifest(database: "memory", neurons: "all", explainers: explainers.map(\.name),
+                                               simulators: simulators.map(\.name), settings: settings, seed: 0, tool: "test"))
         return (report, results, directory)
     }
 
@@ -55,10 +56,10 @@ final class EvaluatorTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("scores.csv.partial").path))
         let scores = try CSV.parse(String(contentsOf: directory.appendingPathComponent("scores.csv"), encoding: .utf8))
-        XCTAssertEqual(scores[0].fields, EvaluationReport.scoreColumns)
+        XCTAssertEqual(scores[0].fields, ScoreColumn.allCases.map(\.rawValue))
         XCTAssertEqual(scores.count, 13)
         let summary = try CSV.parse(String(contentsOf: directory.appendingPathComponent("summary.csv"), encoding: .utf8))
-        XCTAssertEqual(summary[0].fields, EvaluationReport.summaryColumns)
+        XCTAssertEqual(summary[0].fields, SummaryColumn.allCases.map(\.rawValue))
         let tokenListAll = try XCTUnwrap(summary.first { $0.fields[0] == "token-list" && $0.fields[3] == "all" })
         XCTAssertEqual(tokenListAll.fields[4], "6")   // neurons
         XCTAssertEqual(tokenListAll.fields[5], "6")   // scored

@@ -52,14 +52,23 @@ final class ScoringTests: XCTestCase {
         XCTAssertEqual(Calibration.fit(.linear, simulated: [], actual: []).apply([4]), [4])
     }
 
-    func testPercentileCalibrationMapsRanksToTrueQuantiles() {
-        let calibration = Calibration.fit(.percentile, simulated: [0, 0, 5, 10], actual: [0, 1, 2, 4])
-        let mapped = calibration.apply([-1, 0, 5, 10, 11])
-        XCTAssertEqual(mapped, mapped.sorted(), "monotone")
-        XCTAssertEqual(mapped[0], 0)        // below everything: the lowest true value
-        XCTAssertEqual(mapped[4], 4)        // above everything: the highest
-        // x = 5: 2 values below, 1 equal -> rank (2 + 3)/2/4 = 0.625 -> position 1.875 in [0,1,2,4] -> 1.875
-        XCTAssertEqual(mapped[2], 1.875, accuracy: 1e-12)
+    /// numpy.interp(x, sorted(simulated), sorted(true)) on the cases of Scripts/make-calibration-fixtures.py.
+    func testPercentileCalibrationIsNumpyInterpOverTheSortedCalibrationValues() throws {
+        struct Case: Decodable { var name: String; var simulated, actual, queries, mapped: [Double] }
+        struct Fixture: Decodable { var cases: [Case] }
+        let url = TestSupport.repositoryRoot.appendingPathComponent("Tests/EvaluationTests/Resources/percentile-calibration.json")
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        XCTAssertGreaterThanOrEqual(fixture.cases.count, 10)
+        for c in fixture.cases {
+            let mapped = Calibration.fit(.percentile, simulated: c.simulated, actual: c.actual).apply(c.queries)
+            XCTAssertEqual(mapped.count, c.mapped.count)
+            for (index, (got, expected)) in zip(mapped, c.mapped).enumerated() {
+                XCTAssertEqual(got, expected, accuracy: 1e-12, "\(c.name): query \(c.queries[index])")
+            }
+        }
+        // The worked example, by hand: ties map to the top of their block, values outside clamp.
+        let example = Calibration.fit(.percentile, simulated: [0, 0, 0, 10], actual: [-0.1, 0, 0.2, 3])
+        XCTAssertEqual(example.apply([0, 10, -5, 20]), [0.2, 3, -0.1, 3])
     }
 
     func testSummaryStatistics() {

@@ -39,11 +39,16 @@ final class SplitsTests: XCTestCase {
             let scored = splits.scoreTop.map(\.excerptID) + splits.scoreRandom.map(\.excerptID)
             XCTAssertEqual(Set(scored).count, scored.count, "an excerpt is scored once")
             XCTAssertTrue(Set(scored).isDisjoint(with: splits.calibration.map(\.excerptID)), "calibration never fits on scored excerpts")
+            let calibrated = splits.calibration.map(\.excerptID)
+            XCTAssertEqual(Set(calibrated).count, calibrated.count, "calibration random leaves out the calibration top excerpts")
         }
         // The overlap case made explicit: random rank 1 (valid) is the top rank-0 (train) excerpt.
         let splits = RecordSplits(record(top: [7, 8, 9, 10], random: [1, 7, 2, 3, 4]))
         XCTAssertEqual(splits.explain.map(\.excerptID), [7])
         XCTAssertEqual(splits.scoreRandom.map(\.excerptID), [4])
+        // Calibration random (ranks 0, 3: excerpts 8, 3) leaves out 8, already the calibration top record.
+        let shared = RecordSplits(record(top: [7, 8, 9, 10], random: [8, 5, 6, 3]))
+        XCTAssertEqual(shared.calibration.map(\.excerptID), [8, 3])
     }
 
     func testNeuronSelection() throws {

@@ -1,3 +1,4 @@
+import ActivationStore
 import CZlib
 import Foundation
 import TestSupport

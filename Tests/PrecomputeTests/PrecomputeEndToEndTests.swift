@@ -3,6 +3,7 @@ import CZlib
 import Foundation
 import GPT2
 import TestSupport
+import SQLite
 import XCTest
 @testable import Precompute
 
@@ -65,8 +66,8 @@ final class PrecomputeEndToEndTests: XCTestCase {
 
         let (fp32Path, _) = try precompute(into: directory, name: "fp32.db")
         let bf16 = try ActivationDatabase.openForReading(path: path), fp32 = try ActivationDatabase.openForReading(path: fp32Path)
-        XCTAssertTrue(try XCTUnwrap(bf16.metadata("settings")).contains("\"precision\":\"bf16\""))
-        XCTAssertFalse(try XCTUnwrap(fp32.metadata("settings")).contains("precision"), "fp32 databases keep their old identity")
+        XCTAssertTrue(try metadataText(bf16.path, "settings").contains("\"precision\":\"bf16\""))
+        XCTAssertFalse(try metadataText(fp32.path, "settings").contains("precision"), "fp32 databases keep their old identity")
         var differing = 0, total = 0
         var worst: Float = 0, scale: Float = 0
         for id in try fp32.neuronIDs() {
@@ -119,7 +120,7 @@ final class PrecomputeEndToEndTests: XCTestCase {
         let pilotExcerpts = chosen.map { first in
             excerpts[first...].prefix { $0.documentID == excerpts[first].documentID && $0.startToken / 64 == excerpts[first].startToken / 64 }.count
         }.reduce(0, +)
-        XCTAssertEqual(summary.pilotExcerpts, pilotExcerpts)
+        XCTAssertEqual(summary.stored.pilotExcerpts, pilotExcerpts)
         XCTAssertGreaterThan(pilotExcerpts, pilotCount, "several excerpts per pilot context")
 
         // The context changes the values: the same excerpts run alone give other activations.
@@ -158,8 +159,8 @@ final class PrecomputeEndToEndTests: XCTestCase {
         let database = try ActivationDatabase.openForReading(path: path)
         let direct = try directActivations(database, contextTokens: settings.excerpter.context, precision: settings.precision)
         let excerptCount = direct.count
-        XCTAssertEqual(summary.excerpts, excerptCount)
-        XCTAssertEqual(summary.neurons, 64)
+        XCTAssertEqual(summary.stored.excerpts, excerptCount)
+        XCTAssertEqual(summary.stored.neurons, 64)
         XCTAssertGreaterThan(excerptCount, minimumExcerpts)
         var checkedValues = 0
         for id in try database.neuronIDs() {
@@ -258,12 +259,11 @@ final class PrecomputeEndToEndTests: XCTestCase {
         }
         let merged = directory.appendingPathComponent("merged.db").path
         let summary = try ShardMerge.merge(inputs: shards.reversed(), output: merged)
-        XCTAssertEqual(summary.neurons, 64)
+        XCTAssertEqual(summary.stored.neurons, 64)
         XCTAssertEqual(try dump(single, "records"), try dump(merged, "records"))
         XCTAssertEqual(try dump(single, "excerpts"), try dump(merged, "excerpts"))
         try assertSameNeurons(single, merged, exactStatistics: false)
-        XCTAssertEqual(try ActivationDatabase.openForReading(path: merged).metadata("settings"),
-                       try ActivationDatabase.openForReading(path: single).metadata("settings"))
+        XCTAssertEqual(try metadataText(merged, "settings"), try metadataText(single, "settings"))
 
         XCTAssertThrowsMessage(try ShardMerge.merge(inputs: Array(shards.prefix(2)), output: directory.appendingPathComponent("m2.db").path),
                                     contains: ["expected shards 0/3", "1/3"])
@@ -279,7 +279,7 @@ final class PrecomputeEndToEndTests: XCTestCase {
         let before = try tables.map { try dump(path, $0) }
         let (_, again) = try precompute(into: directory)
         XCTAssertTrue(again.alreadyComplete)
-        XCTAssertEqual(again.neurons, 64)
+        XCTAssertEqual(again.stored.neurons, 64)
         XCTAssertEqual(try tables.map { try dump(path, $0) }, before, "a complete database is not rewritten")
         // A complete database with another corpus is refused, not re-tokenized under its records.
         let otherCorpus = directory.appendingPathComponent("other")
@@ -306,7 +306,7 @@ final class PrecomputeEndToEndTests: XCTestCase {
         XCTAssertLessThanOrEqual(excerpts.reduce(0) { $0 + $1.tokenIDs.count }, 1_000)
         XCTAssertTrue(excerpts.allSatisfy { (5...40).contains($0.tokenIDs.count) })
         XCTAssertTrue(excerpts.contains { $0.tokenIDs.count < 40 }, "a document's short remainder is kept")
-        XCTAssertEqual(summary.excerpts, excerpts.count)
+        XCTAssertEqual(summary.stored.excerpts, excerpts.count)
         // Short excerpts are stored with their own length and match the model.
         let model = try GPT2Model(directory: Paths.model)
         let short = try XCTUnwrap(excerpts.first { $0.tokenIDs.count < 40 })
@@ -355,9 +355,9 @@ final class PrecomputeEndToEndTests: XCTestCase {
             }
         }
         XCTAssertEqual(kept, total)
-        XCTAssertEqual(summary.documents, stop + 1)
-        XCTAssertLessThan(summary.documents, 40)
-        XCTAssertTrue(try XCTUnwrap(database.metadata("corpus")).contains(#""stoppedAtMaxTokens":true"#))
+        XCTAssertEqual(summary.stored.documents, stop + 1)
+        XCTAssertLessThan(summary.stored.documents, 40)
+        XCTAssertTrue(try metadataText(database.path, "corpus").contains(#""stoppedAtMaxTokens":true"#))
 
         // The whole corpus is damaged further on: without --max-tokens that is an error naming the file.
         XCTAssertThrowsMessage(try precompute(corpus: corpus, into: directory, name: "whole.db"), contains: [corpus])
@@ -381,6 +381,11 @@ final class PrecomputeEndToEndTests: XCTestCase {
     }
 
     // MARK: Helpers
+
+    /// A metadata value as stored, read with SQL (independently of the store's typed accessors).
+    func metadataText(_ path: String, _ key: String) throws -> String {
+        try XCTUnwrap(try SQLiteDatabase(path: path, readOnly: true).query("SELECT value FROM metadata WHERE key = ?", [.text(key)]) { $0.string(0) }.first)
+    }
 
     func dump(_ path: String, _ table: String) throws -> [String] {
         let database = try SQLiteDatabase(path: path, readOnly: true)

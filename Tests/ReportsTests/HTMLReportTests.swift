@@ -23,7 +23,7 @@ final class HTMLReportTests: XCTestCase {
         let path = directory.appendingPathComponent("report-test.db").path
         let database = try ActivationDatabase.openForWriting(path: path)
         let excerpts = (0..<30).map { e in (0..<8).map { (e * 3 + $0 * 7) % Self.vocabulary.count } }
-        try database.connection.transaction {
+        try database.transaction {
             try database.writeVocabulary(Self.vocabulary.map { Array($0.utf8) })
             try database.insert(DocumentRow(id: 0, source: "/corpus/<doc>.txt", line: nil, byteCount: 100, tokenCount: 240, invalidUTF8Replaced: 0, nulRemoved: 0))
             for (id, tokens) in excerpts.enumerated() {
@@ -53,12 +53,13 @@ final class HTMLReportTests: XCTestCase {
 
     func makeRun(_ directory: URL, database: String) async throws -> URL {
         let run = directory.appendingPathComponent("run")
-        let report = try EvaluationReport(directory: run)
+        let report = try RunWriter(directory: run)
         let reader = try NeuronRecordReader(path: database)
         try await Evaluator(source: reader, settings: EvaluationSettings()).run(
             neurons: try reader.neuronIDs(), explainers: [HostileExplainer(), TokenListExplainer(), ShuffledExplainer(base: TokenListExplainer(), seed: 0)],
             simulators: [KeywordSimulator()], explained: report.explained) { try report.add($0) }
-        try report.finish(run: ["database": database, "explainers": ["hostile<b>", "token-list", "shuffled"], "seed": 0])
+        try report.finish(manifest: RunManifest(database: database, neurons: "all", explainers: ["hostile<b>", "token-list", "shuffled"],
+                                                simulators: ["keyword"], settings: EvaluationSettings(), seed: 0, tool: "test"))
         return run
     }
 
@@ -128,10 +129,10 @@ final class HTMLReportTests: XCTestCase {
         let summary = try CSV.parse(String(contentsOf: run.appendingPathComponent("summary.csv"), encoding: .utf8))
         let header = summary[0].fields
         func column(_ name: String) -> Int { header.firstIndex(of: name)! }
-        XCTAssertEqual(report.headlines.map(\.pair), ["hostile<b> / keyword", "token-list / keyword", "shuffled(token-list) / keyword"])
+        XCTAssertEqual(report.headlines.map(\.pair.description), ["hostile<b> / keyword", "token-list / keyword", "shuffled(token-list) / keyword"])
         XCTAssertEqual(report.headlines.map(\.isControl), [false, false, true])
         for headline in report.headlines {
-            let row = try XCTUnwrap(summary.first { "\($0.fields[column("explainer")]) / \($0.fields[column("simulator")])" == headline.pair
+            let row = try XCTUnwrap(summary.first { "\($0.fields[column("explainer")]) / \($0.fields[column("simulator")])" == headline.pair.description
                 && $0.fields[column("layer")] == "all" })
             XCTAssertEqual(headline.summary.count, Int(row.fields[column("scored")]))
             for (value, name) in [(headline.summary.mean, "mean"), (headline.summary.median, "median"), (headline.summary.confidenceLow, "ci95_low")] {
@@ -153,7 +154,11 @@ final class HTMLReportTests: XCTestCase {
         let run = try await makeRun(directory, database: path)
         XCTAssertFalse(try HTMLReport(runDirectory: run.path).html.contains("matrix multiplies"))
         let database = try ActivationDatabase.openForWriting(path: path)
-        try database.connection.transaction { try database.setMetadata("settings", json: #"{"seed":0,"precision":"bf16"}"#) }
+        var settings = PrecomputeSettings()
+        settings.precisionName = "bf16"
+        try database.transaction {
+            try database.setIdentity(ActivationDatabase.Identity(settings: settings, modelSHA256: [:], tokenizerSHA256: [:]))
+        }
         XCTAssertTrue(try HTMLReport(runDirectory: run.path).html.contains("activations recorded with bf16 matrix multiplies"))
     }
 

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import Support
 
 /// An SQLite failure: the result code, SQLite's message, the statement and the file, so that the message alone
 /// says what went wrong where (GRDB's `DatabaseError` carries the same).
@@ -12,7 +13,7 @@ public struct SQLiteError: LocalizedError, Equatable, Sendable {
     public var errorDescription: String? {
         var text = "\(path): SQLite error \(code): \(message)"
         if let sql { text += " (in: \(sql.prefix(120)))" }
-        if code == SQLITE_NOTADB || code == SQLITE_CORRUPT { text += ". The file is not an intact neuronbench database." }
+        if code == SQLITE_NOTADB || code == SQLITE_CORRUPT { text += ". The file is not an intact SQLite database." }
         return text
     }
 }
@@ -63,6 +64,7 @@ public final class SQLiteDatabase {
         do {
             let result = try body()
             try execute("COMMIT")
+            KillSwitch.committed()
             return result
         } catch {
             try? execute("ROLLBACK")
@@ -103,7 +105,7 @@ extension SQLiteValue {
 /// A prepared statement; reusable after `reset()`.
 public final class SQLiteStatement {
     unowned let database: SQLiteDatabase
-    let handle: OpaquePointer
+    @usableFromInline let handle: OpaquePointer
     let sql: String
 
     init(database: SQLiteDatabase, handle: OpaquePointer, sql: String) {
@@ -135,25 +137,29 @@ public final class SQLiteStatement {
         }
     }
 
-    /// Binds and runs a multi-row insert of records rows (the activation writer's hot path: millions of rows),
-    /// column by column: layer, neuron, kind, bucket, rank, excerpt_id, max, min, value_offset per row.
-    func insertRecords(_ rows: ArraySlice<RecordRow>) throws {
-        sqlite3_reset(handle)
-        var code = SQLITE_OK
-        for (index, row) in zip(0..., rows) where code == SQLITE_OK {
-            let base = Int32(9 * index)
-            code = sqlite3_bind_int64(handle, base + 1, Int64(row.layer))
-            if code == SQLITE_OK { code = sqlite3_bind_int64(handle, base + 2, Int64(row.neuron)) }
-            if code == SQLITE_OK { code = RecordKind.cName(row.kind) { sqlite3_bind_text(handle, base + 3, $0, -1, nil) } }
-            if code == SQLITE_OK { code = sqlite3_bind_int64(handle, base + 4, Int64(row.bucket)) }
-            if code == SQLITE_OK { code = sqlite3_bind_int64(handle, base + 5, Int64(row.rank)) }
-            if code == SQLITE_OK { code = sqlite3_bind_int64(handle, base + 6, Int64(row.excerpt)) }
-            if code == SQLITE_OK { code = sqlite3_bind_double(handle, base + 7, row.maximum) }
-            if code == SQLITE_OK { code = sqlite3_bind_double(handle, base + 8, row.minimum) }
-            if code == SQLITE_OK { code = sqlite3_bind_int64(handle, base + 9, Int64(row.offset)) }
+    // Column-by-column binding for hot loops (millions of rows): no array of values per row. Parameters count
+    // from 1; `reset()` first when reusing the statement.
+
+    public func reset() { sqlite3_reset(handle) }
+
+    @inlinable public func bind(_ value: Int64, at index: Int32) throws {
+        try check(sqlite3_bind_int64(handle, index, value))
+    }
+
+    @inlinable public func bind(_ value: Double, at index: Int32) throws {
+        try check(sqlite3_bind_double(handle, index, value))
+    }
+
+    /// Binds a static string without copying it.
+    @inlinable public func bind(_ value: StaticString, at index: Int32) throws {
+        let code = value.utf8Start.withMemoryRebound(to: CChar.self, capacity: value.utf8CodeUnitCount + 1) {
+            sqlite3_bind_text(handle, index, $0, Int32(value.utf8CodeUnitCount), nil)
         }
+        try check(code)
+    }
+
+    @usableFromInline func check(_ code: Int32) throws {
         guard code == SQLITE_OK else { throw database.error(code, sql: sql) }
-        _ = try step()
     }
 
     /// Advances to the next row; false when done.

@@ -1,17 +1,13 @@
-import COpenBLAS
 import Dispatch
 import Foundation
 
 /// The one thread budget: every parallel loop in neuronbench (matrix multiplies split by rows, attention by
-/// sequence and head, activations, samplers, compression) runs on Dispatch's pool of one thread per core, and
-/// OpenBLAS is held to one thread per call. Two thread pools on the same cores would oversubscribe them: OpenBLAS's
+/// sequence and head, activations, samplers, compression) runs on Dispatch's pool of one thread per core (GPT2
+/// holds OpenBLAS to one thread per call). Two thread pools on the same cores would oversubscribe them: OpenBLAS's
 /// idle workers spin (sched_yield) while the other pool works.
 public enum Parallel {
     /// Worker count: the cores this process may use.
     public static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-
-    /// Makes OpenBLAS single-threaded per call (done once, when the first model is loaded).
-    static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
 
     /// Runs `body(i)` for i in 0..<count on all cores. `body` must only write index-disjoint state.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {

@@ -1,0 +1,117 @@
+import Foundation
+import SQLite
+
+/// The metadata table's values, typed. Every value is compact JSON with sorted keys (so equal values are equal
+/// text); only this file knows the keys.
+extension ActivationDatabase {
+    /// The keys of the metadata table (Schemas/activations.md).
+    enum MetadataKey: String {
+        case schemaVersion = "schema_version", status, tool, model, modelSHA256 = "model_sha256"
+        case tokenizerSHA256 = "tokenizer_sha256", corpus, settings, summary
+    }
+
+    /// What makes two databases comparable for resume and merge: the settings and the SHA-256 of every model and
+    /// tokenizer file ({file name: hex digest}).
+    public struct Identity: Equatable, Sendable {
+        public var settings: PrecomputeSettings
+        public var modelSHA256: [String: String]
+        public var tokenizerSHA256: [String: String]
+
+        public init(settings: PrecomputeSettings, modelSHA256: [String: String], tokenizerSHA256: [String: String]) {
+            self.settings = settings
+            self.modelSHA256 = modelSHA256
+            self.tokenizerSHA256 = tokenizerSHA256
+        }
+
+        /// "what: stored …, now …" for each part that differs from `other`.
+        public func differences(from stored: Identity) -> [String] {
+            var differences: [String] = []
+            func compare<T: Encodable & Equatable>(_ name: String, _ mine: T, _ theirs: T) {
+                if mine != theirs {
+                    differences.append("\(name): stored \((try? Self.json(theirs)) ?? "?"), now \((try? Self.json(mine)) ?? "?")")
+                }
+            }
+            compare("model_sha256", modelSHA256, stored.modelSHA256)
+            compare("settings", settings, stored.settings)
+            compare("tokenizer_sha256", tokenizerSHA256, stored.tokenizerSHA256)
+            return differences
+        }
+
+        static func json<T: Encodable>(_ value: T) throws -> String { try ActivationDatabase.json(value) }
+    }
+
+    public func identity() throws -> Identity? {
+        guard let settings = try settings() else { return nil }
+        return Identity(settings: settings, modelSHA256: try value([String: String].self, .modelSHA256) ?? [:],
+                        tokenizerSHA256: try value([String: String].self, .tokenizerSHA256) ?? [:])
+    }
+
+    public func setIdentity(_ identity: Identity) throws {
+        try setValue(identity.settings, .settings)
+        try setValue(identity.modelSHA256, .modelSHA256)
+        try setValue(identity.tokenizerSHA256, .tokenizerSHA256)
+    }
+
+    public func settings() throws -> PrecomputeSettings? { try value(PrecomputeSettings.self, .settings) }
+    public func corpus() throws -> CorpusManifest? { try value(CorpusManifest.self, .corpus) }
+    public func setCorpus(_ manifest: CorpusManifest) throws { try setValue(manifest, .corpus) }
+    public func summary() throws -> DatabaseSummary? { try value(DatabaseSummary.self, .summary) }
+    public func setSummary(_ summary: DatabaseSummary) throws { try setValue(summary, .summary) }
+    public func tool() throws -> ToolInfo? { try value(ToolInfo.self, .tool) }
+    public func setTool(_ tool: ToolInfo) throws { try setValue(tool, .tool) }
+    public func model() throws -> StoredModel? { try value(StoredModel.self, .model) }
+    public func setModel(_ model: StoredModel) throws { try setValue(model, .model) }
+
+    /// Copies tool, model, identity and corpus from another database (a merge's output from its first shard),
+    /// with `settings` in place of the stored ones.
+    public func copyDescription(from other: ActivationDatabase, settings: PrecomputeSettings) throws {
+        for key in [MetadataKey.tool, .model, .modelSHA256, .tokenizerSHA256, .corpus] {
+            if let text = try other.metadataText(key) { try setMetadataText(key, text) }
+        }
+        try setValue(settings, .settings)
+    }
+
+    // MARK: Storage
+
+    func value<T: Decodable>(_ type: T.Type, _ key: MetadataKey) throws -> T? {
+        guard let text = try metadataText(key) else { return nil }
+        do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch {
+            throw ActivationStoreError.corrupt(path: path, reason: "metadata \"\(key.rawValue)\" is not a valid \(type) (\(Self.describe(error)))")
+        }
+    }
+
+    func setValue<T: Encodable>(_ value: T, _ key: MetadataKey) throws { try setMetadataText(key, try Self.json(value)) }
+
+    func metadataText(_ key: MetadataKey) throws -> String? {
+        try connection.query("SELECT value FROM metadata WHERE key = ?", [.text(key.rawValue)]) { $0.string(0) }.first
+    }
+
+    func setMetadataText(_ key: MetadataKey, _ json: String) throws {
+        try connection.run("INSERT OR REPLACE INTO metadata (key, value) VALUES (?, ?)", [.text(key.rawValue), .text(json)])
+    }
+
+    /// Compact, key-sorted JSON: the stored form of every metadata value.
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// A decoding error in a few words ("key 'sha256' missing", "wrong type at 'documents'").
+    static func describe(_ error: Error) -> String {
+        guard let error = error as? DecodingError else { return error.localizedDescription }
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map(\.stringValue).joined(separator: ".")
+        }
+        switch error {
+        case let .keyNotFound(key, context):
+            return "no \"\((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))\""
+        case let .typeMismatch(_, context), let .valueNotFound(_, context):
+            return "wrong type at \"\(path(context))\""
+        case let .dataCorrupted(context):
+            return context.codingPath.isEmpty ? "not JSON" : "invalid value at \"\(path(context))\""
+        @unknown default:
+            return "unreadable"
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+
+/// Why a call to an OpenAI-compatible API gave no usable answer. The plug-ins hand it to the evaluator as the
+/// explainer's or simulator's failure, once, so a message reads "simulator failed: <this>".
+public enum LLMError: LocalizedError, Equatable, Sendable {
+    case invalidRequest(String)
+    /// A reply that retrying cannot fix (400, 401, 403, 404, other 4xx).
+    case rejected(url: String, status: Int, detail: String, hint: String?)
+    /// No usable reply after every attempt (429, 5xx, time-outs, dropped connections, invalid JSON).
+    case unanswered(url: String, problem: String, attempts: Int)
+    /// A reply that arrived but cannot be read as the answer asked for.
+    case invalidReply(String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .invalidRequest(reason):
+            return "could not encode the request: \(reason)"
+        case let .rejected(url, status, detail, hint):
+            return "\(url) rejected the request (HTTP \(status))\(detail.isEmpty ? "" : ": \(detail)")" + (hint.map { ". \($0)" } ?? "")
+        case let .unanswered(url, problem, attempts):
+            return "\(url): \(problem), after \(attempts) attempts"
+        case let .invalidReply(reason):
+            return reason
+        }
+    }
+}

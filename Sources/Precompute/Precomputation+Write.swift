@@ -1,0 +1,38 @@
+import ActivationStore
+import Foundation
+import Support
+
+/// Phase 4: every neuron's statistics and records, the summary, and "complete", in one transaction: a crash
+/// before its commit leaves the resumable state of the last checkpoint, never a half-written database that
+/// looks finished.
+extension Precomputation {
+    func writeNeurons(_ database: ActivationDatabase, _ samplers: [LayerSampler], neuronCount: Int, summary: inout DatabaseSummary,
+                      _ progress: (ProgressReport) -> Void) throws {
+        let started = Date()
+        try database.beginFinalWrite()
+        try database.transaction {
+            for (index, sampler) in samplers.enumerated() {
+                try NeuronWriter.write(sampler, neuronCount: neuronCount, to: database)
+                progress(ProgressReport(phase: "write", done: index + 1, total: samplers.count, unit: "layers",
+                                        elapsed: Date().timeIntervalSince(started)))
+            }
+            summary.addStoredCounts(try database.storedCounts())
+            try database.setSummary(summary)
+            try database.clearProgress()
+            try database.markComplete()
+        }
+        try database.compact()
+    }
+}
+
+extension DatabaseSummary {
+    /// Takes the counts read back from a written database: neurons, records, bytes, boundary errors.
+    mutating func addStoredCounts(_ counts: DatabaseSummary) {
+        neurons = counts.neurons
+        records = counts.records
+        activationBytes = counts.activationBytes
+        bytesPerRecord = counts.bytesPerRecord
+        boundaryErrorMedian = counts.boundaryErrorMedian
+        boundaryErrorMax = counts.boundaryErrorMax
+    }
+}
