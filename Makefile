@@ -13,7 +13,10 @@ NB          := .build/release/neuronbench
 setup:
 	Scripts/bootstrap
 
+# The tests, after a format check (swift-format ships with the Swift toolchain; .swift-format is the house style)
+# and a debug build in which the project's own targets treat warnings as errors (Package.swift).
 test: setup
+	swift format lint --strict --configuration .swift-format --recursive Sources Tests Package.swift
 	swift build --build-tests
 	swift test --skip-build --disable-swift-testing
 

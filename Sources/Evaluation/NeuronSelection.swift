@@ -12,7 +12,7 @@ public enum NeuronSelection {
         func range(_ text: Substring) throws -> ClosedRange<Int> {
             let bounds = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
             guard (1...2).contains(bounds.count), let low = bounds[0], let high = bounds[bounds.count - 1], low <= high else {
-                throw EvaluationError.invalidSpecification("--neurons: \"\(text)\" is not a number or a range like 2-4")
+                throw EvaluationError.invalidSpecification("neuron selection: \"\(text)\" is not a number or a range like 2-4")
             }
             return low...high
         }
@@ -21,13 +21,13 @@ public enum NeuronSelection {
                 hasItems = true; chosen.formUnion(available)
             } else if item.hasPrefix("random:") {
                 guard let n = Int(item.dropFirst("random:".count)), n > 0 else {
-                    throw EvaluationError.invalidSpecification("--neurons: \"\(item)\" needs a positive count, e.g. random:100")
+                    throw EvaluationError.invalidSpecification("neuron selection: \"\(item)\" needs a positive count, e.g. random:100")
                 }
                 randomCount = n
             } else if let colon = item.firstIndex(of: ":") {
                 hasItems = true
                 guard let layer = Int(item[..<colon]) else {
-                    throw EvaluationError.invalidSpecification("--neurons: \"\(item)\" is not LAYER:NEURON")
+                    throw EvaluationError.invalidSpecification("neuron selection: \"\(item)\" is not LAYER:NEURON")
                 }
                 let neurons = try range(item[item.index(after: colon)...])
                 chosen.formUnion(available.filter { $0.layer == layer && neurons.contains($0.neuron) })
@@ -45,7 +45,7 @@ public enum NeuronSelection {
                     < (SampleHash.key(seed: seed, stream: .neurons, layer: $1.layer, neuron: $1.neuron, excerpt: 0), $1)
             }.prefix(randomCount).sorted()
         }
-        guard !result.isEmpty else { throw EvaluationError.invalidSpecification("--neurons \(specification) selects no neuron in this database") }
+        guard !result.isEmpty else { throw EvaluationError.invalidSpecification("neuron selection \(specification) selects no neuron in this database") }
         return result
     }
 }

@@ -26,6 +26,10 @@ public struct PluginRegistry: Sendable {
         return registry
     }
 
+    /// Every explainer name this registry accepts, sorted (the controls' `shuffled` included).
+    public var explainerNames: [String] { (Array(explainers.keys) + ["shuffled"]).sorted() }
+    public var simulatorNames: [String] { simulators.keys.sorted() }
+
     /// "name" or "name:argument".
     static func split(_ specification: String) -> (String, String?) {
         guard let colon = specification.firstIndex(of: ":") else { return (specification, nil) }
@@ -38,7 +42,7 @@ public struct PluginRegistry: Sendable {
             return ShuffledExplainer(base: try explainer(argument ?? "token-list", seed: seed), seed: seed)
         }
         guard let factory = explainers[name] else {
-            throw EvaluationError.unknownPlugin(kind: "explainer", name: specification, known: (Array(explainers.keys) + ["shuffled"]).sorted())
+            throw EvaluationError.unknownPlugin(kind: "explainer", name: specification, known: explainerNames)
         }
         return try factory(argument, seed)
     }
@@ -46,7 +50,7 @@ public struct PluginRegistry: Sendable {
     public func simulator(_ specification: String) throws -> any Simulator {
         let (name, argument) = Self.split(specification)
         guard let factory = simulators[name] else {
-            throw EvaluationError.unknownPlugin(kind: "simulator", name: specification, known: simulators.keys.sorted())
+            throw EvaluationError.unknownPlugin(kind: "simulator", name: specification, known: simulatorNames)
         }
         return try factory(argument)
     }

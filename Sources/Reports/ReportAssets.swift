@@ -97,7 +97,7 @@ enum ReportAssets {
       const n = DATA.sections[id];
       if (!n) {
         view.append(el("p", {class: "hint"}, "No section for neuron " + id + " in this report (" +
-          Object.keys(DATA.sections).length + " of " + DATA.neurons + " neurons have one; see --max-sections)."));
+          Object.keys(DATA.sections).length + " of " + DATA.neurons + " neurons have one; the report command sets how many)."));
         return;
       }
       const [layer, neuron] = id.split(":");

@@ -5,9 +5,11 @@ import LLM
 
 /// Options shared by `evaluate` and `puzzles`: which explainers and simulators, and how records are split.
 struct EvaluationOptions: ParsableArguments {
-    @Option(name: .customLong("explainer"), help: "An explainer (repeatable): token-list, file:PATH, shuffled[:EXPLAINER], constant[:TEXT], llm.")
+    @Option(name: .customLong("explainer"), help: ArgumentHelp(
+        "An explainer (repeatable): \((PluginRegistry.standard.explainerNames + ["llm"]).sorted().joined(separator: ", ")).",
+        discussion: "file:PATH imports explanations; shuffled[:EXPLAINER] and constant[:TEXT] are controls."))
     var explainers: [String] = []
-    @Option(name: .customLong("simulator"), help: "A simulator (repeatable): keyword, llm (= llm:json), llm:all-at-once.")
+    @Option(name: .customLong("simulator"), help: "A simulator (repeatable): \((PluginRegistry.standard.simulatorNames + ["llm (= llm:json)", "llm:all-at-once"]).joined(separator: ", ")).")
     var simulators: [String] = []
     @Option(help: "How simulated values are mapped to activations before R² and absolute deviation: none, linear, percentile (fitted on the calibration split).")
     var calibration: String = "linear"

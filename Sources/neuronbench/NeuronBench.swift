@@ -1,6 +1,7 @@
 import ActivationStore
 import ArgumentParser
 import Foundation
+import Precompute
 import Support
 
 @main
@@ -42,6 +43,9 @@ private func reported(_ error: Error) -> Error {
 private func flagHint(_ error: Error) -> String {
     switch error {
     case ActivationStoreError.incomplete: return " `neuronbench inspect --allow-incomplete` reads it anyway."
+    case PrecomputeError.tooMuchMemory:
+        return " Flags: --layers, --top-k, --random-k, --quantile-k, --bottom-k, --excerpt-tokens, --shard; --max-memory-gb sets the limit."
+    case PrecomputeError.databaseMismatch: return " Use another --out file."
     default: return ""
     }
 }

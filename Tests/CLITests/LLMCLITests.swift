@@ -82,7 +82,7 @@ final class LLMCLITests: XCTestCase {
         XCTAssertEqual(result.status, 1, result.stderr)
         XCTAssertTrue(result.stderr.contains("no neuron could be scored"), result.stderr)
         let scores = try String(contentsOf: directory.appendingPathComponent("run/scores.csv"), encoding: .utf8)
-        XCTAssertTrue(scores.contains("refused the API key (HTTP 401)"), scores)
+        XCTAssertTrue(scores.contains("explainer failed: http://127.0.0.1:\(port)/v1/chat/completions rejected the request (HTTP 401)"), scores)
         XCTAssertTrue(scores.contains(",failed,"), scores)
         XCTAssertEqual(try requests(), 3, "401 is not retried")
     }

@@ -61,13 +61,19 @@ final class ClientTests: XCTestCase {
         let client = try client(server)
         try await server.inject(["401", "404", "400"])
         let results = await LLMSimulator(client: client, mode: .json).simulate([request])
-        XCTAssertThrowsMessage(try results[0].get(), contains: ["refused the API key (HTTP 401)", "OPENAI_API_KEY"])
+        XCTAssertThrowsMessage(try results[0].get(), contains: ["rejected the request (HTTP 401)", "OPENAI_API_KEY"])
         let second = await LLMSimulator(client: client, mode: .json).simulate([request])
-        XCTAssertThrowsMessage(try second[0].get(), contains: ["HTTP 404", "--llm-model fake"])
+        XCTAssertThrowsMessage(try second[0].get(), contains: ["HTTP 404", "model name (fake)"])
         let third = await LLMSimulator(client: client, mode: .json).simulate([request])
         XCTAssertThrowsMessage(try third[0].get(), contains: ["HTTP 400", "Bad request"])
         let stats = try await server.stats()
         XCTAssertEqual(stats.requests, 3, "none of them retried")
+        // An explainer's failure reads once as the explainer's, never wrapped in a simulator's.
+        try await server.inject(["401"])
+        let explained = await LLMExplainer(client: client).explain([ExplainRequest(neuron: NeuronID(layer: 0, neuron: 0), records: [])])
+        guard case let .failure(error) = explained[0] else { return XCTFail("a 401 explained something") }
+        XCTAssertTrue(error.localizedDescription.hasPrefix("explainer failed: http://"), error.localizedDescription)
+        XCTAssertFalse(error.localizedDescription.contains("simulator failed"), error.localizedDescription)
     }
 
     func testAReplyWithATokenMissingIsAFailureNotZeros() async throws {

@@ -62,7 +62,7 @@ final class PromptTests: XCTestCase {
         XCTAssertEqual(values[0], 5, accuracy: 1e-12)                       // 0·0.5 + 10·0.5
         XCTAssertEqual(values[1], (2 * 0.6 + 4 * 0.2) / 0.8, accuracy: 1e-12)  // renormalised over 0–10
         XCTAssertThrowsMessage(try LLMSimulator.expectedValues(object, tokenCount: 3).get(), contains: ["found 2 activation positions", "3 tokens"])
-        XCTAssertThrowsMessage(try LLMSimulator.expectedValues(["choices": [["text": "x"]]], tokenCount: 1).get(), contains: ["no prompt log-probabilities", "llm:json"])
+        XCTAssertThrowsMessage(try LLMSimulator.expectedValues(["choices": [["text": "x"]]], tokenCount: 1).get(), contains: ["no prompt log-probabilities", "json simulator"])
     }
 
     func testJSONAlignment() throws {

@@ -151,7 +151,7 @@ final class PrecomputeEndToEndTests: XCTestCase {
         tooLong.excerpter = Excerpter(tokens: 16, contextTokens: 128)
         XCTAssertThrowsMessage(try precompute(tooLong, into: directory, name: "long.db"), contains: ["128 tokens", "64 positions"])
         tooLong.excerpter = Excerpter(tokens: 16, contextTokens: 40)
-        XCTAssertThrowsMessage(try precompute(tooLong, into: directory, name: "odd.db"), contains: ["multiple of --excerpt-tokens"])
+        XCTAssertThrowsMessage(try precompute(tooLong, into: directory, name: "odd.db"), contains: ["multiple of the excerpt tokens (16)"])
     }
 
     func assertRecordsMatchTheForwardPass(_ path: String, _ summary: PrecomputeSummary, _ settings: PrecomputeSettings,

@@ -162,6 +162,21 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertTrue(try HTMLReport(runDirectory: run.path).html.contains("activations recorded with bf16 matrix multiplies"))
     }
 
+    /// The header names the corpus with its size, read from the database's corpus manifest.
+    func testHeaderShowsTheCorpusTokenCount() async throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let path = try makeDatabase(directory)
+        let run = try await makeRun(directory, database: path)
+        let database = try ActivationDatabase.openForWriting(path: path)
+        try database.transaction {
+            try database.setCorpus(CorpusManifest(path: "/corpus", format: "txt-directory", files: 1, sha256: "00", documents: 1,
+                                                  excerpts: 30, tokensInExcerpts: 240, tokensDropped: 0, issues: CorpusIssues(),
+                                                  stoppedAtMaxTokens: nil))
+        }
+        let html = try HTMLReport(runDirectory: run.path).html
+        XCTAssertTrue(html.contains("<dt>corpus</dt><dd>path /corpus, documents 1, tokens 240 in 30 excerpts</dd>"), "no corpus size in the header")
+    }
+
     func testPackedValuesRoundTripWithinHalfALevel() {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<50 {

@@ -1,5 +1,6 @@
 import Foundation
 import SQLite
+import Support
 
 /// The metadata table's values, typed. Every value is compact JSON with sorted keys (so equal values are equal
 /// text); only this file knows the keys.
@@ -76,7 +77,7 @@ extension ActivationDatabase {
     func value<T: Decodable>(_ type: T.Type, _ key: MetadataKey) throws -> T? {
         guard let text = try metadataText(key) else { return nil }
         do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch {
-            throw ActivationStoreError.corrupt(path: path, reason: "metadata \"\(key.rawValue)\" is not a valid \(type) (\(Self.describe(error)))")
+            throw ActivationStoreError.corrupt(path: path, reason: "metadata \"\(key.rawValue)\" is not a valid \(type) (\(DecodingFailure.describe(error)))")
         }
     }
 
@@ -95,23 +96,5 @@ extension ActivationDatabase {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    /// A decoding error in a few words ("key 'sha256' missing", "wrong type at 'documents'").
-    static func describe(_ error: Error) -> String {
-        guard let error = error as? DecodingError else { return error.localizedDescription }
-        func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map(\.stringValue).joined(separator: ".")
-        }
-        switch error {
-        case let .keyNotFound(key, context):
-            return "no \"\((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))\""
-        case let .typeMismatch(_, context), let .valueNotFound(_, context):
-            return "wrong type at \"\(path(context))\""
-        case let .dataCorrupted(context):
-            return context.codingPath.isEmpty ? "not JSON" : "invalid value at \"\(path(context))\""
-        @unknown default:
-            return "unreadable"
-        }
     }
 }

@@ -92,12 +92,14 @@ public struct RunContents: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw EvaluationError.invalidRun(path: path, reason: "not found (is this an evaluation run directory?)")
         }
-        let manifest: RunManifest
-        do { manifest = try JSONDecoder().decode(RunManifest.self, from: data) } catch {
-            throw EvaluationError.invalidRun(path: path, reason: "not a run manifest (\(error.localizedDescription))")
+        // "complete" first: an unfinished run may have been written by another version, with other fields.
+        struct Completion: Decodable { var complete: Bool? }
+        guard (try? JSONDecoder().decode(Completion.self, from: data))?.complete == true else {
+            throw EvaluationError.invalidRun(path: path, reason: "the run did not finish (no \"complete\": true)")
         }
-        guard manifest.complete else { throw EvaluationError.invalidRun(path: path, reason: "the run did not finish (no \"complete\": true)") }
-        return manifest
+        do { return try JSONDecoder().decode(RunManifest.self, from: data) } catch {
+            throw EvaluationError.invalidRun(path: path, reason: "not a run manifest (\(DecodingFailure.describe(error)))")
+        }
     }
 
     /// Every line of simulations.jsonl.gz.

@@ -18,7 +18,7 @@ public struct GPT2Tokenizer: Sendable {
     }
 
     public init(vocabulary vocabularyURL: URL, merges mergesURL: URL) throws {
-        let hint = "Hint: run Scripts/fetch-assets, or pass --tokenizer DIR with GPT-2's vocab.json and merges.txt."
+        let hint = "Hint: run Scripts/fetch-assets, or name a tokenizer directory with GPT-2's vocab.json and merges.txt."
         let vocabularyData = try readFile(vocabularyURL, hint: hint)
         let mergesData = try readFile(mergesURL, hint: hint)
 
