@@ -14,7 +14,9 @@ import PackageDescription
 // AMD Zen or later): float16 conversion becomes one instruction (vcvtps2ph) instead of a library call, and SIMD
 // code uses 256-bit registers. Debug builds (and the tests) use the generic x86-64 baseline.
 #if arch(x86_64)
-let numericRelease: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]
+let numericRelease: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))
+]
 #else
 let numericRelease: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 #endif
@@ -110,14 +112,22 @@ let package = Package(
             swiftSettings: projectSettings
         ),
         // Release-mode micro benchmarks driven by Scripts/bench-*.
-        .executableTarget(name: "neuronbench-bench", dependencies: ["GPT2", "Support"], swiftSettings: projectSettings),
+        .executableTarget(
+            name: "neuronbench-bench", dependencies: ["GPT2", "Support"], swiftSettings: projectSettings),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "TestSupport"], exclude: ["Resources"]),
-        .testTarget(name: "ActivationStoreTests", dependencies: ["ActivationStore", "SQLite", "Support", "TestSupport"]),
-        .testTarget(name: "PrecomputeTests", dependencies: ["Precompute", "GPT2", "ActivationStore", "SQLite", "Support", "CZlib", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "ActivationStore", "Support", "TestSupport"], exclude: ["Resources"]),
+        .testTarget(
+            name: "ActivationStoreTests", dependencies: ["ActivationStore", "SQLite", "Support", "TestSupport"]),
+        .testTarget(
+            name: "PrecomputeTests",
+            dependencies: ["Precompute", "GPT2", "ActivationStore", "SQLite", "Support", "CZlib", "TestSupport"]),
+        .testTarget(
+            name: "EvaluationTests", dependencies: ["Evaluation", "ActivationStore", "Support", "TestSupport"],
+            exclude: ["Resources"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "ActivationStore", "TestSupport"]),
-        .testTarget(name: "LLMTests", dependencies: ["LLM", "Evaluation", "ActivationStore", "TestSupport"], exclude: ["Resources"]),
+        .testTarget(
+            name: "LLMTests", dependencies: ["LLM", "Evaluation", "ActivationStore", "TestSupport"],
+            exclude: ["Resources"]),
         .testTarget(name: "CLITests", dependencies: ["neuronbench", "TestSupport"]),
     ]
 )

@@ -16,18 +16,25 @@ extension ActivationDatabase {
     }
 
     public func insert(_ document: DocumentRow) throws {
-        try connection.run("""
+        try connection.run(
+            """
             INSERT INTO documents (id, source, line, byte_count, token_count, invalid_utf8_replaced, nul_removed)
             VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, [.int(document.id), .text(document.source), document.line.map(SQLiteValue.int) ?? .null,
-                  .int(document.byteCount), .int(document.tokenCount), .int(document.invalidUTF8Replaced),
-                  .int(document.nulRemoved)])
+            """,
+            [
+                .int(document.id), .text(document.source), document.line.map(SQLiteValue.int) ?? .null,
+                .int(document.byteCount), .int(document.tokenCount), .int(document.invalidUTF8Replaced),
+                .int(document.nulRemoved),
+            ])
     }
 
     public func documents() throws -> [DocumentRow] {
-        try connection.query("SELECT id, source, line, byte_count, token_count, invalid_utf8_replaced, nul_removed FROM documents ORDER BY id") {
-            DocumentRow(id: $0.int(0), source: $0.string(1), line: $0.isNull(2) ? nil : $0.int(2), byteCount: $0.int(3),
-                        tokenCount: $0.int(4), invalidUTF8Replaced: $0.int(5), nulRemoved: $0.int(6))
+        try connection.query(
+            "SELECT id, source, line, byte_count, token_count, invalid_utf8_replaced, nul_removed FROM documents ORDER BY id"
+        ) {
+            DocumentRow(
+                id: $0.int(0), source: $0.string(1), line: $0.isNull(2) ? nil : $0.int(2), byteCount: $0.int(3),
+                tokenCount: $0.int(4), invalidUTF8Replaced: $0.int(5), nulRemoved: $0.int(6))
         }
     }
 
@@ -35,9 +42,12 @@ extension ActivationDatabase {
         var blob = [UInt8]()
         blob.reserveCapacity(excerpt.tokenIDs.count * 4)
         for id in excerpt.tokenIDs { withUnsafeBytes(of: UInt32(id).littleEndian) { blob += $0 } }
-        try connection.run("INSERT INTO excerpts (id, document_id, start_token, token_count, token_ids) VALUES (?, ?, ?, ?, ?)",
-                           [.int(excerpt.id), .int(excerpt.documentID), .int(excerpt.startToken),
-                            .int(excerpt.tokenIDs.count), .blob(blob)])
+        try connection.run(
+            "INSERT INTO excerpts (id, document_id, start_token, token_count, token_ids) VALUES (?, ?, ?, ?, ?)",
+            [
+                .int(excerpt.id), .int(excerpt.documentID), .int(excerpt.startToken),
+                .int(excerpt.tokenIDs.count), .blob(blob),
+            ])
     }
 
     public func excerptCount() throws -> Int {
@@ -54,9 +64,11 @@ extension ActivationDatabase {
     /// Every excerpt's placement, indexed by excerpt id (ids must run 0, 1, 2, ...).
     public func excerptPlacements() throws -> [ExcerptPlacement] {
         var expected = 0
-        return try connection.query("SELECT id, document_id, start_token, token_count FROM excerpts ORDER BY id") { row in
+        return try connection.query("SELECT id, document_id, start_token, token_count FROM excerpts ORDER BY id") {
+            row in
             guard row.int(0) == expected else {
-                throw ActivationStoreError.corrupt(path: path, reason: "excerpt ids are not consecutive (\(row.int(0)) follows \(expected - 1))")
+                throw ActivationStoreError.corrupt(
+                    path: path, reason: "excerpt ids are not consecutive (\(row.int(0)) follows \(expected - 1))")
             }
             expected += 1
             return ExcerptPlacement(documentID: row.int(1), startToken: row.int(2), tokenCount: row.int(3))
@@ -65,8 +77,10 @@ extension ActivationDatabase {
 
     /// Excerpts with `first <= id < end`, in id order.
     public func excerpts(from first: Int = 0, to end: Int = Int.max) throws -> [ExcerptRow] {
-        try connection.query("SELECT id, document_id, start_token, token_count, token_ids FROM excerpts WHERE id >= ? AND id < ? ORDER BY id",
-                             [.int(first), .integer(Int64(min(end, Int(Int64.max))))]) { row in
+        try connection.query(
+            "SELECT id, document_id, start_token, token_count, token_ids FROM excerpts WHERE id >= ? AND id < ? ORDER BY id",
+            [.int(first), .integer(Int64(min(end, Int(Int64.max))))]
+        ) { row in
             try Self.excerptRow(row, path: path)
         }
     }
@@ -76,10 +90,13 @@ extension ActivationDatabase {
     private static func excerptRow(_ row: SQLiteStatement, path: String) throws -> ExcerptRow {
         let blob = row.blob(4), count = row.int(3)
         guard blob.count == 4 * count else {
-            throw ActivationStoreError.corrupt(path: path, reason: "excerpt \(row.int(0)) has \(blob.count) bytes of token ids for \(count) tokens")
+            throw ActivationStoreError.corrupt(
+                path: path, reason: "excerpt \(row.int(0)) has \(blob.count) bytes of token ids for \(count) tokens")
         }
         let ids = blob.withUnsafeBytes { raw in
-            (0..<count).map { i -> Int in Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+            (0..<count).map { i -> Int in
+                Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+            }
         }
         return ExcerptRow(id: row.int(0), documentID: row.int(1), startToken: row.int(2), tokenIDs: ids)
     }
@@ -96,7 +113,8 @@ extension ActivationDatabase {
 
     /// Empties vocabulary, documents, excerpts and resume state: a tokenizing pass starts over.
     public func removeCorpus() throws {
-        try connection.execute("DELETE FROM vocabulary; DELETE FROM documents; DELETE FROM excerpts; DELETE FROM progress;")
+        try connection.execute(
+            "DELETE FROM vocabulary; DELETE FROM documents; DELETE FROM excerpts; DELETE FROM progress;")
     }
 
     /// Copies vocabulary, documents and excerpts from the database at `path` (a merge's first shard, whose corpus
@@ -105,7 +123,8 @@ extension ActivationDatabase {
         try connection.run("ATTACH DATABASE ? AS source", [.text(path)])
         defer { try? connection.execute("DETACH DATABASE source") }
         try connection.transaction {
-            try connection.execute("""
+            try connection.execute(
+                """
                 INSERT INTO vocabulary SELECT * FROM source.vocabulary;
                 INSERT INTO documents SELECT * FROM source.documents;
                 INSERT INTO excerpts SELECT * FROM source.excerpts;

@@ -32,22 +32,30 @@ extension ActivationDatabase {
             for length in lengths { offsets.append(offset); offset += length }
             guard offset == halfBits.count, lengths.count == data.records.count else {
                 throw ActivationStoreError.invalidArgument(
-                    "neuron \(data.id): \(data.records.count) records with \(lengths.count) lengths totalling \(offset) values, but \(halfBits.count) values given")
+                    "neuron \(data.id): \(data.records.count) records with \(lengths.count) lengths totalling \(offset) values, but \(halfBits.count) values given"
+                )
             }
             func optional(_ x: Double) -> SQLiteValue { x.isFinite ? .real(x) : .null }
-            values = [.int(data.id.layer), .int(data.id.neuron), .int(s.tokenCount), .int(s.excerptCount), .real(s.sum),
-                      .real(s.sumSquares), .real(s.sumCubes), .real(s.sumFourthPowers), .real(s.mean), .real(s.variance),
-                      optional(s.skewness), optional(s.kurtosis), .real(Double(s.min)), .real(Double(s.max)),
-                      .int(s.positiveCount), .real(s.fractionPositive), .text(Self.json(s.histogramEdges.map(Double.init))),
-                      .text(Self.json(s.histogram.map(Double.init))), .text(Self.json(s.quantileBoundaries.map(Double.init))),
-                      .text(Self.json(s.excerptsBelowBoundaries.map(Double.init))), .blob(try RecordCodec.encode(halfBits: halfBits))]
+            values = [
+                .int(data.id.layer), .int(data.id.neuron), .int(s.tokenCount), .int(s.excerptCount), .real(s.sum),
+                .real(s.sumSquares), .real(s.sumCubes), .real(s.sumFourthPowers), .real(s.mean), .real(s.variance),
+                optional(s.skewness), optional(s.kurtosis), .real(Double(s.min)), .real(Double(s.max)),
+                .int(s.positiveCount), .real(s.fractionPositive), .text(Self.json(s.histogramEdges.map(Double.init))),
+                .text(Self.json(s.histogram.map(Double.init))), .text(Self.json(s.quantileBoundaries.map(Double.init))),
+                .text(Self.json(s.excerptsBelowBoundaries.map(Double.init))),
+                .blob(try RecordCodec.encode(halfBits: halfBits)),
+            ]
             self.data = data
             let records = zip(data.records, offsets)
             rows = Self.kindsInKeyOrder.flatMap { kind in
                 records.filter { $0.0.kind == kind }.sorted { ($0.0.bucket, $0.0.rank) < ($1.0.bucket, $1.0.rank) }
             }.map { record, offset in
-                (layer: data.id.layer, neuron: data.id.neuron, kind: record.kind, bucket: record.bucket, rank: record.rank,
-                 excerpt: record.excerptID, maximum: Double(record.maxActivation), minimum: Double(record.minActivation), offset: offset)
+                (
+                    layer: data.id.layer, neuron: data.id.neuron, kind: record.kind, bucket: record.bucket,
+                    rank: record.rank,
+                    excerpt: record.excerptID, maximum: Double(record.maxActivation),
+                    minimum: Double(record.minActivation), offset: offset
+                )
             }
         }
 
@@ -56,10 +64,11 @@ extension ActivationDatabase {
 
         /// A JSON array of numbers as JSONEncoder writes them (integers without a fraction, floats round-trip).
         static func json(_ numbers: [Double]) -> String {
-            "[" + numbers.map { x -> String in
-                if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
-                return x.isFinite ? "\(x)" : "null"
-            }.joined(separator: ",") + "]"
+            "["
+                + numbers.map { x -> String in
+                    if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+                    return x.isFinite ? "\(x)" : "null"
+                }.joined(separator: ",") + "]"
         }
     }
 
@@ -69,12 +78,17 @@ extension ActivationDatabase {
     /// Writes an encoded neuron (replacing any earlier row).
     public func write(_ encoded: EncodedNeuron) throws {
         let id = encoded.data.id
-        try statement(&insertNeuron, """
+        try statement(
+            &insertNeuron,
+            """
             INSERT OR REPLACE INTO neurons (layer, neuron, token_count, excerpt_count, sum, sum_squares, sum_cubes,
                 sum_fourth_powers, mean, variance, skewness, kurtosis, min, max, positive_count, fraction_positive,
                 histogram_edges, histogram, quantile_boundaries, excerpts_below_boundaries, activations)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """) { try $0.bind(encoded.values); _ = try $0.step() }
+            """
+        ) {
+            try $0.bind(encoded.values); _ = try $0.step()
+        }
         try statement(&deleteRecords, "DELETE FROM records WHERE layer = ? AND neuron = ?") {
             try $0.bind([.int(id.layer), .int(id.neuron)]); _ = try $0.step()
         }
@@ -110,7 +124,8 @@ extension ActivationDatabase {
     private func recordInserter(rows: Int) throws -> SQLiteStatement {
         if let statement = recordInserters[rows] { return statement }
         let values = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
-        let statement = try connection.prepare("""
+        let statement = try connection.prepare(
+            """
             INSERT INTO records (layer, neuron, kind, bucket, rank, excerpt_id, max_activation, min_activation, value_offset)
             VALUES \(values)
             """)
@@ -119,53 +134,73 @@ extension ActivationDatabase {
     }
 
     /// Runs `body` with a cached prepared statement (prepared on first use).
-    private func statement(_ cache: inout SQLiteStatement?, _ sql: String, _ body: (SQLiteStatement) throws -> Void) throws {
+    private func statement(
+        _ cache: inout SQLiteStatement?, _ sql: String, _ body: (SQLiteStatement) throws -> Void
+    ) throws {
         if cache == nil { cache = try connection.prepare(sql) }
         try body(cache!)
     }
 
     /// Every neuron in the database, in (layer, neuron) order.
     public func neuronIDs() throws -> [NeuronID] {
-        try connection.query("SELECT layer, neuron FROM neurons ORDER BY layer, neuron") { NeuronID(layer: $0.int(0), neuron: $0.int(1)) }
+        try connection.query("SELECT layer, neuron FROM neurons ORDER BY layer, neuron") {
+            NeuronID(layer: $0.int(0), neuron: $0.int(1))
+        }
     }
 
     /// A neuron's statistics and records with their activations (float16 precision).
     public func neuron(_ id: NeuronID) throws -> NeuronData {
-        let rows = try connection.query("""
+        let rows = try connection.query(
+            """
             SELECT token_count, excerpt_count, sum, sum_squares, sum_cubes, sum_fourth_powers, min, max, positive_count,
                    histogram, quantile_boundaries, excerpts_below_boundaries, activations, histogram_edges
             FROM neurons WHERE layer = ? AND neuron = ?
-            """, [.int(id.layer), .int(id.neuron)]) { row -> (NeuronStatistics, [UInt8]) in
+            """, [.int(id.layer), .int(id.neuron)]
+        ) { row -> (NeuronStatistics, [UInt8]) in
             var s = NeuronStatistics()
             s.tokenCount = row.int(0); s.excerptCount = row.int(1)
-            s.sum = row.double(2); s.sumSquares = row.double(3); s.sumCubes = row.double(4); s.sumFourthPowers = row.double(5)
+            s.sum = row.double(2); s.sumSquares = row.double(3); s.sumCubes = row.double(4);
+            s.sumFourthPowers = row.double(5)
             s.min = Float(row.double(6)); s.max = Float(row.double(7)); s.positiveCount = row.int(8)
             s.histogram = try decodeJSON([Int].self, row.string(9), what: "histogram of neuron \(id)")
-            s.quantileBoundaries = try decodeJSON([Double].self, row.string(10), what: "quantile_boundaries of neuron \(id)").map { Float($0) }
-            s.excerptsBelowBoundaries = try decodeJSON([Int].self, row.string(11), what: "excerpts_below_boundaries of neuron \(id)")
-            s.histogramEdges = try decodeJSON([Double].self, row.string(13), what: "histogram_edges of neuron \(id)").map { Float($0) }
+            s.quantileBoundaries = try decodeJSON(
+                [Double].self, row.string(10), what: "quantile_boundaries of neuron \(id)"
+            ).map { Float($0) }
+            s.excerptsBelowBoundaries = try decodeJSON(
+                [Int].self, row.string(11), what: "excerpts_below_boundaries of neuron \(id)")
+            s.histogramEdges = try decodeJSON([Double].self, row.string(13), what: "histogram_edges of neuron \(id)")
+                .map { Float($0) }
             return (s, row.blob(12))
         }
-        guard let (statistics, blob) = rows.first else { throw ActivationStoreError.neuronNotFound(path: path, layer: id.layer, neuron: id.neuron) }
-        let records = try connection.query("""
+        guard let (statistics, blob) = rows.first else {
+            throw ActivationStoreError.neuronNotFound(path: path, layer: id.layer, neuron: id.neuron)
+        }
+        let records = try connection.query(
+            """
             SELECT r.kind, r.bucket, r.rank, r.excerpt_id, r.max_activation, r.min_activation, r.value_offset, e.token_count
             FROM records r JOIN excerpts e ON e.id = r.excerpt_id
             WHERE r.layer = ? AND r.neuron = ?
             ORDER BY r.value_offset
-            """, [.int(id.layer), .int(id.neuron)]) { row -> (StoredRecord, Int, Int) in
+            """, [.int(id.layer), .int(id.neuron)]
+        ) { row -> (StoredRecord, Int, Int) in
             guard let kind = RecordKind(rawValue: row.string(0)) else {
-                throw ActivationStoreError.corrupt(path: path, reason: "record of neuron \(id) has kind \(row.string(0))")
+                throw ActivationStoreError.corrupt(
+                    path: path, reason: "record of neuron \(id) has kind \(row.string(0))")
             }
-            return (StoredRecord(kind: kind, bucket: row.int(1), rank: row.int(2), excerptID: row.int(3),
-                                 maxActivation: Float(row.double(4)), minActivation: Float(row.double(5)), activations: []),
-                    row.int(6), row.int(7))
+            return (
+                StoredRecord(
+                    kind: kind, bucket: row.int(1), rank: row.int(2), excerptID: row.int(3),
+                    maxActivation: Float(row.double(4)), minActivation: Float(row.double(5)), activations: []),
+                row.int(6), row.int(7)
+            )
         }
         let total = records.reduce(0) { max($0, $1.1 + $1.2) }
         let values: [Float]
         do {
             values = try RecordCodec.decode(blob, count: total)
         } catch {
-            throw ActivationStoreError.corrupt(path: path, reason: "activations of neuron \(id): \(error.localizedDescription)")
+            throw ActivationStoreError.corrupt(
+                path: path, reason: "activations of neuron \(id): \(error.localizedDescription)")
         }
         let stored = records.map { record, offset, count -> StoredRecord in
             var record = record
@@ -173,9 +208,11 @@ extension ActivationDatabase {
             return record
         }
         let order = Dictionary(uniqueKeysWithValues: RecordKind.allCases.enumerated().map { ($1, $0) })
-        return NeuronData(id: id, statistics: statistics, records: stored.sorted {
-            (order[$0.kind]!, $0.bucket, $0.rank) < (order[$1.kind]!, $1.bucket, $1.rank)
-        })
+        return NeuronData(
+            id: id, statistics: statistics,
+            records: stored.sorted {
+                (order[$0.kind]!, $0.bucket, $0.rank) < (order[$1.kind]!, $1.bucket, $1.rank)
+            })
     }
 
     private func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String, what: String) throws -> T {
@@ -184,19 +221,23 @@ extension ActivationDatabase {
         }
     }
 
-
     /// Counts read back from the written neurons: neurons, records, compressed activation bytes, and each quantile
     /// boundary's error (median and maximum over neurons of |true quantile of the estimate − its target|).
     public func storedCounts() throws -> DatabaseSummary {
         var summary = DatabaseSummary()
         summary.records = try connection.query("SELECT count(*) FROM records") { $0.int(0) }.first ?? 0
-        summary.activationBytes = try connection.query("SELECT coalesce(sum(length(activations)), 0) FROM neurons") { $0.int(0) }.first ?? 0
+        summary.activationBytes =
+            try connection.query("SELECT coalesce(sum(length(activations)), 0) FROM neurons") { $0.int(0) }.first ?? 0
         summary.bytesPerRecord = summary.records > 0 ? Double(summary.activationBytes) / Double(summary.records) : 0
         let edges = QuantileBuckets.upperEdges
         var errors = edges.map { _ in [Double]() }
-        for (excerpts, below) in try connection.query("SELECT excerpt_count, excerpts_below_boundaries FROM neurons", row: { ($0.int(0), $0.string(1)) }) {
+        for (excerpts, below) in try connection.query(
+            "SELECT excerpt_count, excerpts_below_boundaries FROM neurons", row: { ($0.int(0), $0.string(1)) })
+        {
             summary.neurons += 1
-            guard excerpts > 0, let counts = try? JSONDecoder().decode([Int].self, from: Data(below.utf8)), counts.count == edges.count else { continue }
+            guard excerpts > 0, let counts = try? JSONDecoder().decode([Int].self, from: Data(below.utf8)),
+                counts.count == edges.count
+            else { continue }
             for j in edges.indices { errors[j].append(abs(Double(counts[j]) / Double(excerpts) - edges[j])) }
         }
         if !errors[0].isEmpty {

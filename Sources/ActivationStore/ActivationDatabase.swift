@@ -71,7 +71,10 @@ public final class ActivationDatabase {
     private func checkSchema() throws {
         let hasMetadata: Int
         do {
-            hasMetadata = try connection.query("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'metadata'") { $0.int(0) }.first ?? 0
+            hasMetadata =
+                try connection.query("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'metadata'") {
+                    $0.int(0)
+                }.first ?? 0
         } catch let error as SQLiteError {
             throw ActivationStoreError.notADatabase(path: path, reason: error.message)
         }
@@ -79,7 +82,8 @@ public final class ActivationDatabase {
             throw ActivationStoreError.notADatabase(path: path, reason: "no metadata table with a schema_version")
         }
         guard version == ActivationSchema.version else {
-            throw ActivationStoreError.unsupportedSchemaVersion(path: path, found: version, supported: ActivationSchema.version)
+            throw ActivationStoreError.unsupportedSchemaVersion(
+                path: path, found: version, supported: ActivationSchema.version)
         }
     }
 

@@ -18,7 +18,8 @@ public enum ActivationStoreError: LocalizedError, Equatable, Sendable {
         case let .unsupportedSchemaVersion(path, found, supported):
             return "\(path): schema version \(found) is not supported (this neuronbench reads version \(supported))"
         case let .incomplete(path, status):
-            return "\(path): the precompute that writes this database has not finished (status: \(status)). Re-run the same precompute to resume it."
+            return
+                "\(path): the precompute that writes this database has not finished (status: \(status)). Re-run the same precompute to resume it."
         case let .neuronNotFound(path, layer, neuron):
             return "\(path): no neuron \(layer):\(neuron) in this database"
         case let .codec(reason):

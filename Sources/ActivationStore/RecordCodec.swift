@@ -13,7 +13,9 @@ public enum RecordCodec {
         let raw = halfBits.map { $0.littleEndian }
         var length = compressBound(uLong(raw.count * 2))
         var compressed = [UInt8](repeating: 0, count: Int(length))
-        let code = raw.withUnsafeBytes { compress2(&compressed, &length, $0.bindMemory(to: UInt8.self).baseAddress, uLong($0.count), 6) }
+        let code = raw.withUnsafeBytes {
+            compress2(&compressed, &length, $0.bindMemory(to: UInt8.self).baseAddress, uLong($0.count), 6)
+        }
         guard code == Z_OK else { throw ActivationStoreError.codec("zlib compress2 failed with code \(code)") }
         compressed.removeLast(compressed.count - Int(length))
         return compressed
@@ -27,10 +29,13 @@ public enum RecordCodec {
             blob.withUnsafeBufferPointer { uncompress(out.baseAddress, &length, $0.baseAddress, uLong($0.count)) }
         }
         guard code == Z_OK || (count == 0 && code == Z_BUF_ERROR) else {
-            throw ActivationStoreError.codec("zlib could not decompress an activation blob (code \(code)): the blob is corrupt or holds more than the \(count) values its records describe")
+            throw ActivationStoreError.codec(
+                "zlib could not decompress an activation blob (code \(code)): the blob is corrupt or holds more than the \(count) values its records describe"
+            )
         }
         guard Int(length) == count * 2 else {
-            throw ActivationStoreError.codec("an activation blob holds \(length / 2) values but its records describe \(count)")
+            throw ActivationStoreError.codec(
+                "an activation blob holds \(length / 2) values but its records describe \(count)")
         }
         return (0..<count).map { Float(Float16(bitPattern: UInt16(raw[2 * $0]) | UInt16(raw[2 * $0 + 1]) << 8)) }
     }

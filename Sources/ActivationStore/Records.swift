@@ -11,7 +11,9 @@ public struct NeuronID: Hashable, Comparable, Sendable, CustomStringConvertible 
     /// Parses "L:I".
     public init?(_ text: String) {
         let parts = text.split(separator: ":")
-        guard parts.count == 2, let layer = Int(parts[0]), let neuron = Int(parts[1]), layer >= 0, neuron >= 0 else { return nil }
+        guard parts.count == 2, let layer = Int(parts[0]), let neuron = Int(parts[1]), layer >= 0, neuron >= 0 else {
+            return nil
+        }
         self.init(layer: layer, neuron: neuron)
     }
 
@@ -32,8 +34,10 @@ public enum RecordKind: String, CaseIterable, Sendable, Codable {
 }
 
 /// One row of the records table, as the writer binds it.
-typealias RecordRow = (layer: Int, neuron: Int, kind: RecordKind, bucket: Int, rank: Int, excerpt: Int,
-                       maximum: Double, minimum: Double, offset: Int)
+typealias RecordRow = (
+    layer: Int, neuron: Int, kind: RecordKind, bucket: Int, rank: Int, excerpt: Int,
+    maximum: Double, minimum: Double, offset: Int
+)
 
 extension RecordKind {
     /// The kind's name as a static string (SQLite binds it without copying).
@@ -58,7 +62,10 @@ public struct StoredRecord: Equatable, Sendable {
     /// One value per excerpt token (float16 precision once stored).
     public var activations: [Float]
 
-    public init(kind: RecordKind, bucket: Int, rank: Int, excerptID: Int, maxActivation: Float, minActivation: Float, activations: [Float]) {
+    public init(
+        kind: RecordKind, bucket: Int, rank: Int, excerptID: Int, maxActivation: Float, minActivation: Float,
+        activations: [Float]
+    ) {
         self.kind = kind
         self.bucket = bucket
         self.rank = rank
@@ -128,7 +135,9 @@ public struct NeuronStatistics: Equatable, Sendable {
         max = Swift.max(max, other.max)
         positiveCount += other.positiveCount
         histogram = histogram.isEmpty ? other.histogram : zip(histogram, other.histogram).map(+)
-        excerptsBelowBoundaries = excerptsBelowBoundaries.isEmpty ? other.excerptsBelowBoundaries
+        excerptsBelowBoundaries =
+            excerptsBelowBoundaries.isEmpty
+            ? other.excerptsBelowBoundaries
             : zip(excerptsBelowBoundaries, other.excerptsBelowBoundaries).map(+)
         if quantileBoundaries.isEmpty { quantileBoundaries = other.quantileBoundaries }
         if histogramEdges.isEmpty { histogramEdges = other.histogramEdges }
@@ -163,7 +172,9 @@ public struct DocumentRow: Equatable, Sendable {
     public var invalidUTF8Replaced: Int
     public var nulRemoved: Int
 
-    public init(id: Int, source: String, line: Int?, byteCount: Int, tokenCount: Int, invalidUTF8Replaced: Int, nulRemoved: Int) {
+    public init(
+        id: Int, source: String, line: Int?, byteCount: Int, tokenCount: Int, invalidUTF8Replaced: Int, nulRemoved: Int
+    ) {
         self.id = id
         self.source = source
         self.line = line

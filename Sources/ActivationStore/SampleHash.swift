@@ -6,10 +6,10 @@ import Support
 public enum SampleHash {
     /// Distinct streams, so that a neuron's random sample and its quantile samples are independent.
     public enum Stream: UInt64, Sendable {
-        case random = 0x52414E44       // "RAND"
-        case quantile = 0x5155414E     // "QUAN"
-        case pilot = 0x50494C4F        // "PILO"
-        case neurons = 0x4E455552      // "NEUR": choosing neurons to evaluate
+        case random = 0x52414E44  // "RAND"
+        case quantile = 0x5155414E  // "QUAN"
+        case pilot = 0x50494C4F  // "PILO"
+        case neurons = 0x4E455552  // "NEUR": choosing neurons to evaluate
     }
 
     /// SplitMix64's step and finaliser: a bijection on 64 bits with good avalanche.

@@ -25,17 +25,22 @@ public enum CSV {
     }
 
     static func neutralise(_ text: String) -> String {
-        guard let first = text.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) else { return text }
+        guard let first = text.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) else {
+            return text
+        }
         return "'" + text
     }
 
     /// Undoes `neutralise` for display.
     static func unneutralised(_ text: String) -> String {
-        text.hasPrefix("'") && text.dropFirst().first.map { "=+-@\t\r".contains($0) } == true ? String(text.dropFirst()) : text
+        text.hasPrefix("'") && text.dropFirst().first.map { "=+-@\t\r".contains($0) } == true
+            ? String(text.dropFirst()) : text
     }
 
     static func field(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else { return text }
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else {
+            return text
+        }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
@@ -60,7 +65,11 @@ public enum CSV {
         while let c = scalars.popFirst() {
             if quoted {
                 if c == "\"" {
-                    if scalars.first == "\"" { scalars.removeFirst(); field.unicodeScalars.append(c) } else { quoted = false; afterQuote = true }
+                    if scalars.first == "\"" {
+                        scalars.removeFirst(); field.unicodeScalars.append(c)
+                    } else {
+                        quoted = false; afterQuote = true
+                    }
                 } else {
                     if c == "\n" { line += 1 }
                     field.unicodeScalars.append(c)

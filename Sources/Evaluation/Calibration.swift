@@ -19,7 +19,9 @@ public struct Calibration: Sendable, Equatable {
 
     public static let identity = Calibration(method: .none, slope: 1, intercept: 0, simulatedSorted: [], trueSorted: [])
 
-    private init(method: CalibrationMethod, slope: Double, intercept: Double, simulatedSorted: [Double], trueSorted: [Double]) {
+    private init(
+        method: CalibrationMethod, slope: Double, intercept: Double, simulatedSorted: [Double], trueSorted: [Double]
+    ) {
         self.method = method
         self.slope = slope
         self.intercept = intercept
@@ -43,9 +45,12 @@ public struct Calibration: Sendable, Equatable {
             }
             // A constant simulation carries no information: predict the calibration mean.
             let slope = variance > 0 ? covariance / variance : 0
-            return Calibration(method: .linear, slope: slope, intercept: meanA - slope * meanS, simulatedSorted: [], trueSorted: [])
+            return Calibration(
+                method: .linear, slope: slope, intercept: meanA - slope * meanS, simulatedSorted: [], trueSorted: [])
         case .percentile:
-            return Calibration(method: .percentile, slope: 1, intercept: 0, simulatedSorted: simulated.sorted(), trueSorted: actual.sorted())
+            return Calibration(
+                method: .percentile, slope: 1, intercept: 0, simulatedSorted: simulated.sorted(),
+                trueSorted: actual.sorted())
         }
     }
 

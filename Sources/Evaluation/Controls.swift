@@ -51,10 +51,15 @@ public struct ConstantExplainer: Explainer {
         let pooled = requests.flatMap { request -> [ActivationRecord] in
             let peak = request.records.map(\.maxActivation).max() ?? 0
             guard peak > 0 else { return [] }
-            return request.records.map { ActivationRecord(excerptID: $0.excerptID, tokens: $0.tokens, activations: $0.activations.map { $0 / peak }) }
+            return request.records.map {
+                ActivationRecord(
+                    excerptID: $0.excerptID, tokens: $0.tokens, activations: $0.activations.map { $0 / peak })
+            }
         }
         guard let explanation = TokenListExplainer().explanation(for: pooled) else {
-            return requests.map { _ in .failure(.explainerFailed("no token has a positive mean activation across neurons")) }
+            return requests.map { _ in
+                .failure(.explainerFailed("no token has a positive mean activation across neurons"))
+            }
         }
         return requests.map { _ in .success(explanation) }
     }

@@ -18,7 +18,8 @@ public enum EvaluationError: LocalizedError, Equatable, Sendable {
         case let .simulatorFailed(reason): return "simulator failed: \(reason)"
         case let .invalidSpecification(reason): return reason
         case let .invalidImport(path, reason): return "\(path): \(reason)"
-        case let .unknownPlugin(kind, name, known): return "unknown \(kind) \"\(name)\"; known: \(known.joined(separator: ", "))"
+        case let .unknownPlugin(kind, name, known):
+            return "unknown \(kind) \"\(name)\"; known: \(known.joined(separator: ", "))"
         case let .invalidRun(path, reason): return "\(path): \(reason)"
         }
     }

@@ -13,7 +13,9 @@ extension NeuronRecordReader: NeuronRecordSource {}
 /// Neurons held in memory.
 public struct InMemoryRecords: NeuronRecordSource {
     public let records: [NeuronID: NeuronRecord]
-    public init(_ records: [NeuronRecord]) { self.records = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) }) }
+    public init(_ records: [NeuronRecord]) {
+        self.records = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
+    }
     public func neuronIDs() throws -> [NeuronID] { records.keys.sorted() }
     public func record(_ id: NeuronID) throws -> NeuronRecord {
         guard let record = records[id] else { throw EvaluationError.invalidSpecification("no neuron \(id)") }
@@ -85,24 +87,36 @@ public final class Evaluator {
         self.settings = settings
     }
 
-    public func run(neurons: [NeuronID], explainers: [any Explainer], simulators: [any Simulator],
-                    progress: (ProgressReport) -> Void = { _ in },
-                    explained: (String, [NeuronID], [Result<String, EvaluationError>], [[Int]]) throws -> Void = { _, _, _, _ in },
-                    emit: (NeuronEvaluation) throws -> Void) async throws {
+    public func run(
+        neurons: [NeuronID], explainers: [any Explainer], simulators: [any Simulator],
+        progress: (ProgressReport) -> Void = { _ in },
+        explained: (String, [NeuronID], [Result<String, EvaluationError>], [[Int]]) throws -> Void = { _, _, _, _ in },
+        emit: (NeuronEvaluation) throws -> Void
+    ) async throws {
         let started = Date()
         // Phase 1: explanations.
         var requests: [ExplainRequest] = []
         for (index, id) in neurons.enumerated() {
-            requests.append(ExplainRequest(neuron: id, records: RecordSplits(try source.record(id), sizes: settings.splits).explain))
-            if index % 256 == 255 { progress(ProgressReport(phase: "read records", done: index + 1, total: neurons.count, unit: "neurons", elapsed: Date().timeIntervalSince(started))) }
+            requests.append(
+                ExplainRequest(neuron: id, records: RecordSplits(try source.record(id), sizes: settings.splits).explain)
+            )
+            if index % 256 == 255 {
+                progress(
+                    ProgressReport(
+                        phase: "read records", done: index + 1, total: neurons.count, unit: "neurons",
+                        elapsed: Date().timeIntervalSince(started)))
+            }
         }
         var explanations: [[Result<String, EvaluationError>]] = []
         for (index, explainer) in explainers.enumerated() {
-            progress(ProgressReport(phase: "explain (\(explainer.name))", done: index, total: explainers.count, unit: "explainers",
-                                    elapsed: Date().timeIntervalSince(started)))
+            progress(
+                ProgressReport(
+                    phase: "explain (\(explainer.name))", done: index, total: explainers.count, unit: "explainers",
+                    elapsed: Date().timeIntervalSince(started)))
             let results = await explainer.explain(requests)
             guard results.count == requests.count else {
-                throw EvaluationError.explainerFailed("\(explainer.name) returned \(results.count) results for \(requests.count) neurons")
+                throw EvaluationError.explainerFailed(
+                    "\(explainer.name) returned \(results.count) results for \(requests.count) neurons")
             }
             explanations.append(results)
             try explained(explainer.name, neurons, results, requests.map { $0.records.map(\.excerptID) })
@@ -117,45 +131,60 @@ public final class Evaluator {
             let splits = try chunk.map { RecordSplits(try source.record(neurons[$0]), sizes: settings.splits) }
             for (e, explainer) in explainers.enumerated() {
                 for simulator in simulators {
-                    try await evaluate(chunk: chunk, splits: splits, neurons: neurons, explanations: explanations[e],
-                                       explainer: explainer.name, simulator: simulator, emit: emit)
+                    try await evaluate(
+                        chunk: chunk, splits: splits, neurons: neurons, explanations: explanations[e],
+                        explainer: explainer.name, simulator: simulator, emit: emit)
                     done += chunk.count
-                    progress(ProgressReport(phase: "simulate and score", done: done, total: total, unit: "neuron evaluations",
-                                            elapsed: Date().timeIntervalSince(started)))
+                    progress(
+                        ProgressReport(
+                            phase: "simulate and score", done: done, total: total, unit: "neuron evaluations",
+                            elapsed: Date().timeIntervalSince(started)))
                 }
             }
         }
     }
 
-    private func evaluate(chunk: [Int], splits: [RecordSplits], neurons: [NeuronID],
-                          explanations: [Result<String, EvaluationError>], explainer: String, simulator: any Simulator,
-                          emit: (NeuronEvaluation) throws -> Void) async throws {
+    private func evaluate(
+        chunk: [Int], splits: [RecordSplits], neurons: [NeuronID],
+        explanations: [Result<String, EvaluationError>], explainer: String, simulator: any Simulator,
+        emit: (NeuronEvaluation) throws -> Void
+    ) async throws {
         // Every record to simulate, per neuron: calibration (if used), then scored top and random.
         var requests: [SimulationRequest] = []
-        var plan: [(position: Int, explanation: String, records: [(SimulatedRecord.Role, ActivationRecord)], first: Int)] = []
+        var plan:
+            [(position: Int, explanation: String, records: [(SimulatedRecord.Role, ActivationRecord)], first: Int)] = []
         var failures: [(Int, EvaluationStatus, String)] = []
         for (position, index) in chunk.enumerated() {
             switch explanations[index] {
             case let .failure(error):
-                failures.append((position, error == .missingExplanation ? .missing : .failed, error.localizedDescription))
+                failures.append(
+                    (position, error == .missingExplanation ? .missing : .failed, error.localizedDescription))
             case let .success(explanation):
                 let s = splits[position]
-                let records = (settings.calibration == .none ? [] : s.calibration.map { (SimulatedRecord.Role.calibration, $0) })
+                let records =
+                    (settings.calibration == .none ? [] : s.calibration.map { (SimulatedRecord.Role.calibration, $0) })
                     + s.scoreTop.map { (.top, $0) } + s.scoreRandom.map { (.random, $0) }
                 plan.append((position, explanation, records, requests.count))
-                requests += records.map { SimulationRequest(explanation: explanation, tokens: $0.1.tokens, neuron: neurons[index]) }
+                requests += records.map {
+                    SimulationRequest(explanation: explanation, tokens: $0.1.tokens, neuron: neurons[index])
+                }
             }
         }
         let results = requests.isEmpty ? [] : await simulator.simulate(requests)
         guard results.count == requests.count else {
-            throw EvaluationError.simulatorFailed("\(simulator.name) returned \(results.count) results for \(requests.count) requests")
+            throw EvaluationError.simulatorFailed(
+                "\(simulator.name) returned \(results.count) results for \(requests.count) requests")
         }
         var evaluations: [Int: NeuronEvaluation] = [:]
         for (position, status, error) in failures {
-            evaluations[position] = base(neurons[chunk[position]], explainer, simulator.name, nil, splits[position], status: status, error: error)
+            evaluations[position] = base(
+                neurons[chunk[position]], explainer, simulator.name, nil, splits[position], status: status, error: error
+            )
         }
         for item in plan {
-            var evaluation = base(neurons[chunk[item.position]], explainer, simulator.name, item.explanation, splits[item.position], status: .ok, error: nil)
+            var evaluation = base(
+                neurons[chunk[item.position]], explainer, simulator.name, item.explanation, splits[item.position],
+                status: .ok, error: nil)
             var simulated: [SimulatedRecord] = []
             for (offset, (role, record)) in item.records.enumerated() {
                 switch results[item.first + offset] {
@@ -166,15 +195,18 @@ public final class Evaluator {
                     evaluation.status = .failed
                     evaluation.error = "simulator returned \(values.count) values for \(record.tokens.count) tokens"
                 case let .success(values):
-                    simulated.append(SimulatedRecord(role: role, excerptID: record.excerptID, tokens: record.tokens,
-                                                     actual: record.activations, simulated: values, calibrated: values))
+                    simulated.append(
+                        SimulatedRecord(
+                            role: role, excerptID: record.excerptID, tokens: record.tokens,
+                            actual: record.activations, simulated: values, calibrated: values))
                 }
                 if evaluation.status == .failed { break }
             }
             if evaluation.status == .ok {
                 let calibrationRecords = simulated.filter { $0.role == .calibration }
-                let calibration = Calibration.fit(settings.calibration, simulated: calibrationRecords.flatMap(\.simulated),
-                                                  actual: calibrationRecords.flatMap { $0.actual.map(Double.init) })
+                let calibration = Calibration.fit(
+                    settings.calibration, simulated: calibrationRecords.flatMap(\.simulated),
+                    actual: calibrationRecords.flatMap { $0.actual.map(Double.init) })
                 for i in simulated.indices where simulated[i].role != .calibration {
                     simulated[i].calibrated = calibration.apply(simulated[i].simulated)
                 }
@@ -182,8 +214,10 @@ public final class Evaluator {
                 func pairs(_ records: [SimulatedRecord], calibrated: Bool) -> [([Double], [Double])] {
                     records.map { ($0.actual.map(Double.init), calibrated ? $0.calibrated : $0.simulated) }
                 }
-                var scores = Scoring.scores(top: pairs(top, calibrated: false), random: pairs(random, calibrated: false))
-                let calibrated = Scoring.scores(top: pairs(top, calibrated: true), random: pairs(random, calibrated: true))
+                var scores = Scoring.scores(
+                    top: pairs(top, calibrated: false), random: pairs(random, calibrated: false))
+                let calibrated = Scoring.scores(
+                    top: pairs(top, calibrated: true), random: pairs(random, calibrated: true))
                 scores.rSquared = calibrated.rSquared
                 scores.absoluteDeviationExplained = calibrated.absoluteDeviationExplained
                 evaluation.scores = scores
@@ -194,12 +228,15 @@ public final class Evaluator {
         for position in chunk.indices { try emit(evaluations[position]!) }
     }
 
-    private func base(_ id: NeuronID, _ explainer: String, _ simulator: String, _ explanation: String?, _ splits: RecordSplits,
-                      status: EvaluationStatus, error: String?) -> NeuronEvaluation {
-        NeuronEvaluation(neuron: id, explainer: explainer, simulator: simulator, calibration: settings.calibration,
-                         explanation: explanation, status: status, error: error, scores: nil,
-                         explainRecords: splits.explain.count, scoreTopRecords: splits.scoreTop.count,
-                         scoreRandomRecords: splits.scoreRandom.count,
-                         scoredTokens: (splits.scoreTop + splits.scoreRandom).reduce(0) { $0 + $1.tokens.count }, records: [])
+    private func base(
+        _ id: NeuronID, _ explainer: String, _ simulator: String, _ explanation: String?, _ splits: RecordSplits,
+        status: EvaluationStatus, error: String?
+    ) -> NeuronEvaluation {
+        NeuronEvaluation(
+            neuron: id, explainer: explainer, simulator: simulator, calibration: settings.calibration,
+            explanation: explanation, status: status, error: error, scores: nil,
+            explainRecords: splits.explain.count, scoreTopRecords: splits.scoreTop.count,
+            scoreRandomRecords: splits.scoreRandom.count,
+            scoredTokens: (splits.scoreTop + splits.scoreRandom).reduce(0) { $0 + $1.tokens.count }, records: [])
     }
 }

@@ -29,7 +29,9 @@ public struct ImportedExplainer: Explainer {
                 problems.append("line \(line): empty explanation"); return
             }
             let id = NeuronID(layer: layer, neuron: neuron)
-            guard explanations[id] == nil else { problems.append("line \(line): neuron \(id) is explained twice; the first is kept"); return }
+            guard explanations[id] == nil else {
+                problems.append("line \(line): neuron \(id) is explained twice; the first is kept"); return
+            }
             explanations[id] = explanation
         }
         if path.hasSuffix(".jsonl") || path.hasSuffix(".json") {
@@ -38,7 +40,9 @@ public struct ImportedExplainer: Explainer {
                 guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
                     problems.append("line \(index + 1): not a JSON object"); continue
                 }
-                add(index + 1, Self.integer(object["layer"]), Self.integer(object["neuron"]), object["explanation"] as? String)
+                add(
+                    index + 1, Self.integer(object["layer"]), Self.integer(object["neuron"]),
+                    object["explanation"] as? String)
             }
         } else {
             let rows: [(line: Int, fields: [String])]
@@ -46,27 +50,34 @@ public struct ImportedExplainer: Explainer {
                 throw EvaluationError.invalidImport(path: path, reason: "line \(error.line): \(error.reason)")
             }
             guard let header = rows.first?.fields.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }),
-                  let layer = header.firstIndex(of: "layer"), let neuron = header.firstIndex(of: "neuron"),
-                  let explanation = header.firstIndex(of: "explanation") else {
-                throw EvaluationError.invalidImport(path: path, reason: "line 1: the header must name the columns layer, neuron and explanation")
+                let layer = header.firstIndex(of: "layer"), let neuron = header.firstIndex(of: "neuron"),
+                let explanation = header.firstIndex(of: "explanation")
+            else {
+                throw EvaluationError.invalidImport(
+                    path: path, reason: "line 1: the header must name the columns layer, neuron and explanation")
             }
             for row in rows.dropFirst() {
                 guard row.fields.count == header.count else {
-                    problems.append("line \(row.line): \(row.fields.count) fields, the header has \(header.count)"); continue
+                    problems.append("line \(row.line): \(row.fields.count) fields, the header has \(header.count)");
+                    continue
                 }
-                add(row.line, Int(row.fields[layer].trimmingCharacters(in: .whitespaces)),
+                add(
+                    row.line, Int(row.fields[layer].trimmingCharacters(in: .whitespaces)),
                     Int(row.fields[neuron].trimmingCharacters(in: .whitespaces)), row.fields[explanation])
             }
         }
         guard !explanations.isEmpty else {
-            throw EvaluationError.invalidImport(path: path, reason: "no usable explanation (\(problems.prefix(3).joined(separator: "; ")))")
+            throw EvaluationError.invalidImport(
+                path: path, reason: "no usable explanation (\(problems.prefix(3).joined(separator: "; ")))")
         }
         self.explanations = explanations
         self.problems = problems
     }
 
     private static func integer(_ value: Any?) -> Int? {
-        if let number = value as? NSNumber, number.doubleValue == number.doubleValue.rounded() { return number.intValue }
+        if let number = value as? NSNumber, number.doubleValue == number.doubleValue.rounded() {
+            return number.intValue
+        }
         if let text = value as? String { return Int(text) }
         return nil
     }

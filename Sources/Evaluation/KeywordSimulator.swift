@@ -46,7 +46,7 @@ public struct KeywordSimulator: Simulator {
     }
 
     struct Terms: Equatable {
-        var words: [String]        // normalised (lower case, trimmed)
+        var words: [String]  // normalised (lower case, trimmed)
         var numbers = false
         var capitalised = false
         var punctuation = false
@@ -73,10 +73,15 @@ public struct KeywordSimulator: Simulator {
         }
         var terms = Terms(words: Array(Set(words)).sorted())
         let named = Set(plain)
-        terms.numbers = !named.isDisjoint(with: ["number", "numbers", "numeral", "numerals", "digit", "digits", "numeric", "year", "years", "numerical"])
-        terms.capitalised = !named.isDisjoint(with: ["capitalised", "capitalized", "capital", "uppercase", "names", "proper"])
+        terms.numbers = !named.isDisjoint(with: [
+            "number", "numbers", "numeral", "numerals", "digit", "digits", "numeric", "year", "years", "numerical",
+        ])
+        terms.capitalised = !named.isDisjoint(with: [
+            "capitalised", "capitalized", "capital", "uppercase", "names", "proper",
+        ])
         terms.punctuation = named.contains("punctuation")
-        terms.newlines = !named.isDisjoint(with: ["newline", "newlines", "linebreak", "linebreaks"]) || lower.contains("line break")
+        terms.newlines =
+            !named.isDisjoint(with: ["newline", "newlines", "linebreak", "linebreaks"]) || lower.contains("line break")
         if !quoted.isEmpty { terms.words = terms.words.filter { !$0.isEmpty } }
         return terms
     }
@@ -91,7 +96,9 @@ public struct KeywordSimulator: Simulator {
             let c = characters[i]
             guard let close = pairs[c] else { i += 1; continue }
             // An apostrophe inside a word (neuron's, don't) opens nothing.
-            if c == "'" || c == "‘", i > 0, characters[i - 1].isLetter || characters[i - 1].isNumber { i += 1; continue }
+            if c == "'" || c == "‘", i > 0, characters[i - 1].isLetter || characters[i - 1].isNumber {
+                i += 1; continue
+            }
             var span = "", j = i + 1, closed = false
             while j < characters.count {
                 let d = characters[j]
@@ -101,7 +108,9 @@ public struct KeywordSimulator: Simulator {
                     j += 2
                     continue
                 }
-                if d == close && !((close == "'" || close == "’") && j + 1 < characters.count && characters[j + 1].isLetter) {
+                if d == close
+                    && !((close == "'" || close == "’") && j + 1 < characters.count && characters[j + 1].isLetter)
+                {
                     closed = true
                     break
                 }
@@ -135,19 +144,31 @@ public struct KeywordSimulator: Simulator {
         let wordSet = Set(terms.words)
         for i in tokens.indices {
             let n = normalized[i], t = trimmed[i]
-            if wordSet.contains(n) || (n.count >= 3 && (wordSet.contains(n + "s") || (n.hasSuffix("s") && wordSet.contains(String(n.dropLast()))))) {
+            if wordSet.contains(n)
+                || (n.count >= 3
+                    && (wordSet.contains(n + "s") || (n.hasSuffix("s") && wordSet.contains(String(n.dropLast())))))
+            {
                 prediction[i] = 10
                 continue
             }
-            if terms.numbers, let first = t.first, first.isNumber, t.allSatisfy({ $0.isNumber || $0 == "," || $0 == "." }) { prediction[i] = 10 }
+            if terms.numbers, let first = t.first, first.isNumber,
+                t.allSatisfy({ $0.isNumber || $0 == "," || $0 == "." })
+            {
+                prediction[i] = 10
+            }
             if terms.capitalised, let first = t.first, first.isUppercase { prediction[i] = 10 }
-            if terms.punctuation, !t.isEmpty, t.unicodeScalars.allSatisfy({ CharacterSet.punctuationCharacters.contains($0) }) { prediction[i] = 10 }
+            if terms.punctuation, !t.isEmpty,
+                t.unicodeScalars.allSatisfy({ CharacterSet.punctuationCharacters.contains($0) })
+            {
+                prediction[i] = 10
+            }
             if terms.newlines, tokens[i].contains("\n") { prediction[i] = 10 }
         }
         // Runs of tokens that spell a term: sub-word pieces and phrases. A run starts where a token (without its
         // leading space) begins the term and continues with the following tokens' full text.
         for term in terms.words where term.count >= 2 {
-            for start in tokens.indices where !normalized[start].isEmpty && normalized[start] != term && term.hasPrefix(normalized[start]) {
+            for start in tokens.indices
+            where !normalized[start].isEmpty && normalized[start] != term && term.hasPrefix(normalized[start]) {
                 var text = normalized[start]
                 for end in (start + 1)..<max(start + 1, tokens.count) {
                     text += lowered[end]

@@ -29,9 +29,11 @@ public struct NeuronRecord: Equatable, Sendable {
     public var skewness: Double
     public var kurtosis: Double
 
-    public init(id: NeuronID, mostPositive: [ActivationRecord], random: [ActivationRecord],
-                randomByQuantile: [[ActivationRecord]] = [], quantileBoundaries: [Float] = [],
-                mean: Double = .nan, variance: Double = .nan, skewness: Double = .nan, kurtosis: Double = .nan) {
+    public init(
+        id: NeuronID, mostPositive: [ActivationRecord], random: [ActivationRecord],
+        randomByQuantile: [[ActivationRecord]] = [], quantileBoundaries: [Float] = [],
+        mean: Double = .nan, variance: Double = .nan, skewness: Double = .nan, kurtosis: Double = .nan
+    ) {
         self.id = id
         self.mostPositive = mostPositive
         self.random = random
@@ -76,12 +78,16 @@ public final class NeuronRecordReader {
     public func record(_ id: NeuronID) throws -> NeuronRecord {
         let data = try database.neuron(id)
         func records(_ stored: [StoredRecord]) throws -> [ActivationRecord] {
-            try stored.map { ActivationRecord(excerptID: $0.excerptID, tokens: try tokens(ofExcerpt: $0.excerptID), activations: $0.activations) }
+            try stored.map {
+                ActivationRecord(
+                    excerptID: $0.excerptID, tokens: try tokens(ofExcerpt: $0.excerptID), activations: $0.activations)
+            }
         }
         let s = data.statistics
-        return NeuronRecord(id: id, mostPositive: try records(data.records(.top)), random: try records(data.records(.random)),
-                            randomByQuantile: try (0..<4).map { try records(data.records(.quantile, bucket: $0)) },
-                            quantileBoundaries: s.quantileBoundaries, mean: s.mean, variance: s.variance,
-                            skewness: s.skewness, kurtosis: s.kurtosis)
+        return NeuronRecord(
+            id: id, mostPositive: try records(data.records(.top)), random: try records(data.records(.random)),
+            randomByQuantile: try (0..<4).map { try records(data.records(.quantile, bucket: $0)) },
+            quantileBoundaries: s.quantileBoundaries, mean: s.mean, variance: s.variance,
+            skewness: s.skewness, kurtosis: s.kurtosis)
     }
 }

@@ -11,8 +11,10 @@ public enum NeuronSelection {
         var hasItems = false
         func range(_ text: Substring) throws -> ClosedRange<Int> {
             let bounds = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
-            guard (1...2).contains(bounds.count), let low = bounds[0], let high = bounds[bounds.count - 1], low <= high else {
-                throw EvaluationError.invalidSpecification("neuron selection: \"\(text)\" is not a number or a range like 2-4")
+            guard (1...2).contains(bounds.count), let low = bounds[0], let high = bounds[bounds.count - 1], low <= high
+            else {
+                throw EvaluationError.invalidSpecification(
+                    "neuron selection: \"\(text)\" is not a number or a range like 2-4")
             }
             return low...high
         }
@@ -21,7 +23,8 @@ public enum NeuronSelection {
                 hasItems = true; chosen.formUnion(available)
             } else if item.hasPrefix("random:") {
                 guard let n = Int(item.dropFirst("random:".count)), n > 0 else {
-                    throw EvaluationError.invalidSpecification("neuron selection: \"\(item)\" needs a positive count, e.g. random:100")
+                    throw EvaluationError.invalidSpecification(
+                        "neuron selection: \"\(item)\" needs a positive count, e.g. random:100")
                 }
                 randomCount = n
             } else if let colon = item.firstIndex(of: ":") {
@@ -45,7 +48,10 @@ public enum NeuronSelection {
                     < (SampleHash.key(seed: seed, stream: .neurons, layer: $1.layer, neuron: $1.neuron, excerpt: 0), $1)
             }.prefix(randomCount).sorted()
         }
-        guard !result.isEmpty else { throw EvaluationError.invalidSpecification("neuron selection \(specification) selects no neuron in this database") }
+        guard !result.isEmpty else {
+            throw EvaluationError.invalidSpecification(
+                "neuron selection \(specification) selects no neuron in this database")
+        }
         return result
     }
 }

@@ -16,7 +16,8 @@ public struct Puzzle: Sendable {
     public static func standard(excerpts: [(id: Int, tokens: [String])], seed: UInt64) -> [Puzzle] {
         var frequency: [String: Int] = [:]
         for excerpt in excerpts {
-            for token in excerpt.tokens where token.hasPrefix(" ") && token.count >= 4 && token.dropFirst().allSatisfy(\.isLowercase) {
+            for token in excerpt.tokens
+            where token.hasPrefix(" ") && token.count >= 4 && token.dropFirst().allSatisfy(\.isLowercase) {
                 frequency[token, default: 0] += 1
             }
         }
@@ -27,33 +28,53 @@ public struct Puzzle: Sendable {
             { tokens, _ in tokens.indices.map { matches(tokens, $0) ? 1 : 0 } }
         }
         return [
-            Puzzle(name: "single-token", rule: "the token \(TokenText.quote(TokenText.display(single)))",
-                   activate: rule { tokens, i in tokens[i] == single }),
-            Puzzle(name: "token-set", rule: "the tokens " + set.map { TokenText.quote(TokenText.display($0)) }.joined(separator: ", "),
-                   activate: rule { tokens, i in set.contains(tokens[i]) }),
-            Puzzle(name: "after-token", rule: "the token after \(TokenText.quote(TokenText.display(previous)))",
-                   activate: rule { tokens, i in i > 0 && tokens[i - 1] == previous }),
-            Puzzle(name: "numbers", rule: "numbers (tokens made of digits)",
-                   activate: rule { tokens, i in
-                       let t = tokens[i].trimmingCharacters(in: .whitespaces)
-                       return !t.isEmpty && t.allSatisfy(\.isNumber)
-                   }),
-            Puzzle(name: "capitalised", rule: "capitalised words",
-                   activate: rule { tokens, i in tokens[i].trimmingCharacters(in: .whitespaces).first?.isUppercase ?? false }),
-            Puzzle(name: "noise", rule: "nothing: uniform noise",
-                   activate: { tokens, excerpt in
-                       tokens.indices.map { Float(SampleHash.key(seed: seed, stream: .random, layer: 99, neuron: $0, excerpt: excerpt) / 9007199254740992) }
-                   }),
+            Puzzle(
+                name: "single-token", rule: "the token \(TokenText.quote(TokenText.display(single)))",
+                activate: rule { tokens, i in tokens[i] == single }),
+            Puzzle(
+                name: "token-set",
+                rule: "the tokens " + set.map { TokenText.quote(TokenText.display($0)) }.joined(separator: ", "),
+                activate: rule { tokens, i in set.contains(tokens[i]) }),
+            Puzzle(
+                name: "after-token", rule: "the token after \(TokenText.quote(TokenText.display(previous)))",
+                activate: rule { tokens, i in i > 0 && tokens[i - 1] == previous }),
+            Puzzle(
+                name: "numbers", rule: "numbers (tokens made of digits)",
+                activate: rule { tokens, i in
+                    let t = tokens[i].trimmingCharacters(in: .whitespaces)
+                    return !t.isEmpty && t.allSatisfy(\.isNumber)
+                }),
+            Puzzle(
+                name: "capitalised", rule: "capitalised words",
+                activate: rule { tokens, i in tokens[i].trimmingCharacters(in: .whitespaces).first?.isUppercase ?? false
+                }),
+            Puzzle(
+                name: "noise", rule: "nothing: uniform noise",
+                activate: { tokens, excerpt in
+                    tokens.indices.map {
+                        Float(
+                            SampleHash.key(seed: seed, stream: .random, layer: 99, neuron: $0, excerpt: excerpt)
+                                / 9007199254740992)
+                    }
+                }),
         ]
     }
 
     /// The planted neuron's record over `excerpts`, as neuron `index` of layer 0.
-    public func record(index: Int, excerpts: [(id: Int, tokens: [String])], top: Int = 40, random: Int = 30, seed: UInt64) -> NeuronRecord {
-        let all = excerpts.map { ActivationRecord(excerptID: $0.id, tokens: $0.tokens, activations: activate($0.tokens, $0.id)) }
+    public func record(
+        index: Int, excerpts: [(id: Int, tokens: [String])], top: Int = 40, random: Int = 30, seed: UInt64
+    ) -> NeuronRecord {
+        let all = excerpts.map {
+            ActivationRecord(excerptID: $0.id, tokens: $0.tokens, activations: activate($0.tokens, $0.id))
+        }
         let maxima = all.map(\.maxActivation)
-        let topRecords = all.indices.sorted { (-maxima[$0], all[$0].excerptID) < (-maxima[$1], all[$1].excerptID) }.prefix(top).map { all[$0] }
-        func key(_ r: ActivationRecord) -> Double { SampleHash.key(seed: seed, stream: .random, layer: 0, neuron: index, excerpt: r.excerptID) }
+        let topRecords = all.indices.sorted { (-maxima[$0], all[$0].excerptID) < (-maxima[$1], all[$1].excerptID) }
+            .prefix(top).map { all[$0] }
+        func key(_ r: ActivationRecord) -> Double {
+            SampleHash.key(seed: seed, stream: .random, layer: 0, neuron: index, excerpt: r.excerptID)
+        }
         let randomRecords = all.sorted { (key($0), $0.excerptID) < (key($1), $1.excerptID) }.prefix(random)
-        return NeuronRecord(id: NeuronID(layer: 0, neuron: index), mostPositive: Array(topRecords), random: Array(randomRecords))
+        return NeuronRecord(
+            id: NeuronID(layer: 0, neuron: index), mostPositive: Array(topRecords), random: Array(randomRecords))
     }
 }

@@ -10,15 +10,21 @@ public struct PluginRegistry: Sendable {
     public private(set) var explainers: [String: ExplainerFactory] = [:]
     public private(set) var simulators: [String: SimulatorFactory] = [:]
 
-    public mutating func register(explainer name: String, _ factory: @escaping ExplainerFactory) { explainers[name] = factory }
-    public mutating func register(simulator name: String, _ factory: @escaping SimulatorFactory) { simulators[name] = factory }
+    public mutating func register(explainer name: String, _ factory: @escaping ExplainerFactory) {
+        explainers[name] = factory
+    }
+    public mutating func register(simulator name: String, _ factory: @escaping SimulatorFactory) {
+        simulators[name] = factory
+    }
 
     /// The built-in, deterministic plug-ins.
     public static var standard: PluginRegistry {
         var registry = PluginRegistry()
         registry.register(explainer: "token-list") { _, _ in TokenListExplainer() }
         registry.register(explainer: "file") { argument, _ in
-            guard let argument, !argument.isEmpty else { throw EvaluationError.invalidSpecification("file: needs a path, e.g. file:explanations.csv") }
+            guard let argument, !argument.isEmpty else {
+                throw EvaluationError.invalidSpecification("file: needs a path, e.g. file:explanations.csv")
+            }
             return try ImportedExplainer(path: argument)
         }
         registry.register(explainer: "constant") { argument, _ in ConstantExplainer(text: argument) }

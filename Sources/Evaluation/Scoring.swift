@@ -21,9 +21,12 @@ public struct ScoreSet: Equatable, Sendable {
 
     /// The reasons of the undefined scores, "name: reason; …".
     public var notes: String {
-        [("correlation", correlation), ("top_correlation", topCorrelation), ("random_correlation", randomCorrelation),
-         ("r_squared", rSquared), ("absolute_dev_explained", absoluteDeviationExplained)]
-            .compactMap { name, score in score.reason.map { "\(name): \($0)" } }.joined(separator: "; ")
+        [
+            ("correlation", correlation), ("top_correlation", topCorrelation),
+            ("random_correlation", randomCorrelation),
+            ("r_squared", rSquared), ("absolute_dev_explained", absoluteDeviationExplained),
+        ]
+        .compactMap { name, score in score.reason.map { "\(name): \($0)" } }.joined(separator: "; ")
     }
 }
 
@@ -67,8 +70,9 @@ public enum Scoring {
         func pool(_ pairs: [([Double], [Double])]) -> ([Double], [Double]) { (pairs.flatMap(\.0), pairs.flatMap(\.1)) }
         let (a, s) = pool(top + random)
         let (topA, topS) = pool(top), (randomA, randomS) = pool(random)
-        return ScoreSet(correlation: correlation(a, s), topCorrelation: correlation(topA, topS),
-                        randomCorrelation: correlation(randomA, randomS), rSquared: rSquared(a, s),
-                        absoluteDeviationExplained: absoluteDeviationExplained(a, s))
+        return ScoreSet(
+            correlation: correlation(a, s), topCorrelation: correlation(topA, topS),
+            randomCorrelation: correlation(randomA, randomS), rSquared: rSquared(a, s),
+            absoluteDeviationExplained: absoluteDeviationExplained(a, s))
     }
 }

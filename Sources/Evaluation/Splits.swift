@@ -35,12 +35,16 @@ public struct RecordSplits: Sendable {
         let unseen = { (r: ActivationRecord) in !shown.contains(r.excerptID) }
         scoreTop = Array(deal(record.mostPositive, into: 4, 2).filter(unseen).prefix(sizes.scoreTop))
         let scoredTop = Set(scoreTop.map(\.excerptID))
-        scoreRandom = Array(deal(record.random, into: 3, 1).filter { unseen($0) && !scoredTop.contains($0.excerptID) }.prefix(sizes.scoreRandom))
+        scoreRandom = Array(
+            deal(record.random, into: 3, 1).filter { unseen($0) && !scoredTop.contains($0.excerptID) }.prefix(
+                sizes.scoreRandom))
         let scored = scoredTop.union(scoreRandom.map(\.excerptID))
         let usable = { (r: ActivationRecord) in unseen(r) && !scored.contains(r.excerptID) }
         let calibrationTop = Array(deal(record.mostPositive, into: 4, 1).filter(usable).prefix(sizes.scoreTop))
         let calibrationTopIDs = Set(calibrationTop.map(\.excerptID))
-        calibration = calibrationTop
-            + deal(record.random, into: 3, 0).filter { usable($0) && !calibrationTopIDs.contains($0.excerptID) }.prefix(sizes.scoreRandom)
+        calibration =
+            calibrationTop
+            + deal(record.random, into: 3, 0).filter { usable($0) && !calibrationTopIDs.contains($0.excerptID) }.prefix(
+                sizes.scoreRandom)
     }
 }

@@ -23,9 +23,12 @@ public struct ScoreSummary: Sendable, Equatable {
         let n = Double(scores.count)
         mean = scores.reduce(0, +) / n
         let sorted = scores.sorted()
-        median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        median =
+            sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         let m = mean
-        standardDeviation = scores.count > 1 ? (scores.map { ($0 - m) * ($0 - m) }.reduce(0, +) / (n - 1)).squareRoot() : .nan
+        standardDeviation =
+            scores.count > 1 ? (scores.map { ($0 - m) * ($0 - m) }.reduce(0, +) / (n - 1)).squareRoot() : .nan
         (confidenceLow, confidenceHigh) = Self.bootstrap(scores, seed: seed)
         fractionAtLeastHalf = Double(scores.filter { $0 >= 0.5 }.count) / n
         fractionAtLeast08 = Double(scores.filter { $0 >= 0.8 }.count) / n

@@ -28,12 +28,16 @@ public struct GPT2Checkpoint: Sendable {
         } else {
             let data = try readFile(index, hint: hint)
             guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-                  let weightMap = object["weight_map"] as? [String: String] else {
-                throw GPT2Error.invalidSafetensors(path: index.path, reason: "expected a JSON object with a \"weight_map\" of tensor name to shard file")
+                let weightMap = object["weight_map"] as? [String: String]
+            else {
+                throw GPT2Error.invalidSafetensors(
+                    path: index.path,
+                    reason: "expected a JSON object with a \"weight_map\" of tensor name to shard file")
             }
             shards = try Set(weightMap.values).sorted().map { name in
                 guard !name.contains("/") else {
-                    throw GPT2Error.invalidSafetensors(path: index.path, reason: "shard name \"\(name)\" must be a file in the same directory")
+                    throw GPT2Error.invalidSafetensors(
+                        path: index.path, reason: "shard name \"\(name)\" must be a file in the same directory")
                 }
                 return try SafeTensorsFile(url: directory.appendingPathComponent(name))
             }
@@ -57,7 +61,8 @@ public struct GPT2Checkpoint: Sendable {
             throw GPT2Error.missingTensor(name: name, path: directory.path)
         }
         guard info.shape == shape else {
-            throw GPT2Error.tensorShapeMismatch(name: prefix + name, path: file.url.path, expected: shape, actual: info.shape)
+            throw GPT2Error.tensorShapeMismatch(
+                name: prefix + name, path: file.url.path, expected: shape, actual: info.shape)
         }
         return try file.floats(prefix + name)
     }

@@ -32,10 +32,12 @@ public struct GPT2Config: Codable, Equatable, Sendable {
         case modelType = "model_type"
     }
 
-    public init(vocabularySize: Int = 50257, contextLength: Int = 1024, embeddingSize: Int = 768, layerCount: Int = 12,
-                headCount: Int = 12, innerSize: Int? = nil, activationFunction: String = "gelu_new",
-                layerNormEpsilon: Float = 1e-5, scaleAttentionWeights: Bool = true,
-                scaleAttentionByInverseLayerIndex: Bool = false, modelType: String? = "gpt2") {
+    public init(
+        vocabularySize: Int = 50257, contextLength: Int = 1024, embeddingSize: Int = 768, layerCount: Int = 12,
+        headCount: Int = 12, innerSize: Int? = nil, activationFunction: String = "gelu_new",
+        layerNormEpsilon: Float = 1e-5, scaleAttentionWeights: Bool = true,
+        scaleAttentionByInverseLayerIndex: Bool = false, modelType: String? = "gpt2"
+    ) {
         self.vocabularySize = vocabularySize
         self.contextLength = contextLength
         self.embeddingSize = embeddingSize
@@ -58,10 +60,12 @@ public struct GPT2Config: Codable, Equatable, Sendable {
         layerCount = try c.decodeIfPresent(Int.self, forKey: .layerCount) ?? defaults.layerCount
         headCount = try c.decodeIfPresent(Int.self, forKey: .headCount) ?? defaults.headCount
         innerSize = try c.decodeIfPresent(Int.self, forKey: .innerSize)
-        activationFunction = try c.decodeIfPresent(String.self, forKey: .activationFunction) ?? defaults.activationFunction
+        activationFunction =
+            try c.decodeIfPresent(String.self, forKey: .activationFunction) ?? defaults.activationFunction
         layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? defaults.layerNormEpsilon
         scaleAttentionWeights = try c.decodeIfPresent(Bool.self, forKey: .scaleAttentionWeights) ?? true
-        scaleAttentionByInverseLayerIndex = try c.decodeIfPresent(Bool.self, forKey: .scaleAttentionByInverseLayerIndex) ?? false
+        scaleAttentionByInverseLayerIndex =
+            try c.decodeIfPresent(Bool.self, forKey: .scaleAttentionByInverseLayerIndex) ?? false
         modelType = try c.decodeIfPresent(String.self, forKey: .modelType)
     }
 
@@ -90,18 +94,22 @@ public struct GPT2Config: Codable, Equatable, Sendable {
             throw GPT2Error.unsupportedConfig(path: path, key: "model_type", value: modelType, supported: "\"gpt2\"")
         }
         guard Self.supportedActivations.contains(activationFunction) else {
-            throw GPT2Error.unsupportedConfig(path: path, key: "activation_function", value: "\"\(activationFunction)\"",
-                                              supported: Self.supportedActivations.map { "\"\($0)\"" }.joined(separator: " or "))
+            throw GPT2Error.unsupportedConfig(
+                path: path, key: "activation_function", value: "\"\(activationFunction)\"",
+                supported: Self.supportedActivations.map { "\"\($0)\"" }.joined(separator: " or "))
         }
         guard scaleAttentionWeights else {
             throw GPT2Error.unsupportedConfig(path: path, key: "scale_attn_weights", value: "false", supported: "true")
         }
-        for (key, value) in [("vocab_size", vocabularySize), ("n_positions", contextLength), ("n_embd", embeddingSize),
-                             ("n_layer", layerCount), ("n_head", headCount), ("n_inner", neuronCount)] where value <= 0 {
+        for (key, value) in [
+            ("vocab_size", vocabularySize), ("n_positions", contextLength), ("n_embd", embeddingSize),
+            ("n_layer", layerCount), ("n_head", headCount), ("n_inner", neuronCount),
+        ] where value <= 0 {
             throw GPT2Error.invalidConfig(path: path, reason: "\(key) must be positive, got \(value)")
         }
         guard embeddingSize % headCount == 0 else {
-            throw GPT2Error.invalidConfig(path: path, reason: "n_embd \(embeddingSize) is not divisible by n_head \(headCount)")
+            throw GPT2Error.invalidConfig(
+                path: path, reason: "n_embd \(embeddingSize) is not divisible by n_head \(headCount)")
         }
         guard layerNormEpsilon > 0 else {
             throw GPT2Error.invalidConfig(path: path, reason: "layer_norm_epsilon must be positive")
@@ -111,7 +119,7 @@ public struct GPT2Config: Codable, Equatable, Sendable {
     private static func describe(_ error: DecodingError) -> String {
         switch error {
         case let .typeMismatch(_, context), let .valueNotFound(_, context), let .keyNotFound(_, context),
-             let .dataCorrupted(context):
+            let .dataCorrupted(context):
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
             return key.isEmpty ? context.debugDescription : "\(key): \(context.debugDescription)"
         @unknown default:

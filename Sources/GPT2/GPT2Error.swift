@@ -46,7 +46,8 @@ public enum GPT2Error: LocalizedError, Equatable, Sendable {
         case let .sequenceTooLong(length, maximum):
             return "input has \(length) tokens but the model's context (n_positions) is \(maximum)"
         case let .tokenIDOutOfRange(id, position, size):
-            return "token id \(id) at position \(position) is out of range for the model's vocabulary (vocab_size \(size))"
+            return
+                "token id \(id) at position \(position) is out of range for the model's vocabulary (vocab_size \(size))"
         case let .invalidInput(reason):
             return reason
         case let .unsupportedPrecision(precision, reason):

@@ -30,24 +30,26 @@ public final class GPT2Model: Sendable {
     /// One block's parameters in the form the forward pass uses.
     struct Block: Sendable {
         let ln1Weight: [Float], ln1Bias: [Float]
-        let attention: Projection          // [C, 3C]  columns [Q | K | V]
-        let attentionOutput: Projection    // [C, C]
+        let attention: Projection  // [C, 3C]  columns [Q | K | V]
+        let attentionOutput: Projection  // [C, C]
         let ln2Weight: [Float], ln2Bias: [Float]
-        let fc: Projection                 // [C, N]  -> the neurons
-        let mlpOutput: Projection          // [N, C]
+        let fc: Projection  // [C, N]  -> the neurons
+        let mlpOutput: Projection  // [N, C]
     }
 
     public let config: GPT2Config
     public let precision: MatrixPrecision
-    let tokenEmbedding: [Float]     // [V, C]
+    let tokenEmbedding: [Float]  // [V, C]
     let positionEmbedding: [Float]  // [P, C]
     let blocks: [Block]
 
     /// Takes over `weights`; with `.bfloat16` the four projections of each block are rounded and packed here
     /// (the float32 matrices are not kept). Throws if this CPU cannot run `precision`.
     public convenience init(config: GPT2Config, weights: GPT2Weights, precision: MatrixPrecision = .float32) throws {
-        try self.init(config: config, tokenEmbedding: weights.tokenEmbedding, positionEmbedding: weights.positionEmbedding,
-                      blockCount: weights.blocks.count, precision: precision) { weights.blocks[$0] }
+        try self.init(
+            config: config, tokenEmbedding: weights.tokenEmbedding, positionEmbedding: weights.positionEmbedding,
+            blockCount: weights.blocks.count, precision: precision
+        ) { weights.blocks[$0] }
     }
 
     /// Loads a Hugging Face checkpoint directory; `layerCount` loads only the first layers. Blocks are loaded and
@@ -56,17 +58,25 @@ public final class GPT2Model: Sendable {
         let checkpoint = try GPT2Checkpoint(directory: directory)
         let config = checkpoint.config
         let (V, P, C) = (config.vocabularySize, config.contextLength, config.embeddingSize)
-        try self.init(config: config, tokenEmbedding: try checkpoint.tensor("wte.weight", shape: [V, C]),
-                      positionEmbedding: try checkpoint.tensor("wpe.weight", shape: [P, C]),
-                      blockCount: min(layerCount ?? config.layerCount, config.layerCount), precision: precision) {
+        try self.init(
+            config: config, tokenEmbedding: try checkpoint.tensor("wte.weight", shape: [V, C]),
+            positionEmbedding: try checkpoint.tensor("wpe.weight", shape: [P, C]),
+            blockCount: min(layerCount ?? config.layerCount, config.layerCount), precision: precision
+        ) {
             try GPT2Weights.Block(checkpoint: checkpoint, layer: $0)
         }
     }
 
-    private init(config: GPT2Config, tokenEmbedding: [Float], positionEmbedding: [Float], blockCount: Int,
-                 precision: MatrixPrecision, block: (Int) throws -> GPT2Weights.Block) throws {
+    private init(
+        config: GPT2Config, tokenEmbedding: [Float], positionEmbedding: [Float], blockCount: Int,
+        precision: MatrixPrecision, block: (Int) throws -> GPT2Weights.Block
+    ) throws {
         guard precision.isSupported else {
-            throw GPT2Error.unsupportedPrecision(precision.rawValue, reason: "this CPU has no AVX-512 BF16 instructions (Intel Cooper Lake or Sapphire Rapids, AMD Zen 4 or later); use fp32")
+            throw GPT2Error.unsupportedPrecision(
+                precision.rawValue,
+                reason:
+                    "this CPU has no AVX-512 BF16 instructions (Intel Cooper Lake or Sapphire Rapids, AMD Zen 4 or later); use fp32"
+            )
         }
         let (c, n) = (config.embeddingSize, config.neuronCount)
         self.config = config
@@ -75,12 +85,17 @@ public final class GPT2Model: Sendable {
         self.positionEmbedding = positionEmbedding
         blocks = try (0..<blockCount).map { layer in
             let w = try block(layer)
-            return Block(ln1Weight: w.ln1Weight, ln1Bias: w.ln1Bias,
-                         attention: Projection(weight: w.attentionWeight, bias: w.attentionBias, inputs: c, outputs: 3 * c, precision: precision),
-                         attentionOutput: Projection(weight: w.attentionProjWeight, bias: w.attentionProjBias, inputs: c, outputs: c, precision: precision),
-                         ln2Weight: w.ln2Weight, ln2Bias: w.ln2Bias,
-                         fc: Projection(weight: w.fcWeight, bias: w.fcBias, inputs: c, outputs: n, precision: precision),
-                         mlpOutput: Projection(weight: w.mlpProjWeight, bias: w.mlpProjBias, inputs: n, outputs: c, precision: precision))
+            return Block(
+                ln1Weight: w.ln1Weight, ln1Bias: w.ln1Bias,
+                attention: Projection(
+                    weight: w.attentionWeight, bias: w.attentionBias, inputs: c, outputs: 3 * c, precision: precision),
+                attentionOutput: Projection(
+                    weight: w.attentionProjWeight, bias: w.attentionProjBias, inputs: c, outputs: c,
+                    precision: precision),
+                ln2Weight: w.ln2Weight, ln2Bias: w.ln2Bias,
+                fc: Projection(weight: w.fcWeight, bias: w.fcBias, inputs: c, outputs: n, precision: precision),
+                mlpOutput: Projection(
+                    weight: w.mlpProjWeight, bias: w.mlpProjBias, inputs: n, outputs: c, precision: precision))
         }
         Kernels.singleThreadedBLAS
     }
@@ -94,14 +109,20 @@ public final class GPT2Model: Sendable {
     public func forward(_ batch: [[Int]], layers: [Int]? = nil, tap: (MLPActivations) throws -> Void) throws {
         let selected = Set(layers ?? Array(0..<loadedLayerCount))
         for layer in selected where !(0..<loadedLayerCount).contains(layer) {
-            throw GPT2Error.invalidInput(reason: "layer \(layer) is out of range: the model has \(loadedLayerCount) layers (0–\(loadedLayerCount - 1))")
+            throw GPT2Error.invalidInput(
+                reason:
+                    "layer \(layer) is out of range: the model has \(loadedLayerCount) layers (0–\(loadedLayerCount - 1))"
+            )
         }
         guard let lastLayer = selected.max() else { return }
         guard let t = batch.first?.count, t > 0 else { throw GPT2Error.invalidInput(reason: "the input has no tokens") }
         for sequence in batch where sequence.count != t {
-            throw GPT2Error.invalidInput(reason: "all sequences of a batch must have the same length (\(t) and \(sequence.count) given)")
+            throw GPT2Error.invalidInput(
+                reason: "all sequences of a batch must have the same length (\(t) and \(sequence.count) given)")
         }
-        guard t <= config.contextLength else { throw GPT2Error.sequenceTooLong(length: t, maximum: config.contextLength) }
+        guard t <= config.contextLength else {
+            throw GPT2Error.sequenceTooLong(length: t, maximum: config.contextLength)
+        }
         for sequence in batch {
             for (position, id) in sequence.enumerated() where !(0..<config.vocabularySize).contains(id) {
                 throw GPT2Error.tokenIDOutOfRange(id: id, position: position, vocabularySize: config.vocabularySize)
@@ -111,11 +132,11 @@ public final class GPT2Model: Sendable {
         let b = batch.count, m = b * t
         let c = config.embeddingSize, n = config.neuronCount, heads = config.headCount
         let epsilon = config.layerNormEpsilon
-        var x = [Float](repeating: 0, count: m * c)           // (M, C) residual stream
-        var normed = [Float](repeating: 0, count: m * c)      // (M, C) ln_1 / ln_2 output
-        var qkv = [Float](repeating: 0, count: m * 3 * c)     // (M, 3C)
-        var attention = [Float](repeating: 0, count: m * c)   // (M, C) heads concatenated
-        var neurons = [Float](repeating: 0, count: m * n)     // (M, N) post-GELU MLP activations: the neurons
+        var x = [Float](repeating: 0, count: m * c)  // (M, C) residual stream
+        var normed = [Float](repeating: 0, count: m * c)  // (M, C) ln_1 / ln_2 output
+        var qkv = [Float](repeating: 0, count: m * 3 * c)  // (M, 3C)
+        var attention = [Float](repeating: 0, count: m * c)  // (M, C) heads concatenated
+        var neurons = [Float](repeating: 0, count: m * n)  // (M, N) post-GELU MLP activations: the neurons
 
         // x = wte[ids] + wpe[positions]
         for (s, sequence) in batch.enumerated() {

@@ -5,12 +5,12 @@
 /// neuron depends on them.
 public struct GPT2Weights: Sendable {
     public struct Block: Sendable {
-        public var ln1Weight: [Float], ln1Bias: [Float]                 // [C]
-        public var attentionWeight: [Float], attentionBias: [Float]     // [C, 3C], [3C]  columns [Q | K | V]
+        public var ln1Weight: [Float], ln1Bias: [Float]  // [C]
+        public var attentionWeight: [Float], attentionBias: [Float]  // [C, 3C], [3C]  columns [Q | K | V]
         public var attentionProjWeight: [Float], attentionProjBias: [Float]  // [C, C], [C]
-        public var ln2Weight: [Float], ln2Bias: [Float]                 // [C]
-        public var fcWeight: [Float], fcBias: [Float]                   // [C, N], [N]
-        public var mlpProjWeight: [Float], mlpProjBias: [Float]         // [N, C], [C]
+        public var ln2Weight: [Float], ln2Bias: [Float]  // [C]
+        public var fcWeight: [Float], fcBias: [Float]  // [C, N], [N]
+        public var mlpProjWeight: [Float], mlpProjBias: [Float]  // [N, C], [C]
 
         /// Loads block `layer` of `checkpoint`.
         public init(checkpoint: GPT2Checkpoint, layer: Int) throws {
@@ -30,7 +30,7 @@ public struct GPT2Weights: Sendable {
         }
     }
 
-    public var tokenEmbedding: [Float]     // [V, C]
+    public var tokenEmbedding: [Float]  // [V, C]
     public var positionEmbedding: [Float]  // [P, C]
     public var blocks: [Block]
 
@@ -40,6 +40,8 @@ public struct GPT2Weights: Sendable {
         let (V, P, C) = (config.vocabularySize, config.contextLength, config.embeddingSize)
         tokenEmbedding = try checkpoint.tensor("wte.weight", shape: [V, C])
         positionEmbedding = try checkpoint.tensor("wpe.weight", shape: [P, C])
-        blocks = try (0..<min(layerCount ?? config.layerCount, config.layerCount)).map { try Block(checkpoint: checkpoint, layer: $0) }
+        blocks = try (0..<min(layerCount ?? config.layerCount, config.layerCount)).map {
+            try Block(checkpoint: checkpoint, layer: $0)
+        }
     }
 }

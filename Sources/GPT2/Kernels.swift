@@ -12,12 +12,15 @@ enum Kernels {
     static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
 
     /// out[M, N] = x[M, K] · w[K, N] + bias[N]   (one sgemm with the bias preloaded, beta = 1)
-    static func linear(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-                       _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int) {
+    static func linear(
+        _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+        _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int
+    ) {
         inRowBlocks(m) { r0, r1 in
             startWithBias(bias, out, rows: r0..<r1, n: n, adding: false)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(n), Int32(k),
-                        1, x + r0 * k, Int32(k), w, Int32(n), 1, out + r0 * n, Int32(n))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(n), Int32(k),
+                1, x + r0 * k, Int32(k), w, Int32(n), 1, out + r0 * n, Int32(n))
         }
     }
 
@@ -30,19 +33,24 @@ enum Kernels {
     }
 
     /// out[M, N] += x[M, K] · w[K, N] + bias[N]: a projection added to the residual stream (sgemm with beta = 1).
-    static func linearAdd(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-                          _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int) {
+    static func linearAdd(
+        _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+        _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int
+    ) {
         inRowBlocks(m) { r0, r1 in
             startWithBias(bias, out, rows: r0..<r1, n: n, adding: true)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(n), Int32(k),
-                        1, x + r0 * k, Int32(k), w, Int32(n), 1, out + r0 * n, Int32(n))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(n), Int32(k),
+                1, x + r0 * k, Int32(k), w, Int32(n), 1, out + r0 * n, Int32(n))
         }
     }
 
     /// out[M, N] (+)= bf16(x[M, K]) · w + bias[N], accumulated in float32 (`MatrixPrecision.bfloat16`): the bias
     /// is written (or added) first, then the bf16 kernel accumulates into it, rows split over the cores.
-    static func bfloat16Linear(_ x: UnsafePointer<Float>, _ w: BFloat16Matrix, _ bias: UnsafePointer<Float>,
-                               _ out: UnsafeMutablePointer<Float>, m: Int, adding: Bool) {
+    static func bfloat16Linear(
+        _ x: UnsafePointer<Float>, _ w: BFloat16Matrix, _ bias: UnsafePointer<Float>,
+        _ out: UnsafeMutablePointer<Float>, m: Int, adding: Bool
+    ) {
         let k = w.rows, n = w.columns
         inRowBlocks(m) { r0, r1 in
             startWithBias(bias, out, rows: r0..<r1, n: n, adding: adding)
@@ -52,8 +60,10 @@ enum Kernels {
 
     /// out[row] = bias (or += bias) for each row: every projection writes its bias first and accumulates the
     /// product into it.
-    private static func startWithBias(_ bias: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Range<Int>,
-                                      n: Int, adding: Bool) {
+    private static func startWithBias(
+        _ bias: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Range<Int>,
+        n: Int, adding: Bool
+    ) {
         for row in rows {
             let o = out + row * n
             if adding { for j in 0..<n { o[j] += bias[j] } } else { o.update(from: bias, count: n) }
@@ -74,8 +84,10 @@ enum Kernels {
     }
 
     /// out[M, C] = (x - mean) / sqrt(var + eps) · weight + bias, per row, biased variance (as torch's LayerNorm).
-    static func layerNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-                          _ out: UnsafeMutablePointer<Float>, m: Int, c: Int, epsilon: Float) {
+    static func layerNorm(
+        _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+        _ out: UnsafeMutablePointer<Float>, m: Int, c: Int, epsilon: Float
+    ) {
         for row in 0..<m {
             let xr = x + row * c, o = out + row * c
             var mean: Float = 0
@@ -166,40 +178,50 @@ enum Kernels {
     /// out = softmax_causal(S) · V[0..<r0 + 64] (V zero-padded), so long contexts skip most of the masked half.
     /// Every sgemm's reduction length depends on the row's block only, never on T, so a token's output is bit for
     /// bit the same however much padding or later text follows it (precompute's results do not depend on batching).
-    static func causalAttention(_ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-                                workspace: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, scale: Float) {
-        for h in 0..<heads { causalAttention(qkv, out, workspace: workspace, t: t, c: c, heads: heads, head: h, scale: scale) }
+    static func causalAttention(
+        _ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+        workspace: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, scale: Float
+    ) {
+        for h in 0..<heads {
+            causalAttention(qkv, out, workspace: workspace, t: t, c: c, heads: heads, head: h, scale: scale)
+        }
     }
 
     /// One head `head` of `causalAttention`.
-    static func causalAttention(_ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-                                workspace: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, head h: Int, scale: Float) {
+    static func causalAttention(
+        _ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+        workspace: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, head h: Int, scale: Float
+    ) {
         let d = c / heads, block = attentionBlock
         let padded = (t + block - 1) / block * block
         let stride = Int32(3 * c)
         let q = qkv + h * d, k = qkv + c + h * d
-        let scores = workspace                      // [block, padded]
-        let values = workspace + block * padded     // [padded, D]: this head's V, zeros after row T
+        let scores = workspace  // [block, padded]
+        let values = workspace + block * padded  // [padded, D]: this head's V, zeros after row T
         for i in 0..<t { (values + i * d).update(from: qkv + i * 3 * c + 2 * c + h * d, count: d) }
         (values + t * d).update(repeating: 0, count: (padded - t) * d)
         for r0 in Swift.stride(from: 0, to: t, by: block) {
             let r1 = min(t, r0 + block), rows = r1 - r0, keys = r0 + block
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(r1), Int32(d),
-                        scale, q + r0 * 3 * c, stride, k, stride, 0, scores, Int32(padded))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(r1), Int32(d),
+                scale, q + r0 * 3 * c, stride, k, stride, 0, scores, Int32(padded))
             for i in r0..<r1 {
                 let row = scores + (i - r0) * padded
                 softmax(row, count: i + 1)
                 (row + i + 1).update(repeating: 0, count: keys - i - 1)
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(keys),
-                        1, scores, Int32(padded), values, Int32(d), 0, out + r0 * c + h * d, Int32(c))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(keys),
+                1, scores, Int32(padded), values, Int32(d), 0, out + r0 * c + h * d, Int32(c))
         }
     }
 
     /// Causal attention for a batch of B sequences ([B·T, 3C] -> [B·T, C]), the B × H heads spread over the cores,
     /// each worker with its own workspace.
-    static func batchedCausalAttention(_ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-                                       batch b: Int, t: Int, c: Int, heads: Int, scale: Float) {
+    static func batchedCausalAttention(
+        _ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+        batch b: Int, t: Int, c: Int, heads: Int, scale: Float
+    ) {
         let items = b * heads, workers = min(Parallel.workers, items)
         let size = attentionWorkspace(t: t, c: c, heads: heads)
         let workspace = UnsafeMutablePointer<Float>.allocate(capacity: workers * size)
@@ -207,8 +229,9 @@ enum Kernels {
         Parallel.forEach(workers) { worker in
             for item in Swift.stride(from: worker, to: items, by: workers) {
                 let s = item / heads
-                causalAttention(qkv + s * t * 3 * c, out + s * t * c, workspace: workspace + worker * size,
-                                t: t, c: c, heads: heads, head: item % heads, scale: scale)
+                causalAttention(
+                    qkv + s * t * 3 * c, out + s * t * c, workspace: workspace + worker * size,
+                    t: t, c: c, heads: heads, head: item % heads, scale: scale)
             }
         }
     }
@@ -241,7 +264,9 @@ enum Kernels {
             for i in 0..<t {
                 var weights = (0...i).map { j -> Double in
                     var dot = 0.0
-                    for p in 0..<d { dot += Double(qkv[i * 3 * c + h * d + p]) * Double(qkv[j * 3 * c + c + h * d + p]) }
+                    for p in 0..<d {
+                        dot += Double(qkv[i * 3 * c + h * d + p]) * Double(qkv[j * 3 * c + c + h * d + p])
+                    }
                     return dot * Double(scale)
                 }
                 let maximum = weights.max()!

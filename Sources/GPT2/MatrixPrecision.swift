@@ -31,7 +31,8 @@ final class BFloat16Matrix: @unchecked Sendable {  // immutable after init
         self.rows = rows
         self.columns = columns
         let count = nb_bf16_packed_count(Int32(rows), Int32(columns))
-        packed = UnsafeMutableRawPointer.allocate(byteCount: count * 2, alignment: 64).bindMemory(to: UInt16.self, capacity: count)
+        packed = UnsafeMutableRawPointer.allocate(byteCount: count * 2, alignment: 64).bindMemory(
+            to: UInt16.self, capacity: count)
         nb_bf16_pack(matrix, Int32(rows), Int32(columns), packed)
     }
 

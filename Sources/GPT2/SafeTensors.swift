@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,10 +38,16 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let path = url.path
         func invalid(_ reason: String) -> GPT2Error { .invalidSafetensors(path: path, reason: reason) }
         guard FileManager.default.fileExists(atPath: path) else {
-            throw GPT2Error.fileNotFound(path: path, hint: "A Hugging Face GPT-2 directory has model.safetensors (or model.safetensors.index.json and its shards).")
+            throw GPT2Error.fileNotFound(
+                path: path,
+                hint:
+                    "A Hugging Face GPT-2 directory has model.safetensors (or model.safetensors.index.json and its shards)."
+            )
         }
         let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw GPT2Error.unreadableFile(path: path, reason: String(cString: strerror(errno))) }
+        guard descriptor >= 0 else {
+            throw GPT2Error.unreadableFile(path: path, reason: String(cString: strerror(errno)))
+        }
         defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
@@ -74,14 +81,19 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 continue
             }
             guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int],
-                  offsets.count == 2, shape.allSatisfy({ $0 >= 0 }) else {
+                let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int],
+                offsets.count == 2, shape.allSatisfy({ $0 >= 0 })
+            else {
                 throw invalid("header entry '\(name)' needs dtype, shape and data_offsets [begin, end]")
             }
             let (begin, end) = (offsets[0], offsets[1])
-            guard 0 <= begin, begin <= end else { throw invalid("tensor '\(name)' has data_offsets [\(begin), \(end)]") }
+            guard 0 <= begin, begin <= end else {
+                throw invalid("tensor '\(name)' has data_offsets [\(begin), \(end)]")
+            }
             guard end <= dataLength else {
-                throw invalid("tensor '\(name)' data_offsets [\(begin), \(end)] run past the end of the data (\(dataLength) bytes; truncated?)")
+                throw invalid(
+                    "tensor '\(name)' data_offsets [\(begin), \(end)] run past the end of the data (\(dataLength) bytes; truncated?)"
+                )
             }
             if let size = Self.elementSize[dtype] {
                 let expected = shape.reduce(1, *) * size
@@ -114,9 +126,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 initialized = count
             }
         case "F16":
-            return (0..<count).map { Float(Float16(bitPattern: source.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
+            return (0..<count).map {
+                Float(Float16(bitPattern: source.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)))
+            }
         case "BF16":
-            return (0..<count).map { Float(bitPattern: UInt32(source.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) << 16) }
+            return (0..<count).map {
+                Float(bitPattern: UInt32(source.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) << 16)
+            }
         default:
             throw GPT2Error.unsupportedDType(name: name, path: url.path, dtype: info.dtype)
         }

@@ -2,6 +2,7 @@ import ActivationStore
 import Foundation
 import SQLite
 import Support
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -43,7 +44,9 @@ public final class LLMClient: Sendable {
 
     /// POSTs `body` to `endpoint` ("chat/completions" or "completions") and returns the reply's JSON object.
     /// `neuron` attributes the tokens spent to a neuron in the ledger.
-    public func post(_ endpoint: String, _ body: [String: Any], neuron: NeuronID?) async -> Result<[String: Any], LLMError> {
+    public func post(
+        _ endpoint: String, _ body: [String: Any], neuron: NeuronID?
+    ) async -> Result<[String: Any], LLMError> {
         let payload: Data
         do { payload = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]) } catch {
             return .failure(.invalidRequest(error.localizedDescription))
@@ -54,7 +57,9 @@ public final class LLMClient: Sendable {
         hasher.update(Data(url.absoluteString.utf8))
         hasher.update(payload)
         let key = hasher.finalize()
-        if let cache, let cached = await cache.get(key), let object = try? JSONSerialization.jsonObject(with: cached) as? [String: Any] {
+        if let cache, let cached = await cache.get(key),
+            let object = try? JSONSerialization.jsonObject(with: cached) as? [String: Any]
+        {
             await ledger.record(neuron: neuron, usage: Self.usage(object), cached: true)
             return .success(object)
         }
@@ -85,24 +90,32 @@ public final class LLMClient: Sendable {
                 let (data, response) = try await session.data(for: request)
                 let status = (response as? HTTPURLResponse)?.statusCode ?? 0
                 if status == 200 {
-                    if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] { return .success((object, data)) }
+                    if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+                        return .success((object, data))
+                    }
                     lastProblem = "the reply is not valid JSON (\(data.count) bytes; truncated?)"
                 } else if status == 429 || (500...599).contains(status) {
                     lastProblem = "HTTP \(status)\(Self.message(data).map { ": \($0)" } ?? "")"
-                    if let header = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After"), let seconds = Double(header) {
+                    if let header = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After"),
+                        let seconds = Double(header)
+                    {
                         retryAfter = seconds
                     }
                 } else {
                     return .failure(Self.rejection(status: status, data: data, url: url, configuration: configuration))
                 }
             } catch let error as URLError {
-                lastProblem = error.code == .timedOut ? "no answer within \(configuration.timeout) s" : "connection failed (\(error.localizedDescription))"
+                lastProblem =
+                    error.code == .timedOut
+                    ? "no answer within \(configuration.timeout) s"
+                    : "connection failed (\(error.localizedDescription))"
             } catch {
                 lastProblem = error.localizedDescription
             }
             guard attempt < configuration.retries else { break }
             let exponential = min(configuration.maximumBackoff, configuration.backoff * pow(2, Double(attempt)))
-            let delay = retryAfter.map { min($0, configuration.maximumBackoff) } ?? exponential * Double.random(in: 0.5...1)
+            let delay =
+                retryAfter.map { min($0, configuration.maximumBackoff) } ?? exponential * Double.random(in: 0.5...1)
             await ledger.recordRetry()
             try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
         }
@@ -115,7 +128,9 @@ public final class LLMClient: Sendable {
         let hint: String?
         switch status {
         case 401, 403: hint = "Check the API key in the environment variable \(configuration.apiKeyVariable)"
-        case 404: hint = "Check the model name (\(configuration.model)) and the base URL (\(configuration.baseURL.absoluteString))"
+        case 404:
+            hint =
+                "Check the model name (\(configuration.model)) and the base URL (\(configuration.baseURL.absoluteString))"
         default: hint = nil
         }
         return .rejected(url: url.absoluteString, status: status, detail: detail, hint: hint)
@@ -128,7 +143,9 @@ public final class LLMClient: Sendable {
 
     static func usage(_ object: [String: Any]) -> Usage {
         let usage = object["usage"] as? [String: Any]
-        return Usage(promptTokens: usage?["prompt_tokens"] as? Int ?? 0, completionTokens: usage?["completion_tokens"] as? Int ?? 0)
+        return Usage(
+            promptTokens: usage?["prompt_tokens"] as? Int ?? 0,
+            completionTokens: usage?["completion_tokens"] as? Int ?? 0)
     }
 }
 
@@ -156,9 +173,13 @@ actor ResponseCache {
 
     init(path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
         database = try SQLiteDatabase(path: path)
-        try database.execute("PRAGMA journal_mode = WAL; CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, reply BLOB NOT NULL) WITHOUT ROWID")
+        try database.execute(
+            "PRAGMA journal_mode = WAL; CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, reply BLOB NOT NULL) WITHOUT ROWID"
+        )
     }
 
     func get(_ key: String) -> Data? {
@@ -166,7 +187,8 @@ actor ResponseCache {
     }
 
     func put(_ key: String, _ reply: Data) {
-        try? database.run("INSERT OR REPLACE INTO responses (key, reply) VALUES (?, ?)", [.text(key), .blob(Array(reply))])
+        try? database.run(
+            "INSERT OR REPLACE INTO responses (key, reply) VALUES (?, ?)", [.text(key), .blob(Array(reply))])
     }
 }
 

@@ -23,9 +23,13 @@ public struct LLMConfiguration: Sendable {
     public var pricePerMillionPromptTokens: Double?
     public var pricePerMillionCompletionTokens: Double?
 
-    public init(baseURL: URL = URL(string: "https://api.openai.com/v1")!, model: String, apiKeyVariable: String = "OPENAI_API_KEY",
-                concurrency: Int = 8, timeout: Double = 60, retries: Int = 5, backoff: Double = 1, maximumBackoff: Double = 60,
-                cachePath: String? = nil, pricePerMillionPromptTokens: Double? = nil, pricePerMillionCompletionTokens: Double? = nil) {
+    public init(
+        baseURL: URL = URL(string: "https://api.openai.com/v1")!, model: String,
+        apiKeyVariable: String = "OPENAI_API_KEY",
+        concurrency: Int = 8, timeout: Double = 60, retries: Int = 5, backoff: Double = 1, maximumBackoff: Double = 60,
+        cachePath: String? = nil, pricePerMillionPromptTokens: Double? = nil,
+        pricePerMillionCompletionTokens: Double? = nil
+    ) {
         self.baseURL = baseURL
         self.model = model
         self.apiKeyVariable = apiKeyVariable

@@ -16,7 +16,8 @@ public enum LLMError: LocalizedError, Equatable, Sendable {
         case let .invalidRequest(reason):
             return "could not encode the request: \(reason)"
         case let .rejected(url, status, detail, hint):
-            return "\(url) rejected the request (HTTP \(status))\(detail.isEmpty ? "" : ": \(detail)")" + (hint.map { ". \($0)" } ?? "")
+            return "\(url) rejected the request (HTTP \(status))\(detail.isEmpty ? "" : ": \(detail)")"
+                + (hint.map { ". \($0)" } ?? "")
         case let .unanswered(url, problem, attempts):
             return "\(url): \(problem), after \(attempts) attempts"
         case let .invalidReply(reason):

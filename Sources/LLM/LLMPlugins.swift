@@ -13,18 +13,26 @@ public struct LLMExplainer: Explainer {
         await withTaskGroup(of: (Int, Result<String, EvaluationError>).self) { group in
             for (index, request) in requests.enumerated() {
                 group.addTask {
-                    let body: [String: Any] = ["model": client.configuration.model, "messages": Prompts.explainer(records: request.records),
-                                               "temperature": 0, "max_tokens": 60]
+                    let body: [String: Any] = [
+                        "model": client.configuration.model, "messages": Prompts.explainer(records: request.records),
+                        "temperature": 0, "max_tokens": 60,
+                    ]
                     let reply = await client.post("chat/completions", body, neuron: request.neuron)
-                    return (index, reply.flatMap { object -> Result<String, LLMError> in
-                        guard let text = LLMSimulator.chatContent(object), let explanation = Prompts.cleanExplanation(text) else {
-                            return .failure(.invalidReply("the reply has no explanation text"))
-                        }
-                        return .success(explanation)
-                    }.mapError { .explainerFailed($0.localizedDescription) })
+                    return (
+                        index,
+                        reply.flatMap { object -> Result<String, LLMError> in
+                            guard let text = LLMSimulator.chatContent(object),
+                                let explanation = Prompts.cleanExplanation(text)
+                            else {
+                                return .failure(.invalidReply("the reply has no explanation text"))
+                            }
+                            return .success(explanation)
+                        }.mapError { .explainerFailed($0.localizedDescription) }
+                    )
                 }
             }
-            var results = [Result<String, EvaluationError>](repeating: .failure(.explainerFailed("not run")), count: requests.count)
+            var results = [Result<String, EvaluationError>](
+                repeating: .failure(.explainerFailed("not run")), count: requests.count)
             for await (index, result) in group { results[index] = result }
             return results
         }
@@ -51,9 +59,12 @@ public struct LLMSimulator: Simulator {
     public func simulate(_ requests: [SimulationRequest]) async -> [Result<[Double], EvaluationError>] {
         await withTaskGroup(of: (Int, Result<[Double], EvaluationError>).self) { group in
             for (index, request) in requests.enumerated() {
-                group.addTask { (index, await simulate(request).mapError { .simulatorFailed($0.localizedDescription) }) }
+                group.addTask {
+                    (index, await simulate(request).mapError { .simulatorFailed($0.localizedDescription) })
+                }
             }
-            var results = [Result<[Double], EvaluationError>](repeating: .failure(.simulatorFailed("not run")), count: requests.count)
+            var results = [Result<[Double], EvaluationError>](
+                repeating: .failure(.simulatorFailed("not run")), count: requests.count)
             for await (index, result) in group { results[index] = result }
             return results
         }
@@ -62,14 +73,24 @@ public struct LLMSimulator: Simulator {
     func simulate(_ request: SimulationRequest) async -> Result<[Double], LLMError> {
         switch mode {
         case .allAtOnce:
-            let body: [String: Any] = ["model": client.configuration.model, "prompt": Prompts.allAtOnce(explanation: request.explanation, tokens: request.tokens),
-                                       "max_tokens": 0, "echo": true, "logprobs": 15, "temperature": 0]
-            return await client.post("completions", body, neuron: request.neuron).flatMap { Self.expectedValues($0, tokenCount: request.tokens.count) }
+            let body: [String: Any] = [
+                "model": client.configuration.model,
+                "prompt": Prompts.allAtOnce(explanation: request.explanation, tokens: request.tokens),
+                "max_tokens": 0, "echo": true, "logprobs": 15, "temperature": 0,
+            ]
+            return await client.post("completions", body, neuron: request.neuron).flatMap {
+                Self.expectedValues($0, tokenCount: request.tokens.count)
+            }
         case .json:
-            let body: [String: Any] = ["model": client.configuration.model, "messages": Prompts.json(explanation: request.explanation, tokens: request.tokens),
-                                       "temperature": 0, "response_format": ["type": "json_object"]]
+            let body: [String: Any] = [
+                "model": client.configuration.model,
+                "messages": Prompts.json(explanation: request.explanation, tokens: request.tokens),
+                "temperature": 0, "response_format": ["type": "json_object"],
+            ]
             return await client.post("chat/completions", body, neuron: request.neuron).flatMap { object in
-                guard let content = Self.chatContent(object) else { return .failure(.invalidReply("the reply has no message content")) }
+                guard let content = Self.chatContent(object) else {
+                    return .failure(.invalidReply("the reply has no message content"))
+                }
                 return Self.alignJSON(content, tokens: request.tokens)
             }
         }
@@ -83,8 +104,13 @@ public struct LLMSimulator: Simulator {
     /// (OpenAI's `logprobs`: `tokens`, `top_logprobs` as one {token: logprob} object per position).
     static func expectedValues(_ object: [String: Any], tokenCount: Int) -> Result<[Double], LLMError> {
         guard let logprobs = (object["choices"] as? [[String: Any]])?.first?["logprobs"] as? [String: Any],
-              let tokens = logprobs["tokens"] as? [String], let top = logprobs["top_logprobs"] as? [Any] , top.count == tokens.count else {
-            return .failure(.invalidReply("the reply has no prompt log-probabilities (does the server support echo with logprobs? the json simulator needs neither)"))
+            let tokens = logprobs["tokens"] as? [String], let top = logprobs["top_logprobs"] as? [Any],
+            top.count == tokens.count
+        else {
+            return .failure(
+                .invalidReply(
+                    "the reply has no prompt log-probabilities (does the server support echo with logprobs? the json simulator needs neither)"
+                ))
         }
         var text = "", values: [Double] = [], inActivations = false
         for (position, token) in tokens.enumerated() {
@@ -94,18 +120,23 @@ public struct LLMSimulator: Simulator {
                 }
                 var weight = 0.0, sum = 0.0
                 for (candidate, logprob) in candidates {
-                    guard let value = Int(candidate.trimmingCharacters(in: .whitespaces)), (0...10).contains(value) else { continue }
+                    guard let value = Int(candidate.trimmingCharacters(in: .whitespaces)), (0...10).contains(value)
+                    else { continue }
                     weight += exp(logprob)
                     sum += Double(value) * exp(logprob)
                 }
-                guard weight > 0 else { return .failure(.invalidReply("no probability on 0–10 at activation \(values.count)")) }
+                guard weight > 0 else {
+                    return .failure(.invalidReply("no probability on 0–10 at activation \(values.count)"))
+                }
                 values.append(sum / weight)
             }
             text += token
             if !inActivations && text.hasSuffix("Activations:\n<start>\n") { inActivations = true }
         }
         guard values.count == tokenCount else {
-            return .failure(.invalidReply("found \(values.count) activation positions in the echoed prompt for \(tokenCount) tokens"))
+            return .failure(
+                .invalidReply(
+                    "found \(values.count) activation positions in the echoed prompt for \(tokenCount) tokens"))
         }
         return .success(values)
     }
@@ -119,10 +150,13 @@ public struct LLMSimulator: Simulator {
             text = text.split(separator: "\n").dropFirst().filter { !$0.hasPrefix("```") }.joined(separator: "\n")
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-              let entries = object["activations"] as? [[String: Any]] else {
+            let entries = object["activations"] as? [[String: Any]]
+        else {
             return .failure(.invalidReply("the reply is not a JSON object with an \"activations\" list"))
         }
-        func value(_ entry: [String: Any]) -> Double? { (entry["activation"] as? NSNumber).map { min(10, max(0, $0.doubleValue)) } }
+        func value(_ entry: [String: Any]) -> Double? {
+            (entry["activation"] as? NSNumber).map { min(10, max(0, $0.doubleValue)) }
+        }
         let indexed = entries.compactMap { entry -> (Int, Double)? in
             guard let index = entry["index"] as? Int, let v = value(entry) else { return nil }
             return (index, v)
@@ -141,7 +175,9 @@ public struct LLMSimulator: Simulator {
             var found: Double?
             var probe = next
             while probe < entries.count && probe <= next + 3 {
-                if let reply = entries[probe]["token"] as? String, key(reply) == wanted || key(Prompts.visible(reply)) == wanted, let v = value(entries[probe]) {
+                if let reply = entries[probe]["token"] as? String,
+                    key(reply) == wanted || key(Prompts.visible(reply)) == wanted, let v = value(entries[probe])
+                {
                     found = v
                     next = probe + 1
                     break
@@ -149,7 +185,10 @@ public struct LLMSimulator: Simulator {
                 probe += 1
             }
             guard let found else {
-                return .failure(.invalidReply("the reply has \(entries.count) entries for \(tokens.count) tokens and none matches token \(position) \(token.debugDescription)"))
+                return .failure(
+                    .invalidReply(
+                        "the reply has \(entries.count) entries for \(tokens.count) tokens and none matches token \(position) \(token.debugDescription)"
+                    ))
             }
             values.append(found)
         }

@@ -63,8 +63,10 @@ struct BestKSelection {
     }
 
     /// Adds a candidate that `admits` accepted. `activation(t)` gives its value at token t < length.
-    mutating func insert(_ n: Int, key: Double, excerpt: Int32, maximum: Float, minimum: Float, length: Int,
-                         activation: (Int) -> Float) {
+    mutating func insert(
+        _ n: Int, key: Double, excerpt: Int32, maximum: Float, minimum: Float, length: Int,
+        activation: (Int) -> Float
+    ) {
         let slot = insertEntry(n, key: key, excerpt: excerpt, maximum: maximum, minimum: minimum, length: length)
         for t in 0..<length { activations[slot + t] = Float16(activation(t)).bitPattern }
     }
@@ -84,7 +86,8 @@ struct BestKSelection {
 
     /// Adds a candidate's heap entry (not its activations) and returns where its `length` float16 activations go
     /// in `activations`.
-    mutating func insertEntry(_ n: Int, key: Double, excerpt: Int32, maximum: Float, minimum: Float, length: Int) -> Int {
+    mutating func insertEntry(_ n: Int, key: Double, excerpt: Int32, maximum: Float, minimum: Float, length: Int) -> Int
+    {
         let base = n * capacity
         let appended = Int(count[n]) < capacity
         var position = appended ? Int(count[n]) : 0  // when full, the root (the worst candidate) is replaced
@@ -123,19 +126,27 @@ struct BestKSelection {
     }
 
     /// Neuron `n`'s candidates from best to worst, with where their float16 activations are in `activations`.
-    func sortedEntries(_ n: Int) -> [(key: Double, excerpt: Int, maximum: Float, minimum: Float, start: Int, length: Int)] {
+    func sortedEntries(
+        _ n: Int
+    ) -> [(key: Double, excerpt: Int, maximum: Float, minimum: Float, start: Int, length: Int)] {
         let base = n * capacity
         return (0..<Int(count[n])).map { i in
             let entry = base + i
-            return (keys[entry], Int(excerptIDs[entry]), maxima[entry], minima[entry], (base + Int(slots[entry])) * maxTokens,
-                    Int(lengths[entry]))
+            return (
+                keys[entry], Int(excerptIDs[entry]), maxima[entry], minima[entry],
+                (base + Int(slots[entry])) * maxTokens,
+                Int(lengths[entry])
+            )
         }.sorted { ($0.key, $0.excerpt) < ($1.key, $1.excerpt) }
     }
 
     /// Neuron `n`'s candidates from best to worst: (key, excerpt, max, min, activations).
     func sorted(_ n: Int) -> [(key: Double, excerpt: Int, maximum: Float, minimum: Float, activations: [Float])] {
         sortedEntries(n).map { c in
-            (c.key, c.excerpt, c.maximum, c.minimum, activations[c.start..<(c.start + c.length)].map { Float(Float16(bitPattern: $0)) })
+            (
+                c.key, c.excerpt, c.maximum, c.minimum,
+                activations[c.start..<(c.start + c.length)].map { Float(Float16(bitPattern: $0)) }
+            )
         }
     }
 
@@ -143,13 +154,16 @@ struct BestKSelection {
 
     func serialize(into writer: inout BinaryWriter) {
         writer.write(count); writer.write(worstKey); writer.write(worstID); writer.write(keys); writer.write(excerptIDs)
-        writer.write(maxima); writer.write(minima); writer.write(lengths); writer.write(slots); writer.write(activations)
+        writer.write(maxima); writer.write(minima); writer.write(lengths); writer.write(slots);
+        writer.write(activations)
     }
 
     mutating func restore(from reader: inout BinaryReader) throws {
-        count = try reader.read(count.count); worstKey = try reader.read(worstKey.count); worstID = try reader.read(worstID.count)
+        count = try reader.read(count.count); worstKey = try reader.read(worstKey.count);
+        worstID = try reader.read(worstID.count)
         keys = try reader.read(keys.count); excerptIDs = try reader.read(excerptIDs.count)
-        maxima = try reader.read(maxima.count); minima = try reader.read(minima.count); lengths = try reader.read(lengths.count)
+        maxima = try reader.read(maxima.count); minima = try reader.read(minima.count);
+        lengths = try reader.read(lengths.count)
         slots = try reader.read(slots.count); activations = try reader.read(activations.count)
     }
 }

@@ -21,14 +21,17 @@ struct BinaryReader {
     /// Reads an array written by `BinaryWriter.write`, which must hold `expected` elements.
     mutating func read<T: BitwiseCopyable>(_ expected: Int) throws -> [T] {
         guard position + 8 <= bytes.count else { throw Failure.truncated }
-        let count = Int(bytes[position..<(position + 8)].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
+        let count = Int(
+            bytes[position..<(position + 8)].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        )
         position += 8
         guard count == expected else { throw Failure.countMismatch(expected: expected, found: count) }
         let length = count * MemoryLayout<T>.stride
         guard position + length <= bytes.count else { throw Failure.truncated }
         let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             bytes.withUnsafeBytes { source in
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[position..<(position + length)]))
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: source[position..<(position + length)]))
             }
             initialized = count
         }

@@ -20,10 +20,12 @@ struct ContextLayout {
         var firsts: [Int] = []
         var previous: ActivationDatabase.ExcerptPlacement?
         for (id, excerpt) in excerpts.enumerated() {
-            let sameBlock = previous.map {
-                $0.documentID == excerpt.documentID
-                    && excerpter.contextStart(ofExcerptAt: $0.startToken) == excerpter.contextStart(ofExcerptAt: excerpt.startToken)
-            } ?? false
+            let sameBlock =
+                previous.map {
+                    $0.documentID == excerpt.documentID
+                        && excerpter.contextStart(ofExcerptAt: $0.startToken)
+                            == excerpter.contextStart(ofExcerptAt: excerpt.startToken)
+                } ?? false
             if !sameBlock { firsts.append(id) }
             previous = excerpt
         }

@@ -17,7 +17,9 @@ public struct CorpusDocument: Sendable {
 /// single .txt file, or a .jsonl / .jsonl.gz file with a "text" field per line. Documents are streamed, never
 /// held together, and every byte read feeds a SHA-256 of the corpus (with file names) that identifies it.
 public struct Corpus: Sendable {
-    public enum Format: String, Codable, Sendable { case textDirectory = "txt-directory", textFile = "txt", jsonLines = "jsonl", gzipJSONLines = "jsonl.gz" }
+    public enum Format: String, Codable, Sendable {
+        case textDirectory = "txt-directory", textFile = "txt", jsonLines = "jsonl", gzipJSONLines = "jsonl.gz"
+    }
 
     public let url: URL
     public let format: Format
@@ -32,7 +34,10 @@ public struct Corpus: Sendable {
         }
         self.url = url
         if isDirectory.boolValue {
-            guard let enumerator = FileManager.default.enumerator(at: url, includingPropertiesForKeys: [.isRegularFileKey]) else {
+            guard
+                let enumerator = FileManager.default.enumerator(
+                    at: url, includingPropertiesForKeys: [.isRegularFileKey])
+            else {
                 throw PrecomputeError.unreadableCorpus(path: path, reason: "cannot list the directory")
             }
             let base = url.standardizedFileURL.path
@@ -41,7 +46,9 @@ public struct Corpus: Sendable {
                 let full = file.standardizedFileURL.path
                 files.append(String(full.dropFirst(base.count).drop { $0 == "/" }))
             }
-            guard !files.isEmpty else { throw PrecomputeError.unsupportedCorpus(path: path, reason: "the directory has no .txt files") }
+            guard !files.isEmpty else {
+                throw PrecomputeError.unsupportedCorpus(path: path, reason: "the directory has no .txt files")
+            }
             // Byte-wise order, the same on every file system and locale.
             self.files = files.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
             format = .textDirectory
@@ -59,7 +66,9 @@ public struct Corpus: Sendable {
     /// Calls `body` with each non-empty document in corpus order; returns the corpus SHA-256 and what was skipped
     /// or repaired. `body` returns false to stop early (the hash then covers what was read).
     @discardableResult
-    public func forEachDocument(_ body: (CorpusDocument) throws -> Bool) throws -> (sha256: String, issues: CorpusIssues) {
+    public func forEachDocument(
+        _ body: (CorpusDocument) throws -> Bool
+    ) throws -> (sha256: String, issues: CorpusIssues) {
         var hasher = SHA256Hex()
         var issues = CorpusIssues()
         var stop = false
@@ -85,7 +94,10 @@ public struct Corpus: Sendable {
                     hasher.update(line)
                     hasher.update([0x0A])
                     if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                    guard let object = try? JSONSerialization.jsonObject(with: Data(line), options: [.fragmentsAllowed]) as? [String: Any] else {
+                    guard
+                        let object = try? JSONSerialization.jsonObject(with: Data(line), options: [.fragmentsAllowed])
+                            as? [String: Any]
+                    else {
                         issues.malformedJSONLines += 1
                         issues.note("\(source):\(lineNumber): not a JSON object")
                         continue
@@ -151,7 +163,9 @@ final class LineReader {
             }
             handle = nil
         } else {
-            guard let file = FileHandle(forReadingAtPath: url.path) else { throw PrecomputeError.unreadableCorpus(path: url.path, reason: "cannot open") }
+            guard let file = FileHandle(forReadingAtPath: url.path) else {
+                throw PrecomputeError.unreadableCorpus(path: url.path, reason: "cannot open")
+            }
             handle = file
             self.gzip = nil
         }

@@ -9,7 +9,10 @@ struct LayerSampler {
     private(set) var samplers: [NeuronRangeSampler]
     let neuronCount: Int
 
-    init(layer: Int, neuronCount: Int, maxTokens: Int, sizes: SampleSizes, seed: UInt64, histogramBins: Int, pilot: PilotEstimates) {
+    init(
+        layer: Int, neuronCount: Int, maxTokens: Int, sizes: SampleSizes, seed: UInt64, histogramBins: Int,
+        pilot: PilotEstimates
+    ) {
         self.neuronCount = neuronCount
         let parts = Swift.max(1, Swift.min(Self.parts, neuronCount))
         let buckets = QuantileBuckets.count
@@ -18,8 +21,9 @@ struct LayerSampler {
             let slice = PilotEstimates(
                 boundaries: Array(pilot.boundaries[(buckets * range.lowerBound)..<(buckets * range.upperBound)]),
                 histogramLow: Array(pilot.histogramLow[range]), histogramHigh: Array(pilot.histogramHigh[range]))
-            return NeuronRangeSampler(layer: layer, neurons: range, rowLength: neuronCount, maxTokens: maxTokens, sizes: sizes,
-                                seed: seed, histogramBins: histogramBins, pilot: slice)
+            return NeuronRangeSampler(
+                layer: layer, neurons: range, rowLength: neuronCount, maxTokens: maxTokens, sizes: sizes,
+                seed: seed, histogramBins: histogramBins, pilot: slice)
         }
     }
 

@@ -16,8 +16,11 @@ struct MainPass {
     let shardContexts: [Int]
     private(set) var tokensPerSecond = 0.0
 
-    init(_ run: Precomputation, _ database: ActivationDatabase, _ model: GPT2Model, _ layers: [Int], _ layout: ContextLayout,
-         _ pilot: [PilotEstimates]) throws {
+    init(
+        _ run: Precomputation, _ database: ActivationDatabase, _ model: GPT2Model, _ layers: [Int],
+        _ layout: ContextLayout,
+        _ pilot: [PilotEstimates]
+    ) throws {
         self.run = run
         self.database = database
         self.model = model
@@ -25,8 +28,9 @@ struct MainPass {
         self.layout = layout
         let settings = run.settings
         samplers = zip(layers, pilot).map { layer, estimates in
-            LayerSampler(layer: layer, neuronCount: model.config.neuronCount, maxTokens: settings.excerpter.tokens,
-                         sizes: settings.samples, seed: settings.seed, histogramBins: settings.histogramBins, pilot: estimates)
+            LayerSampler(
+                layer: layer, neuronCount: model.config.neuronCount, maxTokens: settings.excerpter.tokens,
+                sizes: settings.samples, seed: settings.seed, histogramBins: settings.histogramBins, pilot: estimates)
         }
         shardContexts = (0..<layout.count).filter { $0 % settings.shardCount == settings.shardIndex }
     }
@@ -38,25 +42,34 @@ struct MainPass {
         let settings = run.settings
         var nextExcerpt = try run.restoreCheckpoint(database, &samplers, layers)
         guard var context = layout.context(startingAt: nextExcerpt) else {
-            throw PrecomputeError.corruptResumeState(path: run.outputPath,
-                                                     reason: "the resume position (excerpt \(nextExcerpt)) is not the start of a context")
+            throw PrecomputeError.corruptResumeState(
+                path: run.outputPath,
+                reason: "the resume position (excerpt \(nextExcerpt)) is not the start of a context")
         }
         let total = tokensInShard
         let started = Date()
-        var tokensDone = shardContexts.prefix { layout.firstExcerpt[$0] < nextExcerpt }.reduce(0) { $0 + layout.tokens(ofContext: $1) }
+        var tokensDone = shardContexts.prefix { layout.firstExcerpt[$0] < nextExcerpt }.reduce(0) {
+            $0 + layout.tokens(ofContext: $1)
+        }
         let tokensAtStart = tokensDone
         var lastCheckpoint = Date()
         var lastReport = Date.distantPast
         while context < layout.count {
             // A chunk: whole contexts spanning at most 4,096 excerpts (at least one context).
             var end = context + 1
-            while end < layout.count && layout.firstExcerpt[end + 1] - layout.firstExcerpt[context] <= 4_096 { end += 1 }
+            while end < layout.count && layout.firstExcerpt[end + 1] - layout.firstExcerpt[context] <= 4_096 {
+                end += 1
+            }
             let mine = (context..<end).filter { $0 % settings.shardCount == settings.shardIndex }
             context = end
             guard let first = mine.first, let last = mine.last else { continue }
             let rows = try run.excerpts(database, layout, first...last), base = layout.firstExcerpt[first]
-            let contexts = mine.map { k in Array(rows[(layout.firstExcerpt[k] - base)..<(layout.firstExcerpt[k + 1] - base)]) }
-            for range in paddedBatches(lengths: contexts.map { $0.reduce(0) { $0 + $1.tokenIDs.count } }, maxCount: run.batchSize) {
+            let contexts = mine.map { k in
+                Array(rows[(layout.firstExcerpt[k] - base)..<(layout.firstExcerpt[k + 1] - base)])
+            }
+            for range in paddedBatches(
+                lengths: contexts.map { $0.reduce(0) { $0 + $1.tokenIDs.count } }, maxCount: run.batchSize)
+            {
                 let batch = Array(contexts[range])
                 try run.forward(model, batch, layers) { index, activations, spans in
                     samplers[index].update(values: activations.values, spans: spans)
@@ -68,8 +81,10 @@ struct MainPass {
                     lastCheckpoint = Date()
                 }
                 if Date().timeIntervalSince(lastReport) >= 1 {
-                    progress(ProgressReport(phase: "main pass", done: tokensDone, total: total, unit: "tokens",
-                                            elapsed: Date().timeIntervalSince(started)))
+                    progress(
+                        ProgressReport(
+                            phase: "main pass", done: tokensDone, total: total, unit: "tokens",
+                            elapsed: Date().timeIntervalSince(started)))
                     lastReport = Date()
                 }
             }
@@ -84,8 +99,10 @@ extension Precomputation {
     /// Runs a batch of contexts (each its excerpts' tokens in order, padded to the longest; padding follows the
     /// real tokens, so causal attention keeps it from touching them) and hands each selected layer's activations
     /// with every excerpt's rows to `body`.
-    func forward(_ model: GPT2Model, _ contexts: [[ExcerptRow]], _ layers: [Int],
-                 _ body: (Int, MLPActivations, [ExcerptSpan]) -> Void) throws {
+    func forward(
+        _ model: GPT2Model, _ contexts: [[ExcerptRow]], _ layers: [Int],
+        _ body: (Int, MLPActivations, [ExcerptSpan]) -> Void
+    ) throws {
         let tokens = contexts.map { $0.flatMap(\.tokenIDs) }
         let t = tokens.map(\.count).max() ?? 0
         let padded = tokens.map { $0 + [Int](repeating: 0, count: t - $0.count) }
@@ -102,7 +119,9 @@ extension Precomputation {
     }
 
     /// The excerpts of contexts `range`, read and checked against the layout.
-    func excerpts(_ database: ActivationDatabase, _ layout: ContextLayout, _ range: ClosedRange<Int>) throws -> [ExcerptRow] {
+    func excerpts(
+        _ database: ActivationDatabase, _ layout: ContextLayout, _ range: ClosedRange<Int>
+    ) throws -> [ExcerptRow] {
         let first = layout.firstExcerpt[range.lowerBound], end = layout.firstExcerpt[range.upperBound + 1]
         let rows = try database.excerpts(from: first, to: end)
         guard rows.count == end - first, zip(rows, first..<end).allSatisfy({ $0.id == $1 }) else {

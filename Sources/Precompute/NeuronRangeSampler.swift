@@ -25,12 +25,12 @@ struct NeuronRangeSampler {
 
     private(set) var tokenCount = 0
     private(set) var excerptCount = 0
-    private var sums: [Double]          // [N][4]: Σx, Σx², Σx³, Σx⁴
+    private var sums: [Double]  // [N][4]: Σx, Σx², Σx³, Σx⁴
     private var minimum: [Float]
     private var maximum: [Float]
     private var positive: [Int64]
-    private var histogram: [Int64]      // [N][bins + 2]
-    private var below: [Int64]          // [N][QuantileBuckets.count]: excerpts whose max < each boundary
+    private var histogram: [Int64]  // [N][bins + 2]
+    private var below: [Int64]  // [N][QuantileBuckets.count]: excerpts whose max < each boundary
     private var top: BestKSelection
     private var bottom: BestKSelection
     private var random: BestKSelection
@@ -45,8 +45,11 @@ struct NeuronRangeSampler {
     /// [N] bins / (histogram high − low): a value's bin is ⌊(x − low) · scale⌋ + 1 (0 below, bins + 1 at or above).
     private let histogramScale: [Float]
 
-    init(layer: Int, neurons: Range<Int>, rowLength: Int, maxTokens: Int, sizes: SampleSizes, seed: UInt64, histogramBins: Int,
-         pilot: PilotEstimates) {
+    init(
+        layer: Int, neurons: Range<Int>, rowLength: Int, maxTokens: Int, sizes: SampleSizes, seed: UInt64,
+        histogramBins: Int,
+        pilot: PilotEstimates
+    ) {
         self.layer = layer
         self.firstNeuron = neurons.lowerBound
         self.rowLength = rowLength
@@ -64,7 +67,9 @@ struct NeuronRangeSampler {
         top = BestKSelection(neuronCount: neuronCount, capacity: sizes.top, maxTokens: maxTokens)
         bottom = BestKSelection(neuronCount: neuronCount, capacity: sizes.bottom, maxTokens: maxTokens)
         random = BestKSelection(neuronCount: neuronCount, capacity: sizes.random, maxTokens: maxTokens)
-        quantile = (0..<QuantileBuckets.count).map { _ in BestKSelection(neuronCount: neuronCount, capacity: sizes.perQuantileBucket, maxTokens: maxTokens) }
+        quantile = (0..<QuantileBuckets.count).map { _ in
+            BestKSelection(neuronCount: neuronCount, capacity: sizes.perQuantileBucket, maxTokens: maxTokens)
+        }
         excerptMax = [Float](repeating: 0, count: neuronCount)
         excerptMin = excerptMax
         partial = [Float](repeating: 0, count: neuronCount * 4)
@@ -80,32 +85,40 @@ struct NeuronRangeSampler {
         for span in spans {
             let length = span.length, firstRow = span.firstRow
             excerptMax.withUnsafeMutableBufferPointer { mx in
-            excerptMin.withUnsafeMutableBufferPointer { mn in
-            partial.withUnsafeMutableBufferPointer { p in
-            excerptPositive.withUnsafeMutableBufferPointer { pos in
-            histogram.withUnsafeMutableBufferPointer { hist in
-            pilot.histogramLow.withUnsafeBufferPointer { low in
-            histogramScale.withUnsafeBufferPointer { scale in
-                for i in 0..<n { mx[i] = -.infinity; mn[i] = .infinity; pos[i] = 0 }
-                for i in 0..<(4 * n) { p[i] = 0 }
-                for token in 0..<length {
-                    let row = values.baseAddress! + (firstRow + token) * rowLength + firstNeuron
-                    // Reductions in float32 per excerpt (added to float64 totals below): vectorises, and the
-                    // result does not depend on how excerpts are batched.
-                    for i in 0..<n {
-                        let x = row[i]
-                        mx[i] = Swift.max(mx[i], x)
-                        mn[i] = Swift.min(mn[i], x)
-                        let x2 = x * x
-                        p[i] += x
-                        p[n + i] += x2
-                        p[2 * n + i] += x2 * x
-                        p[3 * n + i] += x2 * x2
-                        pos[i] &+= x > 0 ? 1 : 0
+                excerptMin.withUnsafeMutableBufferPointer { mn in
+                    partial.withUnsafeMutableBufferPointer { p in
+                        excerptPositive.withUnsafeMutableBufferPointer { pos in
+                            histogram.withUnsafeMutableBufferPointer { hist in
+                                pilot.histogramLow.withUnsafeBufferPointer { low in
+                                    histogramScale.withUnsafeBufferPointer { scale in
+                                        for i in 0..<n { mx[i] = -.infinity; mn[i] = .infinity; pos[i] = 0 }
+                                        for i in 0..<(4 * n) { p[i] = 0 }
+                                        for token in 0..<length {
+                                            let row = values.baseAddress! + (firstRow + token) * rowLength + firstNeuron
+                                            // Reductions in float32 per excerpt (added to float64 totals below): vectorises, and the
+                                            // result does not depend on how excerpts are batched.
+                                            for i in 0..<n {
+                                                let x = row[i]
+                                                mx[i] = Swift.max(mx[i], x)
+                                                mn[i] = Swift.min(mn[i], x)
+                                                let x2 = x * x
+                                                p[i] += x
+                                                p[n + i] += x2
+                                                p[2 * n + i] += x2 * x
+                                                p[3 * n + i] += x2 * x2
+                                                pos[i] &+= x > 0 ? 1 : 0
+                                            }
+                                            Self.countBins(
+                                                row, low.baseAddress!, scale.baseAddress!, hist.baseAddress!, n: n,
+                                                bins: bins)
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
-                    Self.countBins(row, low.baseAddress!, scale.baseAddress!, hist.baseAddress!, n: n, bins: bins)
                 }
-            }}}}}}}
+            }
             tokenCount += length
             excerptCount += 1
             let excerpt = span.excerpt, id32 = Int32(excerpt)
@@ -122,14 +135,30 @@ struct NeuronRangeSampler {
                 let high = excerptMax[i], low = excerptMin[i]
                 let column = firstNeuron + i
                 if top.admits(i, key: -Double(high), excerpt: id32) {
-                    pendingTop.append((column, top.insertEntry(i, key: -Double(high), excerpt: id32, maximum: high, minimum: low, length: length)))
+                    pendingTop.append(
+                        (
+                            column,
+                            top.insertEntry(
+                                i, key: -Double(high), excerpt: id32, maximum: high, minimum: low, length: length)
+                        ))
                 }
                 if bottom.admits(i, key: Double(low), excerpt: id32) {
-                    pendingBottom.append((column, bottom.insertEntry(i, key: Double(low), excerpt: id32, maximum: high, minimum: low, length: length)))
+                    pendingBottom.append(
+                        (
+                            column,
+                            bottom.insertEntry(
+                                i, key: Double(low), excerpt: id32, maximum: high, minimum: low, length: length)
+                        ))
                 }
-                let randomKey = SampleHash.key(seed: seed, stream: .random, layer: layer, neuron: firstNeuron + i, excerpt: excerpt)
+                let randomKey = SampleHash.key(
+                    seed: seed, stream: .random, layer: layer, neuron: firstNeuron + i, excerpt: excerpt)
                 if random.admits(i, key: randomKey, excerpt: id32) {
-                    pendingRandom.append((column, random.insertEntry(i, key: randomKey, excerpt: id32, maximum: high, minimum: low, length: length)))
+                    pendingRandom.append(
+                        (
+                            column,
+                            random.insertEntry(
+                                i, key: randomKey, excerpt: id32, maximum: high, minimum: low, length: length)
+                        ))
                 }
                 // Bucket j holds maxima in [boundary j-1, boundary j); maxima at or above the last are not bucketed.
                 var bucket = buckets
@@ -138,9 +167,15 @@ struct NeuronRangeSampler {
                     bucket = j
                 }
                 if bucket < buckets {
-                    let key = SampleHash.key(seed: seed, stream: .quantile, layer: layer, neuron: firstNeuron + i, excerpt: excerpt)
+                    let key = SampleHash.key(
+                        seed: seed, stream: .quantile, layer: layer, neuron: firstNeuron + i, excerpt: excerpt)
                     if quantile[bucket].admits(i, key: key, excerpt: id32) {
-                        pendingQuantile[bucket].append((column, quantile[bucket].insertEntry(i, key: key, excerpt: id32, maximum: high, minimum: low, length: length)))
+                        pendingQuantile[bucket].append(
+                            (
+                                column,
+                                quantile[bucket].insertEntry(
+                                    i, key: key, excerpt: id32, maximum: high, minimum: low, length: length)
+                            ))
                     }
                 }
             }
@@ -150,7 +185,9 @@ struct NeuronRangeSampler {
             top.fill(pendingTop, rows: rows, rowLength: rowLength, length: length)
             bottom.fill(pendingBottom, rows: rows, rowLength: rowLength, length: length)
             random.fill(pendingRandom, rows: rows, rowLength: rowLength, length: length)
-            for j in quantile.indices { quantile[j].fill(pendingQuantile[j], rows: rows, rowLength: rowLength, length: length) }
+            for j in quantile.indices {
+                quantile[j].fill(pendingQuantile[j], rows: rows, rowLength: rowLength, length: length)
+            }
             pendingTop.removeAll(keepingCapacity: true); pendingBottom.removeAll(keepingCapacity: true)
             pendingRandom.removeAll(keepingCapacity: true)
             for j in quantile.indices { pendingQuantile[j].removeAll(keepingCapacity: true) }
@@ -159,8 +196,10 @@ struct NeuronRangeSampler {
 
     /// Adds one token's values to each neuron's histogram (`hist` is [n][bins + 2]). NaN counts as below.
     @inline(__always)
-    private static func countBins(_ row: UnsafePointer<Float>, _ low: UnsafePointer<Float>, _ scale: UnsafePointer<Float>,
-                                  _ hist: UnsafeMutablePointer<Int64>, n: Int, bins: Int) {
+    private static func countBins(
+        _ row: UnsafePointer<Float>, _ low: UnsafePointer<Float>, _ scale: UnsafePointer<Float>,
+        _ hist: UnsafeMutablePointer<Int64>, n: Int, bins: Int
+    ) {
         let stride = bins + 2, top = Float(bins)
         for i in 0..<n {
             let scaled = (row[i] - low[i]) * scale[i]
@@ -192,7 +231,8 @@ struct NeuronRangeSampler {
         var s = NeuronStatistics()
         s.tokenCount = tokenCount
         s.excerptCount = excerptCount
-        s.sum = sums[4 * i]; s.sumSquares = sums[4 * i + 1]; s.sumCubes = sums[4 * i + 2]; s.sumFourthPowers = sums[4 * i + 3]
+        s.sum = sums[4 * i]; s.sumSquares = sums[4 * i + 1]; s.sumCubes = sums[4 * i + 2];
+        s.sumFourthPowers = sums[4 * i + 3]
         s.min = minimum[i]; s.max = maximum[i]
         s.positiveCount = Int(positive[i])
         let low = pilot.histogramLow[i], high = pilot.histogramHigh[i]
@@ -205,8 +245,10 @@ struct NeuronRangeSampler {
         var records: [StoredRecord] = [], lengths: [Int] = [], bits: [UInt16] = []
         func add(_ kind: RecordKind, _ bucket: Int, _ selection: BestKSelection) {
             for (rank, c) in selection.sortedEntries(i).enumerated() {
-                records.append(StoredRecord(kind: kind, bucket: bucket, rank: rank, excerptID: c.excerpt,
-                                            maxActivation: c.maximum, minActivation: c.minimum, activations: []))
+                records.append(
+                    StoredRecord(
+                        kind: kind, bucket: bucket, rank: rank, excerptID: c.excerpt,
+                        maxActivation: c.maximum, minActivation: c.minimum, activations: []))
                 lengths.append(c.length)
                 bits += selection.activations[c.start..<(c.start + c.length)]
             }
@@ -215,7 +257,10 @@ struct NeuronRangeSampler {
         add(.random, 0, random)
         for (bucket, selection) in quantile.enumerated() { add(.quantile, bucket, selection) }
         add(.bottom, 0, bottom)
-        return (NeuronData(id: NeuronID(layer: layer, neuron: firstNeuron + i), statistics: s, records: records), lengths, bits)
+        return (
+            NeuronData(id: NeuronID(layer: layer, neuron: firstNeuron + i), statistics: s, records: records), lengths,
+            bits
+        )
     }
 
     // MARK: Checkpoints
@@ -233,8 +278,10 @@ struct NeuronRangeSampler {
     mutating func restore(_ bytes: [UInt8]) throws {
         var reader = BinaryReader(bytes)
         tokenCount = try reader.readInt(); excerptCount = try reader.readInt()
-        sums = try reader.read(sums.count); minimum = try reader.read(minimum.count); maximum = try reader.read(maximum.count)
-        positive = try reader.read(positive.count); histogram = try reader.read(histogram.count); below = try reader.read(below.count)
+        sums = try reader.read(sums.count); minimum = try reader.read(minimum.count);
+        maximum = try reader.read(maximum.count)
+        positive = try reader.read(positive.count); histogram = try reader.read(histogram.count);
+        below = try reader.read(below.count)
         try top.restore(from: &reader); try bottom.restore(from: &reader); try random.restore(from: &reader)
         for j in quantile.indices { try quantile[j].restore(from: &reader) }
     }

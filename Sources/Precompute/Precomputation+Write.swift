@@ -6,15 +6,19 @@ import Support
 /// before its commit leaves the resumable state of the last checkpoint, never a half-written database that
 /// looks finished.
 extension Precomputation {
-    func writeNeurons(_ database: ActivationDatabase, _ samplers: [LayerSampler], neuronCount: Int, summary: inout DatabaseSummary,
-                      _ progress: (ProgressReport) -> Void) throws {
+    func writeNeurons(
+        _ database: ActivationDatabase, _ samplers: [LayerSampler], neuronCount: Int, summary: inout DatabaseSummary,
+        _ progress: (ProgressReport) -> Void
+    ) throws {
         let started = Date()
         try database.beginFinalWrite()
         try database.transaction {
             for (index, sampler) in samplers.enumerated() {
                 try NeuronWriter.write(sampler, neuronCount: neuronCount, to: database)
-                progress(ProgressReport(phase: "write", done: index + 1, total: samplers.count, unit: "layers",
-                                        elapsed: Date().timeIntervalSince(started)))
+                progress(
+                    ProgressReport(
+                        phase: "write", done: index + 1, total: samplers.count, unit: "layers",
+                        elapsed: Date().timeIntervalSince(started)))
             }
             summary.addStoredCounts(try database.storedCounts())
             try database.setSummary(summary)

@@ -20,7 +20,10 @@ public final class Precomputation {
     /// The most memory the samplers may take (default: 80% of the machine's RAM); checked before any work.
     public var memoryLimit = Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8)
 
-    public init(modelDirectory: URL, tokenizerDirectory: URL, corpusPath: String, outputPath: String, settings: PrecomputeSettings) {
+    public init(
+        modelDirectory: URL, tokenizerDirectory: URL, corpusPath: String, outputPath: String,
+        settings: PrecomputeSettings
+    ) {
         self.modelDirectory = modelDirectory
         self.tokenizerDirectory = tokenizerDirectory
         self.corpusPath = corpusPath
@@ -60,7 +63,8 @@ public final class Precomputation {
         summary.stored.tokensDropped = manifest.tokensDropped
         summary.stoppedAtMaxTokens = manifest.stoppedAtMaxTokens ?? false
 
-        let model = try GPT2Model(directory: modelDirectory, layerCount: (inputs.layers.max() ?? 0) + 1, precision: settings.precision)
+        let model = try GPT2Model(
+            directory: modelDirectory, layerCount: (inputs.layers.max() ?? 0) + 1, precision: settings.precision)
         let layout = ContextLayout(try database.excerptPlacements(), excerpter: settings.excerpter)
         let pilot = try pilotOnce(database, model, inputs.layers, layout, progress)
         summary.stored.pilotExcerpts = pilot.excerptCount
@@ -71,7 +75,8 @@ public final class Precomputation {
         summary.stored.shardExcerpts = pass.excerptsInShard
         summary.mainPassTokensPerSecond = pass.tokensPerSecond
 
-        try writeNeurons(database, pass.samplers, neuronCount: inputs.config.neuronCount, summary: &summary.stored, progress)
+        try writeNeurons(
+            database, pass.samplers, neuronCount: inputs.config.neuronCount, summary: &summary.stored, progress)
         summary.databaseBytes = ActivationDatabase.fileSize(outputPath)
         summary.seconds = Date().timeIntervalSince(started)
         return summary
@@ -90,16 +95,19 @@ public final class Precomputation {
         let neurons = layers.count * config.neuronCount
         let samplerBytes = Self.samplerBytes(settings, neurons: neurons)
         guard samplerBytes <= memoryLimit else {
-            throw PrecomputeError.tooMuchMemory(neededBytes: samplerBytes, allowedBytes: memoryLimit, neurons: neurons,
-                                                recordsPerNeuron: settings.samples.recordsPerUnit, excerptTokens: settings.excerpter.tokens)
+            throw PrecomputeError.tooMuchMemory(
+                neededBytes: samplerBytes, allowedBytes: memoryLimit, neurons: neurons,
+                recordsPerNeuron: settings.samples.recordsPerUnit, excerptTokens: settings.excerpter.tokens)
         }
         let tokenizer = try GPT2Tokenizer(directory: tokenizerDirectory)
         guard tokenizer.vocabularySize <= config.vocabularySize else {
-            throw PrecomputeError.tokenizerTooLarge(tokens: tokenizer.vocabularySize, vocabularySize: config.vocabularySize)
+            throw PrecomputeError.tokenizerTooLarge(
+                tokens: tokenizer.vocabularySize, vocabularySize: config.vocabularySize)
         }
         let identity = ActivationDatabase.Identity(
             settings: settings, modelSHA256: try Self.sha256(files: modelFiles()),
-            tokenizerSHA256: try Self.sha256(files: ["vocab.json", "merges.txt"].map { tokenizerDirectory.appendingPathComponent($0) }))
+            tokenizerSHA256: try Self.sha256(
+                files: ["vocab.json", "merges.txt"].map { tokenizerDirectory.appendingPathComponent($0) }))
         return Inputs(corpus: corpus, config: config, layers: layers, tokenizer: tokenizer, identity: identity)
     }
 
@@ -134,7 +142,9 @@ public final class Precomputation {
     static func sha256(files: [URL]) throws -> [String: String] {
         var result: [String: String] = [:]
         for url in files {
-            guard FileManager.default.fileExists(atPath: url.path) else { throw PrecomputeError.modelFileMissing(path: url.path) }
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw PrecomputeError.modelFileMissing(path: url.path)
+            }
             result[url.lastPathComponent] = try SHA256Hex.digest(ofFile: url.path)
         }
         return result

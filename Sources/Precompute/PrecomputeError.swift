@@ -23,7 +23,8 @@ public enum PrecomputeError: LocalizedError, Equatable, Sendable {
         case let .corpusNotFound(path):
             return "\(path): corpus not found. Hint: Scripts/fetch-corpus sotu fetches the demo corpus."
         case let .unsupportedCorpus(path, reason):
-            return "\(path): unsupported corpus: \(reason). Give a directory of .txt files, a .txt file, or a .jsonl / .jsonl.gz file with a \"text\" field per line."
+            return
+                "\(path): unsupported corpus: \(reason). Give a directory of .txt files, a .txt file, or a .jsonl / .jsonl.gz file with a \"text\" field per line."
         case let .unreadableCorpus(path, reason):
             return "\(path): cannot read corpus: \(reason)"
         case let .emptyCorpus(path):
@@ -37,12 +38,14 @@ public enum PrecomputeError: LocalizedError, Equatable, Sendable {
         case let .tokenizerTooLarge(tokens, vocabularySize):
             return "the tokenizer has \(tokens) tokens but the model's vocab_size is \(vocabularySize)"
         case let .tooMuchMemory(needed, allowed, neurons, records, tokens):
-            return "the samplers would need \(Self.bytes(needed)) of memory (\(neurons) neurons × \(records) records × \(tokens) tokens), "
+            return
+                "the samplers would need \(Self.bytes(needed)) of memory (\(neurons) neurons × \(records) records × \(tokens) tokens), "
                 + "more than the \(Self.bytes(allowed)) allowed. Hint: record fewer layers, fewer records per neuron, shorter excerpts, or in shards."
         case let .modelFileMissing(path):
             return "\(path): model file not found"
         case let .databaseMismatch(path, differences):
-            return "\(path) was made with other settings or inputs; refusing to mix them (\(differences.joined(separator: "; "))). Hint: write to another database."
+            return
+                "\(path) was made with other settings or inputs; refusing to mix them (\(differences.joined(separator: "; "))). Hint: write to another database."
         case let .corruptResumeState(path, reason):
             return "\(path): the resume state is unreadable (\(reason)). Hint: delete the file to start over."
         case let .cannotMerge(reason):
@@ -51,6 +54,7 @@ public enum PrecomputeError: LocalizedError, Equatable, Sendable {
     }
 
     static func bytes(_ count: Int) -> String {
-        count < 1_000_000_000 ? String(format: "%.0f MB", Double(count) / 1e6) : String(format: "%.1f GB", Double(count) / 1e9)
+        count < 1_000_000_000
+            ? String(format: "%.0f MB", Double(count) / 1e6) : String(format: "%.1f GB", Double(count) / 1e9)
     }
 }

@@ -37,7 +37,8 @@ extension Precomputation {
             return readLimit.map { read < $0 } ?? true
         }
         guard sha == stored.sha256 else {
-            throw PrecomputeError.databaseMismatch(path: outputPath, differences: ["the corpus has changed (sha256 \(sha) vs \(stored.sha256))"])
+            throw PrecomputeError.databaseMismatch(
+                path: outputPath, differences: ["the corpus has changed (sha256 \(sha) vs \(stored.sha256))"])
         }
     }
 
@@ -46,7 +47,8 @@ extension Precomputation {
     func encodePilot(_ pilot: [PilotEstimates]) -> [UInt8] {
         var writer = BinaryWriter()
         for estimates in pilot {
-            writer.write(estimates.boundaries); writer.write(estimates.histogramLow); writer.write(estimates.histogramHigh)
+            writer.write(estimates.boundaries); writer.write(estimates.histogramLow);
+            writer.write(estimates.histogramHigh)
         }
         return writer.bytes
     }
@@ -55,11 +57,14 @@ extension Precomputation {
         var reader = BinaryReader(bytes)
         do {
             return try layers.map { _ in
-                PilotEstimates(boundaries: try reader.read(QuantileBuckets.count * neurons), histogramLow: try reader.read(neurons),
-                               histogramHigh: try reader.read(neurons))
+                PilotEstimates(
+                    boundaries: try reader.read(QuantileBuckets.count * neurons),
+                    histogramLow: try reader.read(neurons),
+                    histogramHigh: try reader.read(neurons))
             }
         } catch {
-            throw PrecomputeError.corruptResumeState(path: outputPath, reason: "the stored pilot estimates are unreadable")
+            throw PrecomputeError.corruptResumeState(
+                path: outputPath, reason: "the stored pilot estimates are unreadable")
         }
     }
 
@@ -68,7 +73,9 @@ extension Precomputation {
     /// Saves every layer's samplers and the next excerpt in one transaction.
     func checkpoint(_ database: ActivationDatabase, _ samplers: [LayerSampler], _ layers: [Int], next: Int) throws {
         try database.transaction {
-            for (sampler, layer) in zip(samplers, layers) { try database.setProgress(ProgressKey.samplers(layer: layer), sampler.serialize()) }
+            for (sampler, layer) in zip(samplers, layers) {
+                try database.setProgress(ProgressKey.samplers(layer: layer), sampler.serialize())
+            }
             var writer = BinaryWriter()
             writer.write(next)
             try database.setProgress(ProgressKey.nextExcerpt, writer.bytes)
@@ -76,7 +83,9 @@ extension Precomputation {
     }
 
     /// The next excerpt of the last checkpoint (0 without one), restoring the samplers to their state there.
-    func restoreCheckpoint(_ database: ActivationDatabase, _ samplers: inout [LayerSampler], _ layers: [Int]) throws -> Int {
+    func restoreCheckpoint(
+        _ database: ActivationDatabase, _ samplers: inout [LayerSampler], _ layers: [Int]
+    ) throws -> Int {
         guard let position = try database.progress(ProgressKey.nextExcerpt) else { return 0 }
         var reader = BinaryReader(position)
         guard let next = try? reader.readInt() else {
@@ -84,10 +93,12 @@ extension Precomputation {
         }
         for (index, layer) in layers.enumerated() {
             guard let state = try database.progress(ProgressKey.samplers(layer: layer)) else {
-                throw PrecomputeError.corruptResumeState(path: outputPath, reason: "the samplers of layer \(layer) are missing")
+                throw PrecomputeError.corruptResumeState(
+                    path: outputPath, reason: "the samplers of layer \(layer) are missing")
             }
             do { try samplers[index].restore(state) } catch {
-                throw PrecomputeError.corruptResumeState(path: outputPath, reason: "the samplers of layer \(layer) are unreadable")
+                throw PrecomputeError.corruptResumeState(
+                    path: outputPath, reason: "the samplers of layer \(layer) are unreadable")
             }
         }
         return next

@@ -8,14 +8,18 @@ import Support
 /// union of the shards' selections is the single run's selection: the records are identical. Counts, minima,
 /// maxima and histograms add up exactly; the float64 power sums add up to within rounding of the single run's.
 public enum ShardMerge {
-    public static func merge(inputs: [String], output: String, progress: (ProgressReport) -> Void = { _ in }) throws -> PrecomputeSummary {
+    public static func merge(
+        inputs: [String], output: String, progress: (ProgressReport) -> Void = { _ in }
+    ) throws -> PrecomputeSummary {
         guard !inputs.isEmpty else { throw PrecomputeError.cannotMerge("no input databases") }
         guard !FileManager.default.fileExists(atPath: output) else {
             throw PrecomputeError.cannotMerge("\(output) already exists; remove it or write elsewhere")
         }
         let shards = try inputs.map { try ActivationDatabase.openForReading(path: $0) }
         let identities = try shards.map { shard -> ActivationDatabase.Identity in
-            guard let identity = try shard.identity() else { throw PrecomputeError.cannotMerge("\(shard.path) has no settings") }
+            guard let identity = try shard.identity() else {
+                throw PrecomputeError.cannotMerge("\(shard.path) has no settings")
+            }
             return identity
         }
         let first = identities[0]
@@ -29,13 +33,16 @@ public enum ShardMerge {
         }
         // The corpus may sit at another path on each machine: its content is what must agree.
         let corpora = try shards.map { try $0.corpus() }
-        for (path, corpus) in zip(inputs, corpora) where corpus?.sha256 != corpora[0]?.sha256 || corpus?.excerpts != corpora[0]?.excerpts {
+        for (path, corpus) in zip(inputs, corpora)
+        where corpus?.sha256 != corpora[0]?.sha256 || corpus?.excerpts != corpora[0]?.excerpts {
             throw PrecomputeError.cannotMerge("\(path) differs from \(inputs[0]) in its corpus")
         }
         let count = first.settings.shardCount
         let indexes = identities.map(\.settings.shardIndex).sorted()
         guard identities.allSatisfy({ $0.settings.shardCount == count }), indexes == Array(0..<count) else {
-            throw PrecomputeError.cannotMerge("expected shards 0/\(count) … \(count - 1)/\(count) once each; got \(identities.map { "\($0.settings.shardIndex)/\($0.settings.shardCount)" }.joined(separator: ", "))")
+            throw PrecomputeError.cannotMerge(
+                "expected shards 0/\(count) … \(count - 1)/\(count) once each; got \(identities.map { "\($0.settings.shardIndex)/\($0.settings.shardCount)" }.joined(separator: ", "))"
+            )
         }
 
         // Written beside the output and renamed into place when complete: no half-merged file ever has its name.
@@ -59,7 +66,9 @@ public enum ShardMerge {
             for (done, id) in neurons.enumerated() {
                 try database.write(try mergeNeuron(try shards.map { try $0.neuron(id) }, settings: merged))
                 if done % 1_000 == 999 || done == neurons.count - 1 {
-                    progress(ProgressReport(phase: "merge", done: done + 1, total: neurons.count, unit: "neurons", elapsed: 0))
+                    progress(
+                        ProgressReport(
+                            phase: "merge", done: done + 1, total: neurons.count, unit: "neurons", elapsed: 0))
                 }
             }
             summary.stored.shardExcerpts = summary.stored.excerpts
@@ -79,8 +88,10 @@ public enum ShardMerge {
         var statistics = parts[0].statistics
         for part in parts.dropFirst() {
             guard part.statistics.quantileBoundaries == statistics.quantileBoundaries,
-                  part.statistics.histogramEdges == statistics.histogramEdges else {
-                throw PrecomputeError.cannotMerge("neuron \(parts[0].id) has different pilot estimates in different shards")
+                part.statistics.histogramEdges == statistics.histogramEdges
+            else {
+                throw PrecomputeError.cannotMerge(
+                    "neuron \(parts[0].id) has different pilot estimates in different shards")
             }
             statistics.merge(part.statistics)
         }
@@ -98,12 +109,16 @@ public enum ShardMerge {
                 }
         }
         func hash(_ stream: SampleHash.Stream) -> (StoredRecord) -> Double {
-            { SampleHash.key(seed: settings.seed, stream: stream, layer: id.layer, neuron: id.neuron, excerpt: $0.excerptID) }
+            {
+                SampleHash.key(
+                    seed: settings.seed, stream: stream, layer: id.layer, neuron: id.neuron, excerpt: $0.excerptID)
+            }
         }
         var records = select(.top, bucket: 0, limit: settings.samples.top) { -Double($0.maxActivation) }
         records += select(.random, bucket: 0, limit: settings.samples.random, key: hash(.random))
         for bucket in 0..<QuantileBuckets.count {
-            records += select(.quantile, bucket: bucket, limit: settings.samples.perQuantileBucket, key: hash(.quantile))
+            records += select(
+                .quantile, bucket: bucket, limit: settings.samples.perQuantileBucket, key: hash(.quantile))
         }
         records += select(.bottom, bucket: 0, limit: settings.samples.bottom) { Double($0.minActivation) }
         return NeuronData(id: id, statistics: statistics, records: records)

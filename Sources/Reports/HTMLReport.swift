@@ -86,11 +86,13 @@ struct PageBuilder {
     mutating func render() throws -> String {
         var html = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        html += "<title>neuronbench report: \(HTMLText.escaped(run.directory))</title><style>\(ReportAssets.css)</style></head><body>"
+        html +=
+            "<title>neuronbench report: \(HTMLText.escaped(run.directory))</title><style>\(ReportAssets.css)</style></head><body>"
         html += header()
         html += overview()
         html += table()
-        html += "<section id=\"neuron\"><h2>Neuron</h2><div id=\"neuron-view\"><p class=\"hint\">Choose a neuron in the table "
+        html +=
+            "<section id=\"neuron\"><h2>Neuron</h2><div id=\"neuron-view\"><p class=\"hint\">Choose a neuron in the table "
             + "(or open <code>report.html#neuron-LAYER-NEURON</code>).</p></div></section>"
         html += "<script type=\"application/json\" id=\"report-data\">" + (try neuronData()) + "</script>"
         html += "<script>\(ReportAssets.javascript)</script></body></html>\n"
@@ -101,7 +103,8 @@ struct PageBuilder {
         let manifest = run.manifest
         var model = "–", corpus = "–"
         if let stored = try? database.model() {
-            model = "n_layer \(stored.layerCount), n_embd \(stored.embeddingSize), n_head \(stored.headCount), "
+            model =
+                "n_layer \(stored.layerCount), n_embd \(stored.embeddingSize), n_head \(stored.headCount), "
                 + "\(stored.neuronCount) neurons per layer"
         }
         // Databases recorded with bf16 projections say so (fp32, the default, is not stored).
@@ -109,13 +112,17 @@ struct PageBuilder {
             model += "; activations recorded with \(settings.precisionName) matrix multiplies"
         }
         if let stored = try? database.corpus() {
-            corpus = "path \(stored.path), documents \(stored.documents), tokens \(stored.tokensInExcerpts) in \(stored.excerpts) excerpts"
+            corpus =
+                "path \(stored.path), documents \(stored.documents), tokens \(stored.tokensInExcerpts) in \(stored.excerpts) excerpts"
         }
         let items: [(String, String)] = [
             ("run", run.directory), ("database", databasePath), ("model", model), ("corpus", corpus),
             ("neurons", "\(neurons.count)"), ("explainers", manifest.explainers.joined(separator: ", ")),
             ("simulators", manifest.simulators.joined(separator: ", ")), ("calibration", manifest.calibration.rawValue),
-            ("records", "explained on \(manifest.explainRecords), scored on \(manifest.scoreTopRecords) top + \(manifest.scoreRandomRecords) random"),
+            (
+                "records",
+                "explained on \(manifest.explainRecords), scored on \(manifest.scoreTopRecords) top + \(manifest.scoreRandomRecords) random"
+            ),
             ("seed", "\(manifest.seed)"), ("tool", manifest.tool),
         ]
         return "<header><h1>neuronbench report</h1><dl class=\"meta\">"
@@ -124,7 +131,8 @@ struct PageBuilder {
     }
 
     private mutating func overview() -> String {
-        var html = "<section id=\"overview\"><h2>Overview</h2><p class=\"hint\">Score: Pearson correlation of real and simulated "
+        var html =
+            "<section id=\"overview\"><h2>Overview</h2><p class=\"hint\">Score: Pearson correlation of real and simulated "
             + "activations over each neuron's held-out top and random records (Schemas/scores.md). Controls (shuffled or constant "
             + "explanations) show what a score means when the explanation is unrelated to the neuron.</p><div class=\"cards\">"
         for (index, pair) in pairs.enumerated() {
@@ -134,18 +142,23 @@ struct PageBuilder {
             let control = pair.isControl
             let undefined = group.filter { $0.status == .ok && !$0.correlation.isFinite }.count
             let failed = group.filter { $0.status != .ok }.count
-            headlines.append(.init(pair: pair, isControl: control, summary: summary, undefined: undefined, failed: failed))
-            html += "<div class=\"card\(control ? " control" : "")\"><h3>\(HTMLText.escaped(pair.description))\(control ? " <span class=\"badge\">control</span>" : "")</h3>"
+            headlines.append(
+                .init(pair: pair, isControl: control, summary: summary, undefined: undefined, failed: failed))
+            html +=
+                "<div class=\"card\(control ? " control" : "")\"><h3>\(HTMLText.escaped(pair.description))\(control ? " <span class=\"badge\">control</span>" : "")</h3>"
             html += Histogram(scores: scores, mean: summary.mean, control: control).svg
             html += "<table class=\"stats\"><tr><th>scored</th><td>\(summary.count) of \(group.count)</td></tr>"
-            html += "<tr><th>mean [95% CI]</th><td>\(HTMLText.score(summary.mean)) [\(HTMLText.score(summary.confidenceLow)), \(HTMLText.score(summary.confidenceHigh))]</td></tr>"
+            html +=
+                "<tr><th>mean [95% CI]</th><td>\(HTMLText.score(summary.mean)) [\(HTMLText.score(summary.confidenceLow)), \(HTMLText.score(summary.confidenceHigh))]</td></tr>"
             html += "<tr><th>median</th><td>\(HTMLText.score(summary.median))</td></tr>"
-            html += "<tr><th>≥ 0.5 / ≥ 0.8</th><td>\(percent(summary.fractionAtLeastHalf)) / \(percent(summary.fractionAtLeast08))</td></tr>"
+            html +=
+                "<tr><th>≥ 0.5 / ≥ 0.8</th><td>\(percent(summary.fractionAtLeastHalf)) / \(percent(summary.fractionAtLeast08))</td></tr>"
             html += "<tr><th>undefined / failed</th><td>\(undefined) / \(failed)</td></tr></table></div>"
         }
         html += "</div>"
         let layers = Array(Set(neurons.map(\.layer))).sorted()
-        html += "<h3>Mean score per layer</h3><table class=\"layers\"><thead><tr><th>layer</th>"
+        html +=
+            "<h3>Mean score per layer</h3><table class=\"layers\"><thead><tr><th>layer</th>"
             + pairs.map { "<th>\(HTMLText.escaped($0.description))</th>" }.joined() + "</tr></thead><tbody>"
         for layer in layers {
             html += "<tr><td>\(layer)</td>"
@@ -163,23 +176,28 @@ struct PageBuilder {
 
     private func table() -> String {
         let headlineExplainer = pairs.isEmpty ? "" : pairs[headlinePair].explainer
-        var html = "<section id=\"neurons\"><h2>Neurons</h2><div class=\"filters\">"
+        var html =
+            "<section id=\"neurons\"><h2>Neurons</h2><div class=\"filters\">"
             + "<input id=\"filter-text\" type=\"search\" placeholder=\"filter: words in the explanation, or 3:17\">"
             + "<select id=\"filter-layer\"><option value=\"\">all layers</option>"
-            + Array(Set(neurons.map(\.layer))).sorted().map { "<option value=\"\($0)\">layer \($0)</option>" }.joined() + "</select>"
+            + Array(Set(neurons.map(\.layer))).sorted().map { "<option value=\"\($0)\">layer \($0)</option>" }.joined()
+            + "</select>"
             + "<label>headline score ≥ <input id=\"filter-score\" type=\"number\" step=\"0.05\" min=\"-1\" max=\"1\"></label>"
             + "<span id=\"filter-count\"></span></div>"
             + "<p class=\"hint\">Click a column to sort, a row to open the neuron. Explanation: \(HTMLText.escaped(headlineExplainer)).</p>"
             + "<div class=\"table-wrap\"><table id=\"neuron-table\"><thead><tr><th data-type=\"num\">layer</th><th data-type=\"num\">neuron</th>"
             + "<th data-type=\"text\">explanation</th>"
-            + pairs.map { "<th data-type=\"num\">\(HTMLText.escaped($0.description))</th>" }.joined() + "</tr></thead><tbody>"
+            + pairs.map { "<th data-type=\"num\">\(HTMLText.escaped($0.description))</th>" }.joined()
+            + "</tr></thead><tbody>"
         for id in neurons {
             let explanation = run.explanations[id]?[headlineExplainer]
             let text = explanation?.explanation ?? explanation?.error.map { "(failed: \($0))" } ?? ""
-            html += "<tr data-id=\"\(id)\" data-layer=\"\(id.layer)\"><td>\(id.layer)</td><td>\(id.neuron)</td><td>\(HTMLText.escaped(text))</td>"
+            html +=
+                "<tr data-id=\"\(id)\" data-layer=\"\(id.layer)\"><td>\(id.layer)</td><td>\(id.neuron)</td><td>\(HTMLText.escaped(text))</td>"
             for index in pairs.indices {
                 let score = definedScore(rows[id]?[index])
-                html += "<td class=\"num\" data-v=\"\(score.map { String($0) } ?? "")\">\(score.map(HTMLText.score) ?? "–")</td>"
+                html +=
+                    "<td class=\"num\" data-v=\"\(score.map { String($0) } ?? "")\">\(score.map(HTMLText.score) ?? "–")</td>"
             }
             html += "</tr>"
         }
@@ -190,7 +208,9 @@ struct PageBuilder {
     private mutating func neuronData() throws -> String {
         var sectioned = neurons
         if sectioned.count > options.maxNeuronSections {
-            sectioned = neurons.sorted { (definedScore(rows[$0]?[headlinePair]) ?? -2) > (definedScore(rows[$1]?[headlinePair]) ?? -2) }
+            sectioned = neurons.sorted {
+                (definedScore(rows[$0]?[headlinePair]) ?? -2) > (definedScore(rows[$1]?[headlinePair]) ?? -2)
+            }
             sectioned = Array(sectioned.prefix(options.maxNeuronSections)).sorted()
         }
         sectionCount = sectioned.count
@@ -203,17 +223,24 @@ struct PageBuilder {
             excerptIDs.formUnion(used)
         }
         let vocabulary = try database.tokenStrings()
-        let sources = Dictionary(uniqueKeysWithValues: try database.documents().map { ($0.id, ($0.source as NSString).lastPathComponent) })
+        let sources = Dictionary(
+            uniqueKeysWithValues: try database.documents().map { ($0.id, ($0.source as NSString).lastPathComponent) })
         var excerpts: [String] = []
         for excerptID in excerptIDs.sorted() {
             guard let excerpt = try database.excerpt(excerptID) else {
-                throw ReportError.databaseInconsistent(path: databasePath, reason: "a record names missing excerpt \(excerptID)")
+                throw ReportError.databaseInconsistent(
+                    path: databasePath, reason: "a record names missing excerpt \(excerptID)")
             }
-            let tokens = excerpt.tokenIDs.map { HTMLText.jsonString($0 < vocabulary.count ? vocabulary[$0] : "<\($0)>") }
-            excerpts.append("\"\(excerptID)\":[\(HTMLText.jsonString(sources[excerpt.documentID] ?? "?")),\(excerpt.startToken),[\(tokens.joined(separator: ","))]]")
+            let tokens = excerpt.tokenIDs.map {
+                HTMLText.jsonString($0 < vocabulary.count ? vocabulary[$0] : "<\($0)>")
+            }
+            excerpts.append(
+                "\"\(excerptID)\":[\(HTMLText.jsonString(sources[excerpt.documentID] ?? "?")),\(excerpt.startToken),[\(tokens.joined(separator: ","))]]"
+            )
         }
         let pairList = pairs.map { "[\(HTMLText.jsonString($0.description)),\($0.isControl)]" }
-        return "{\"pairs\":[\(pairList.joined(separator: ","))],\"headline\":\(headlinePair),\"neurons\":\(neurons.count),"
+        return
+            "{\"pairs\":[\(pairList.joined(separator: ","))],\"headline\":\(headlinePair),\"neurons\":\(neurons.count),"
             + "\"excerpts\":{\(excerpts.joined(separator: ","))},\"sections\":{\(entries.joined(separator: ","))}}"
     }
 
@@ -234,16 +261,21 @@ struct PageBuilder {
         var shown = records("top", Array(data.records(.top).prefix(options.topRecords)))
         for bucket in 0..<s.quantileBoundaries.count {
             let low = HTMLText.number(Double(s.quantileBoundaries[bucket]))
-            let high = bucket + 1 < s.quantileBoundaries.count ? HTMLText.number(Double(s.quantileBoundaries[bucket + 1])) : "max"
-            shown += records("quantile \(bucket + 1): max in [\(low), \(high))",
-                             Array(data.records(.quantile, bucket: bucket).prefix(options.quantileRecordsPerBucket)))
+            let high =
+                bucket + 1 < s.quantileBoundaries.count
+                ? HTMLText.number(Double(s.quantileBoundaries[bucket + 1])) : "max"
+            shown += records(
+                "quantile \(bucket + 1): max in [\(low), \(high))",
+                Array(data.records(.quantile, bucket: bucket).prefix(options.quantileRecordsPerBucket)))
         }
         shown += records("random", Array(data.records(.random).prefix(options.randomRecords)))
         shown += records("bottom", Array(data.records(.bottom).prefix(options.bottomRecords)))
 
         let explainerOrder = pairs.map(\.explainer)
         let explanations = (run.explanations[id] ?? [:]).values.sorted {
-            (explainerOrder.firstIndex(of: $0.explainer) ?? .max, $0.explainer) < (explainerOrder.firstIndex(of: $1.explainer) ?? .max, $1.explainer)
+            (explainerOrder.firstIndex(of: $0.explainer) ?? .max, $0.explainer) < (
+                explainerOrder.firstIndex(of: $1.explainer) ?? .max, $1.explainer
+            )
         }.map { e in
             "[\(HTMLText.jsonString(e.explainer)),\(HTMLText.jsonString(e.explanation ?? "")),\(HTMLText.jsonString(e.error ?? "")),[\(e.explainExcerptIDs.map(String.init).joined(separator: ","))]]"
         }
@@ -258,15 +290,18 @@ struct PageBuilder {
             let simulationScale = records.flatMap { $0.simulated.compactMap { $0 }.map { abs(Double($0)) } }.max() ?? 0
             let scored = records.map { r -> String in
                 if activations[r.excerptID] == nil { activations[r.excerptID] = (r.actual ?? []).map { $0 ?? .nan } }
-                return "[\(HTMLText.jsonString(r.role.rawValue)),\(r.excerptID),\"\(PackedValues.encode(r.simulated.map { $0 ?? .nan }, scale: simulationScale))\"]"
+                return
+                    "[\(HTMLText.jsonString(r.role.rawValue)),\(r.excerptID),\"\(PackedValues.encode(r.simulated.map { $0 ?? .nan }, scale: simulationScale))\"]"
             }
             return "[\(index),\(simulationScale),[\(scored.joined(separator: ","))]]"
         }
         let values = activations.sorted { $0.key < $1.key }.map { excerpt, values in
             "\"\(excerpt)\":\"\(PackedValues.encode(values, scale: scale))\""
         }
-        let statistics = [Double(s.max), s.mean, s.variance.squareRoot(), s.fractionPositive].map(HTMLText.number).joined(separator: ",")
-        let entry = "\"\(id)\":{\"stats\":[\(statistics),\(s.tokenCount)],\"scale\":\(scale),\"explanations\":[\(explanations.joined(separator: ","))],"
+        let statistics = [Double(s.max), s.mean, s.variance.squareRoot(), s.fractionPositive].map(HTMLText.number)
+            .joined(separator: ",")
+        let entry =
+            "\"\(id)\":{\"stats\":[\(statistics),\(s.tokenCount)],\"scale\":\(scale),\"explanations\":[\(explanations.joined(separator: ","))],"
             + "\"scores\":[\(scores.joined(separator: ","))],\"activations\":{\(values.joined(separator: ","))},"
             + "\"records\":[\(shown.joined(separator: ","))],\"simulations\":[\(simulations.joined(separator: ","))]}"
         return (entry, Set(activations.keys))
@@ -285,23 +320,33 @@ struct Histogram {
         for score in scores { counts[min(bins - 1, max(0, Int(((score + 1) / 2 * Double(bins)).rounded(.down))))] += 1 }
         let tallest = Double(max(1, counts.max() ?? 1))
         let plotWidth = width - left - 8, plotHeight = height - bottom - top, barWidth = plotWidth / Double(bins)
-        var svg = "<svg class=\"histogram\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"histogram of scores\">"
-        svg += "<line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - 8)\" y2=\"\(height - bottom)\" class=\"axis\"/>"
+        var svg =
+            "<svg class=\"histogram\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"histogram of scores\">"
+        svg +=
+            "<line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - 8)\" y2=\"\(height - bottom)\" class=\"axis\"/>"
         for (bin, count) in counts.enumerated() where count > 0 {
             let h = Double(count) / tallest * plotHeight
             let low = -1 + 2 * Double(bin) / Double(bins), high = low + 2 / Double(bins)
-            svg += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" ", left + Double(bin) * barWidth + 0.5, height - bottom - h, barWidth - 1, h)
+            svg +=
+                String(
+                    format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" ",
+                    left + Double(bin) * barWidth + 0.5, height - bottom - h, barWidth - 1, h)
                 + "class=\"\(control ? "bar control" : "bar")\">"
                 + String(format: "<title>%d neurons with score in [%.2f, %.2f)</title></rect>", count, low, high)
         }
         for tick in [-1.0, -0.5, 0, 0.5, 1] {
             let x = left + (tick + 1) / 2 * plotWidth
-            svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\">", x, height - 5) + String(format: "%g", tick) + "</text>"
+            svg +=
+                String(format: "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\">", x, height - 5)
+                + String(format: "%g", tick) + "</text>"
         }
         svg += "<text x=\"2\" y=\"\(top + 8)\" class=\"tick start\">\(Int(tallest))</text>"
         if mean.isFinite {
             let x = left + (mean + 1) / 2 * plotWidth
-            svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"mean\"><title>mean %.3f</title></line>", x, top, x, height - bottom, mean)
+            svg += String(
+                format:
+                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"mean\"><title>mean %.3f</title></line>",
+                x, top, x, height - bottom, mean)
         }
         return svg + "</svg>"
     }

@@ -73,7 +73,9 @@ public final class SQLiteDatabase {
     }
 
     /// The rows of a query, each read by `row`.
-    public func query<T>(_ sql: String, _ arguments: [SQLiteValue] = [], row: (SQLiteStatement) throws -> T) throws -> [T] {
+    public func query<T>(
+        _ sql: String, _ arguments: [SQLiteValue] = [], row: (SQLiteStatement) throws -> T
+    ) throws -> [T] {
         let statement = try prepare(sql)
         try statement.bind(arguments)
         var rows: [T] = []
@@ -130,7 +132,11 @@ public final class SQLiteStatement {
             case let .real(v): code = sqlite3_bind_double(handle, index, v)
             case let .text(v): code = sqlite3_bind_text(handle, index, v, -1, Self.transient)
             case let .blob(v):
-                code = v.withUnsafeBytes { sqlite3_bind_blob64(handle, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64($0.count), Self.transient) }
+                code = v.withUnsafeBytes {
+                    sqlite3_bind_blob64(
+                        handle, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64($0.count),
+                        Self.transient)
+                }
             case .null: code = sqlite3_bind_null(handle, index)
             }
             guard code == SQLITE_OK else { throw database.error(code, sql: sql) }

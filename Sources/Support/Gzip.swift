@@ -8,21 +8,27 @@ public final class GzipWriter {
 
     public init(path: String) throws {
         self.path = path
-        guard let file = gzopen(path, "wb6") else { throw SupportError.gzip(path: path, reason: "cannot create the file") }
+        guard let file = gzopen(path, "wb6") else {
+            throw SupportError.gzip(path: path, reason: "cannot create the file")
+        }
         self.file = file
     }
 
     public func write(_ bytes: [UInt8]) throws {
         guard let file, !bytes.isEmpty else { return }
         let written = bytes.withUnsafeBytes { gzwrite(file, $0.baseAddress, UInt32($0.count)) }
-        guard written == Int32(bytes.count) else { throw SupportError.gzip(path: path, reason: "write failed (disk full?)") }
+        guard written == Int32(bytes.count) else {
+            throw SupportError.gzip(path: path, reason: "write failed (disk full?)")
+        }
     }
 
     /// Flushes and closes the file; a failure here means the file is incomplete.
     public func close() throws {
         guard let file else { return }
         self.file = nil
-        guard gzclose(file) == Z_OK else { throw SupportError.gzip(path: path, reason: "could not finish the gzip file") }
+        guard gzclose(file) == Z_OK else {
+            throw SupportError.gzip(path: path, reason: "could not finish the gzip file")
+        }
     }
 
     deinit { if let file { gzclose(file) } }
@@ -56,7 +62,9 @@ public final class GzipReader {
         if read == 0 {
             // zlib reports a stream that ends early only here, at the end, as Z_BUF_ERROR.
             _ = gzerror(file, &code)
-            if code == Z_BUF_ERROR { throw SupportError.gzip(path: path, reason: "the gzip stream ends early (truncated file)") }
+            if code == Z_BUF_ERROR {
+                throw SupportError.gzip(path: path, reason: "the gzip stream ends early (truncated file)")
+            }
         }
         bytes.removeLast(count - Int(read))
         return bytes

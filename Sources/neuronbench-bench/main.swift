@@ -42,7 +42,9 @@ do {
         }
         best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
-    print("{\"bytes\": \(bytes), \"documents\": \(docs.count), \"tokens\": \(tokens), \"checksum\": \(checksum), \"seconds\": \(best), \"mb_per_s\": \(Double(bytes) / best / 1e6)}")
+    print(
+        "{\"bytes\": \(bytes), \"documents\": \(docs.count), \"tokens\": \(tokens), \"checksum\": \(checksum), \"seconds\": \(best), \"mb_per_s\": \(Double(bytes) / best / 1e6)}"
+    )
 } catch {
     fail(error.localizedDescription)
 }

@@ -59,16 +59,21 @@ struct ActivationsCommand: ParsableCommand {
                 tokens = try tokenizer.tokenStrings(tokenIDs)
             }
             let requested = try requestedLayers()
-            let model = try GPT2Model(directory: options.modelURL, layerCount: requested.map { ($0.max() ?? 0) + 1 },
-                                     precision: precision.precision)
+            let model = try GPT2Model(
+                directory: options.modelURL, layerCount: requested.map { ($0.max() ?? 0) + 1 },
+                precision: precision.precision)
             var byLayer: [Int: [[Float]]] = [:]
             try model.forward([tokenIDs], layers: requested) { activations in
                 let n = activations.neuronCount
-                byLayer[activations.layer] = (0..<activations.tokenCount).map { Array(activations.values[($0 * n)..<(($0 + 1) * n)]) }
+                byLayer[activations.layer] = (0..<activations.tokenCount).map {
+                    Array(activations.values[($0 * n)..<(($0 + 1) * n)])
+                }
             }
             if json {
-                try printJSON(Output(ids: tokenIDs, tokens: tokens,
-                                     layers: Dictionary(uniqueKeysWithValues: byLayer.map { (String($0.key), $0.value) })))
+                try printJSON(
+                    Output(
+                        ids: tokenIDs, tokens: tokens,
+                        layers: Dictionary(uniqueKeysWithValues: byLayer.map { (String($0.key), $0.value) })))
             } else {
                 printTopNeurons(ids: tokenIDs, tokens: tokens, byLayer: byLayer)
             }
@@ -78,9 +83,13 @@ struct ActivationsCommand: ParsableCommand {
     private func printTopNeurons(ids: [Int], tokens: [String]?, byLayer: [Int: [[Float]]]) {
         for position in ids.indices {
             let label = tokens?[position].debugDescription ?? "#\(ids[position])"
-            let candidates = byLayer.flatMap { layer, rows in rows[position].enumerated().map { (layer, $0.offset, $0.element) } }
+            let candidates = byLayer.flatMap { layer, rows in
+                rows[position].enumerated().map { (layer, $0.offset, $0.element) }
+            }
             let best = candidates.sorted { ($0.2, -$0.0, -$0.1) > ($1.2, -$1.0, -$1.1) }.prefix(top)
-            print("\(position)\t\(label)\t" + best.map { "L\($0.0)/N\($0.1)=\(String(format: "%.3f", $0.2))" }.joined(separator: "  "))
+            print(
+                "\(position)\t\(label)\t"
+                    + best.map { "L\($0.0)/N\($0.1)=\(String(format: "%.3f", $0.2))" }.joined(separator: "  "))
         }
     }
 }

@@ -15,13 +15,18 @@ struct CompareCommand: ParsableCommand {
         try reportingErrors {
             let comparisons = PairedComparison.compare(try RunScores(directory: runA), try RunScores(directory: runB))
             if let out {
-                let csv = ([PairedComparison.columns.map { CSV.Cell.text($0) }] + comparisons.map(\.cells)).map(CSV.row).joined()
+                let csv = ([PairedComparison.columns.map { CSV.Cell.text($0) }] + comparisons.map(\.cells)).map(CSV.row)
+                    .joined()
                 try csv.write(toFile: out, atomically: true, encoding: .utf8)
             }
             for c in comparisons {
                 print("A: \(c.a)\nB: \(c.b)")
-                print(String(format: "  %d neurons scored by both: mean A %.3f, mean B %.3f, A − B %+.3f [95%% CI %+.3f, %+.3f]; A wins %d, B wins %d, ties %d (A win rate %.1f%%)",
-                             c.neurons, c.meanA, c.meanB, c.meanDifference, c.confidenceLow, c.confidenceHigh, c.winsA, c.winsB, c.ties, 100 * c.winRateA))
+                print(
+                    String(
+                        format:
+                            "  %d neurons scored by both: mean A %.3f, mean B %.3f, A − B %+.3f [95%% CI %+.3f, %+.3f]; A wins %d, B wins %d, ties %d (A win rate %.1f%%)",
+                        c.neurons, c.meanA, c.meanB, c.meanDifference, c.confidenceLow, c.confidenceHigh, c.winsA,
+                        c.winsB, c.ties, 100 * c.winRateA))
             }
         }
     }

@@ -9,7 +9,8 @@ import Support
 struct EvaluateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Explain, simulate and score neurons; write scores.csv, summary.csv, explanations.jsonl, simulations.jsonl.gz.",
+        abstract:
+            "Explain, simulate and score neurons; write scores.csv, summary.csv, explanations.jsonl, simulations.jsonl.gz.",
         discussion: "Columns: Schemas/scores.md. The database is opened read-only.")
 
     @Option(help: "The activation database (from `neuronbench precompute`).")
@@ -41,15 +42,18 @@ struct EvaluateCommand: AsyncParsableCommand {
             try await Evaluator(source: reader, settings: settings).run(
                 neurons: selected, explainers: explainers, simulators: simulators, progress: display.report,
                 explained: writer.explained, emit: writer.add)
-            var manifest = RunManifest(database: db, neurons: neurons ?? "all", explainers: explainers.map(\.name),
-                                       simulators: simulators.map(\.name), settings: settings, seed: options.seed,
-                                       tool: "neuronbench \(NeuronbenchVersion.current)")
+            var manifest = RunManifest(
+                database: db, neurons: neurons ?? "all", explainers: explainers.map(\.name),
+                simulators: simulators.map(\.name), settings: settings, seed: options.seed,
+                tool: "neuronbench \(NeuronbenchVersion.current)")
             if let client { manifest.llm = try await recordLLMUsage(client, neurons: selected.count) }
             try writer.finish(manifest: manifest)
             printEvaluationSummary(writer, seconds: Date().timeIntervalSince(started))
             let counts = writer.statusCounts
             if !counts.isEmpty && counts.allSatisfy({ $0.ok == 0 }) {
-                throw EvaluationError.invalidSpecification("no neuron could be scored (every explanation or simulation failed or was missing); see \(out)/scores.csv")
+                throw EvaluationError.invalidSpecification(
+                    "no neuron could be scored (every explanation or simulation failed or was missing); see \(out)/scores.csv"
+                )
             }
         }
     }
@@ -62,27 +66,40 @@ extension EvaluateCommand {
         let configuration = client.configuration
         let ledger = client.ledger
         let (total, retries, byNeuron) = (await ledger.total, await ledger.retries, await ledger.byNeuron)
-        let cost = configuration.cost(promptTokens: total.usage.promptTokens, completionTokens: total.usage.completionTokens)
+        let cost = configuration.cost(
+            promptTokens: total.usage.promptTokens, completionTokens: total.usage.completionTokens)
         try writeUsage(byNeuron, configuration: configuration)
-        var line = "  LLM: \(total.calls) calls (\(total.cachedCalls) from the cache, \(total.failedCalls) failed, \(retries) retries), "
+        var line =
+            "  LLM: \(total.calls) calls (\(total.cachedCalls) from the cache, \(total.failedCalls) failed, \(retries) retries), "
             + "\(total.usage.promptTokens) prompt + \(total.usage.completionTokens) completion tokens"
         if let cost { line += String(format: ", $%.4f ($%.6f per neuron)", cost, cost / Double(max(1, neurons))) }
         FileHandle.standardError.write(Data((line + "\n").utf8))
-        return RunManifest.LLMUsage(model: configuration.model, baseURL: configuration.baseURL.absoluteString, calls: total.calls,
-                                    cachedCalls: total.cachedCalls, failedCalls: total.failedCalls, retries: retries,
-                                    promptTokens: total.usage.promptTokens, completionTokens: total.usage.completionTokens,
-                                    costDollars: cost)
+        return RunManifest.LLMUsage(
+            model: configuration.model, baseURL: configuration.baseURL.absoluteString, calls: total.calls,
+            cachedCalls: total.cachedCalls, failedCalls: total.failedCalls, retries: retries,
+            promptTokens: total.usage.promptTokens, completionTokens: total.usage.completionTokens,
+            costDollars: cost)
     }
 
     /// llm-usage.csv: calls and tokens per neuron (and dollars when prices are given).
     func writeUsage(_ byNeuron: [NeuronID: UsageLedger.Entry], configuration: LLMConfiguration) throws {
-        var rows: [[CSV.Cell]] = [["layer", "neuron", "calls", "cached_calls", "failed_calls", "prompt_tokens", "completion_tokens", "cost_dollars"]]
+        var rows: [[CSV.Cell]] = [
+            [
+                "layer", "neuron", "calls", "cached_calls", "failed_calls", "prompt_tokens", "completion_tokens",
+                "cost_dollars",
+            ]
+        ]
         for (id, entry) in byNeuron.sorted(by: { $0.key < $1.key }) {
-            let cost = configuration.cost(promptTokens: entry.usage.promptTokens, completionTokens: entry.usage.completionTokens)
-            rows.append([.integer(id.layer), .integer(id.neuron), .integer(entry.calls), .integer(entry.cachedCalls), .integer(entry.failedCalls),
-                         .integer(entry.usage.promptTokens), .integer(entry.usage.completionTokens), .number(cost ?? .nan)])
+            let cost = configuration.cost(
+                promptTokens: entry.usage.promptTokens, completionTokens: entry.usage.completionTokens)
+            rows.append([
+                .integer(id.layer), .integer(id.neuron), .integer(entry.calls), .integer(entry.cachedCalls),
+                .integer(entry.failedCalls),
+                .integer(entry.usage.promptTokens), .integer(entry.usage.completionTokens), .number(cost ?? .nan),
+            ])
         }
-        try rows.map(CSV.row).joined().write(toFile: out + "/" + RunFile.llmUsage.rawValue, atomically: true, encoding: .utf8)
+        try rows.map(CSV.row).joined().write(
+            toFile: out + "/" + RunFile.llmUsage.rawValue, atomically: true, encoding: .utf8)
     }
 
     /// Calls and estimated tokens of the LLM plug-ins for this selection, without calling. Prompt tokens are
@@ -96,25 +113,38 @@ extension EvaluateCommand {
         for id in neurons {
             let splits = RecordSplits(try reader.record(id), sizes: settings.splits)
             if llmExplainers > 0 {
-                let characters = Prompts.explainer(records: splits.explain).reduce(0) { $0 + ($1["content"]?.count ?? 0) }
-                calls += llmExplainers; promptCharacters += llmExplainers * characters; completionTokens += llmExplainers * 20
+                let characters = Prompts.explainer(records: splits.explain).reduce(0) {
+                    $0 + ($1["content"]?.count ?? 0)
+                }
+                calls += llmExplainers; promptCharacters += llmExplainers * characters;
+                completionTokens += llmExplainers * 20
             }
-            let records = (settings.calibration == .none ? [] : splits.calibration) + splits.scoreTop + splits.scoreRandom
+            let records =
+                (settings.calibration == .none ? [] : splits.calibration) + splits.scoreTop + splits.scoreRandom
             for simulator in llmSimulators {
                 for record in records {
                     calls += options.explainers.count
                     if simulator == "llm:all-at-once" {
-                        promptCharacters += options.explainers.count * Prompts.allAtOnce(explanation: explanation, tokens: record.tokens).count
+                        promptCharacters +=
+                            options.explainers.count
+                            * Prompts.allAtOnce(explanation: explanation, tokens: record.tokens).count
                     } else {
-                        promptCharacters += options.explainers.count * Prompts.json(explanation: explanation, tokens: record.tokens).reduce(0) { $0 + ($1["content"]?.count ?? 0) }
+                        promptCharacters +=
+                            options.explainers.count
+                            * Prompts.json(explanation: explanation, tokens: record.tokens).reduce(0) {
+                                $0 + ($1["content"]?.count ?? 0)
+                            }
                         completionTokens += options.explainers.count * record.tokens.count * 12
                     }
                 }
             }
         }
         let promptTokens = promptCharacters / 4
-        var line = "dry run: \(neurons.count) neurons, \(calls) LLM calls, about \(promptTokens) prompt and \(completionTokens) completion tokens"
-        if let cost = try? options.llm.configuration().cost(promptTokens: promptTokens, completionTokens: completionTokens) {
+        var line =
+            "dry run: \(neurons.count) neurons, \(calls) LLM calls, about \(promptTokens) prompt and \(completionTokens) completion tokens"
+        if let cost = try? options.llm.configuration().cost(
+            promptTokens: promptTokens, completionTokens: completionTokens)
+        {
             line += String(format: ", about $%.2f", cost)
         }
         print(line + " (estimates: 4 characters per token; cached replies would not be sent again)")
@@ -124,12 +154,17 @@ extension EvaluateCommand {
 func warn(_ message: String) { FileHandle.standardError.write(Data("neuronbench: warning: \(message)\n".utf8)) }
 
 func printEvaluationSummary(_ writer: RunWriter, seconds: Double) {
-    var lines = ["wrote \(writer.directory.path)/{scores.csv, summary.csv, explanations.jsonl, simulations.jsonl.gz, run.json} in \(String(format: "%.1f", seconds)) s"]
+    var lines = [
+        "wrote \(writer.directory.path)/{scores.csv, summary.csv, explanations.jsonl, simulations.jsonl.gz, run.json} in \(String(format: "%.1f", seconds)) s"
+    ]
     for c in writer.statusCounts {
         let s = c.summary
-        lines.append(String(format: "  %@: %d scored (%d undefined), %d failed, %d missing; mean correlation %.3f [95%% CI %.3f, %.3f], median %.3f, ≥0.5: %.1f%%",
-                            c.pair.description, s.count, c.ok - s.count, c.failed, c.missing, s.mean, s.confidenceLow,
-                            s.confidenceHigh, s.median, 100 * s.fractionAtLeastHalf))
+        lines.append(
+            String(
+                format:
+                    "  %@: %d scored (%d undefined), %d failed, %d missing; mean correlation %.3f [95%% CI %.3f, %.3f], median %.3f, ≥0.5: %.1f%%",
+                c.pair.description, s.count, c.ok - s.count, c.failed, c.missing, s.mean, s.confidenceLow,
+                s.confidenceHigh, s.median, 100 * s.fractionAtLeastHalf))
     }
     FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
 }

@@ -5,13 +5,22 @@ import LLM
 
 /// Options shared by `evaluate` and `puzzles`: which explainers and simulators, and how records are split.
 struct EvaluationOptions: ParsableArguments {
-    @Option(name: .customLong("explainer"), help: ArgumentHelp(
-        "An explainer (repeatable): \((PluginRegistry.standard.explainerNames + ["llm"]).sorted().joined(separator: ", ")).",
-        discussion: "file:PATH imports explanations; shuffled[:EXPLAINER] and constant[:TEXT] are controls."))
+    @Option(
+        name: .customLong("explainer"),
+        help: ArgumentHelp(
+            "An explainer (repeatable): \((PluginRegistry.standard.explainerNames + ["llm"]).sorted().joined(separator: ", ")).",
+            discussion: "file:PATH imports explanations; shuffled[:EXPLAINER] and constant[:TEXT] are controls."))
     var explainers: [String] = []
-    @Option(name: .customLong("simulator"), help: "A simulator (repeatable): \((PluginRegistry.standard.simulatorNames + ["llm (= llm:json)", "llm:all-at-once"]).joined(separator: ", ")).")
+    @Option(
+        name: .customLong("simulator"),
+        help:
+            "A simulator (repeatable): \((PluginRegistry.standard.simulatorNames + ["llm (= llm:json)", "llm:all-at-once"]).joined(separator: ", "))."
+    )
     var simulators: [String] = []
-    @Option(help: "How simulated values are mapped to activations before R² and absolute deviation: none, linear, percentile (fitted on the calibration split).")
+    @Option(
+        help:
+            "How simulated values are mapped to activations before R² and absolute deviation: none, linear, percentile (fitted on the calibration split)."
+    )
     var calibration: String = "linear"
     @Option(help: "Training records shown to the explainer.")
     var explainRecords = 5
@@ -23,7 +32,9 @@ struct EvaluationOptions: ParsableArguments {
     func validate() throws {
         guard !explainers.isEmpty else { throw ValidationError("Give at least one --explainer (e.g. token-list).") }
         guard !simulators.isEmpty else { throw ValidationError("Give at least one --simulator (e.g. keyword).") }
-        guard CalibrationMethod(rawValue: calibration) != nil else { throw ValidationError("--calibration must be none, linear or percentile.") }
+        guard CalibrationMethod(rawValue: calibration) != nil else {
+            throw ValidationError("--calibration must be none, linear or percentile.")
+        }
         guard explainRecords > 0 else { throw ValidationError("--explain-records must be positive.") }
         _ = try scoreSizes()
     }
@@ -46,7 +57,9 @@ struct EvaluationOptions: ParsableArguments {
 
     @OptionGroup var llm: LLMOptions
 
-    var usesLLM: Bool { (explainers + simulators).contains { $0 == "llm" || $0.hasPrefix("llm:") || $0.hasPrefix("shuffled:llm") } }
+    var usesLLM: Bool {
+        (explainers + simulators).contains { $0 == "llm" || $0.hasPrefix("llm:") || $0.hasPrefix("shuffled:llm") }
+    }
 
     /// The plug-ins, and the LLM client if one is used (for its usage ledger).
     func plugins() throws -> ([any Explainer], [any Simulator], LLMClient?) {
@@ -63,7 +76,10 @@ struct EvaluationOptions: ParsableArguments {
                 return LLMSimulator(client: shared, mode: mode)
             }
         }
-        return (try explainers.map { try registry.explainer($0, seed: seed) }, try simulators.map { try registry.simulator($0) }, client)
+        return (
+            try explainers.map { try registry.explainer($0, seed: seed) },
+            try simulators.map { try registry.simulator($0) }, client
+        )
     }
 }
 
@@ -79,7 +95,10 @@ struct LLMOptions: ParsableArguments {
     var llmConcurrency = 8
     @Option(help: "Seconds before an unanswered request is retried.")
     var llmTimeout = 60.0
-    @Option(help: "Retries on 429, 5xx, time-outs and dropped connections (exponential backoff with jitter, Retry-After honoured).")
+    @Option(
+        help:
+            "Retries on 429, 5xx, time-outs and dropped connections (exponential backoff with jitter, Retry-After honoured)."
+    )
     var llmRetries = 5
     @Option(help: "SQLite cache of replies: a re-run makes no call for work already done.")
     var llmCache = ".neuronbench-cache/llm-responses.sqlite"
@@ -89,16 +108,19 @@ struct LLMOptions: ParsableArguments {
     var llmPriceOut: Double?
 
     func configuration() throws -> LLMConfiguration {
-        guard let model = llmModel, !model.isEmpty else { throw ValidationError("--explainer llm and --simulator llm need --llm-model NAME.") }
+        guard let model = llmModel, !model.isEmpty else {
+            throw ValidationError("--explainer llm and --simulator llm need --llm-model NAME.")
+        }
         guard let url = URL(string: llmBaseUrl), url.scheme == "http" || url.scheme == "https" else {
             throw ValidationError("--llm-base-url must be an http(s) URL, e.g. http://localhost:8000/v1")
         }
         guard llmConcurrency > 0, llmTimeout > 0, llmRetries >= 0 else {
             throw ValidationError("--llm-concurrency and --llm-timeout must be positive, --llm-retries not negative.")
         }
-        return LLMConfiguration(baseURL: url, model: model, apiKeyVariable: llmApiKeyEnv, concurrency: llmConcurrency,
-                                timeout: llmTimeout, retries: llmRetries, cachePath: llmCache.isEmpty ? nil : llmCache,
-                                pricePerMillionPromptTokens: llmPriceIn, pricePerMillionCompletionTokens: llmPriceOut)
+        return LLMConfiguration(
+            baseURL: url, model: model, apiKeyVariable: llmApiKeyEnv, concurrency: llmConcurrency,
+            timeout: llmTimeout, retries: llmRetries, cachePath: llmCache.isEmpty ? nil : llmCache,
+            pricePerMillionPromptTokens: llmPriceIn, pricePerMillionCompletionTokens: llmPriceOut)
     }
 
     func client() throws -> LLMClient { try LLMClient(configuration: try configuration()) }

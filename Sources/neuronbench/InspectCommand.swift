@@ -42,13 +42,17 @@ struct InspectCommand: ParsableCommand {
         let excerpts_below_boundaries: [Int]
     }
 
-    struct RecordsJSON: Encodable { let top, random: [RecordJSON]; let quantiles: [[RecordJSON]]; let bottom: [RecordJSON] }
+    struct RecordsJSON: Encodable {
+        let top, random: [RecordJSON]; let quantiles: [[RecordJSON]]; let bottom: [RecordJSON]
+    }
     struct OutputJSON: Encodable { let layer, neuron: Int; let stats: StatsJSON; let records: RecordsJSON }
 
     func validate() throws {
         guard NeuronID(neuron) != nil else { throw ValidationError("--neuron must look like 3:1024.") }
         guard records >= 0 else { throw ValidationError("--records cannot be negative.") }
-        guard (db == nil) != (positionalDatabase == nil) else { throw ValidationError("Give the database once, as --db DB.") }
+        guard (db == nil) != (positionalDatabase == nil) else {
+            throw ValidationError("Give the database once, as --db DB.")
+        }
     }
 
     /// The database, from --db or the older positional form.
@@ -62,24 +66,31 @@ struct InspectCommand: ParsableCommand {
             let vocabulary = try store.tokenStrings()
             func record(_ r: StoredRecord) throws -> RecordJSON {
                 guard let excerpt = try store.excerpt(r.excerptID) else {
-                    throw ActivationStoreError.corrupt(path: database, reason: "record of neuron \(id) names missing excerpt \(r.excerptID)")
+                    throw ActivationStoreError.corrupt(
+                        path: database, reason: "record of neuron \(id) names missing excerpt \(r.excerptID)")
                 }
-                return RecordJSON(excerpt_id: r.excerptID, max_activation: Double(r.maxActivation), min_activation: Double(r.minActivation),
-                                  tokens: excerpt.tokenIDs.map { $0 < vocabulary.count ? vocabulary[$0] : "<\($0)>" },
-                                  ids: excerpt.tokenIDs, activations: r.activations.map(Double.init))
+                return RecordJSON(
+                    excerpt_id: r.excerptID, max_activation: Double(r.maxActivation),
+                    min_activation: Double(r.minActivation),
+                    tokens: excerpt.tokenIDs.map { $0 < vocabulary.count ? vocabulary[$0] : "<\($0)>" },
+                    ids: excerpt.tokenIDs, activations: r.activations.map(Double.init))
             }
             let s = data.statistics
             let output = OutputJSON(
                 layer: id.layer, neuron: id.neuron,
-                stats: StatsJSON(token_count: s.tokenCount, excerpt_count: s.excerptCount, mean: s.mean, variance: s.variance,
-                                 skewness: s.skewness.isFinite ? s.skewness : nil, kurtosis: s.kurtosis.isFinite ? s.kurtosis : nil,
-                                 min: Double(s.min), max: Double(s.max), fraction_positive: s.fractionPositive,
-                                 histogram_edges: s.histogramEdges.map(Double.init), histogram: s.histogram,
-                                 quantile_boundaries: s.quantileBoundaries.map(Double.init),
-                                 excerpts_below_boundaries: s.excerptsBelowBoundaries),
-                records: RecordsJSON(top: try data.records(.top).map(record), random: try data.records(.random).map(record),
-                                     quantiles: try (0..<QuantileBuckets.count).map { try data.records(.quantile, bucket: $0).map(record) },
-                                     bottom: try data.records(.bottom).map(record)))
+                stats: StatsJSON(
+                    token_count: s.tokenCount, excerpt_count: s.excerptCount, mean: s.mean, variance: s.variance,
+                    skewness: s.skewness.isFinite ? s.skewness : nil, kurtosis: s.kurtosis.isFinite ? s.kurtosis : nil,
+                    min: Double(s.min), max: Double(s.max), fraction_positive: s.fractionPositive,
+                    histogram_edges: s.histogramEdges.map(Double.init), histogram: s.histogram,
+                    quantile_boundaries: s.quantileBoundaries.map(Double.init),
+                    excerpts_below_boundaries: s.excerptsBelowBoundaries),
+                records: RecordsJSON(
+                    top: try data.records(.top).map(record), random: try data.records(.random).map(record),
+                    quantiles: try (0..<QuantileBuckets.count).map {
+                        try data.records(.quantile, bucket: $0).map(record)
+                    },
+                    bottom: try data.records(.bottom).map(record)))
             if json {
                 try printJSON(output)
             } else {
@@ -95,7 +106,9 @@ struct InspectCommand: ParsableCommand {
         print("neuron \(o.layer):\(o.neuron)  tokens \(s.token_count)  excerpts \(s.excerpt_count)")
         print("  mean \(f(s.mean))  variance \(f(s.variance))  skewness \(f(s.skewness))  kurtosis \(f(s.kurtosis))")
         print("  min \(f(s.min))  max \(f(s.max))  fraction > 0: \(f(s.fraction_positive))")
-        print("  excerpt-max quantiles \(QuantileBuckets.upperEdges.map { "\($0)" }.joined(separator: "/")): " + s.quantile_boundaries.map { f($0) }.joined(separator: " / "))
+        print(
+            "  excerpt-max quantiles \(QuantileBuckets.upperEdges.map { "\($0)" }.joined(separator: "/")): "
+                + s.quantile_boundaries.map { f($0) }.joined(separator: " / "))
         let scale = max(s.max, 1e-6)
         func show(_ title: String, _ records: [RecordJSON]) {
             guard !records.isEmpty else { return }

@@ -23,12 +23,17 @@ struct ModelOptions: ParsableArguments {
 
 /// `--precision fp32|bf16`, for the commands that run the model.
 struct PrecisionOption: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "Matrix precision of the forward pass: fp32, or bf16 (about twice as fast on CPUs with AVX-512 BF16; activations off by ~1% of their scale).",
-        discussion: "bf16 rounds the inputs and weights of the four projections per block to bfloat16 and accumulates in float32. See BENCHMARKS.md for its measured error."),
+    @Option(
+        help: ArgumentHelp(
+            "Matrix precision of the forward pass: fp32, or bf16 (about twice as fast on CPUs with AVX-512 BF16; activations off by ~1% of their scale).",
+            discussion:
+                "bf16 rounds the inputs and weights of the four projections per block to bfloat16 and accumulates in float32. See BENCHMARKS.md for its measured error."
+        ),
         transform: { text in
             guard let precision = MatrixPrecision(rawValue: text) else {
-                throw ValidationError("--precision must be one of \(MatrixPrecision.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(text)\"")
+                throw ValidationError(
+                    "--precision must be one of \(MatrixPrecision.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(text)\""
+                )
             }
             return precision
         })

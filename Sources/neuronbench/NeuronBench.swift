@@ -8,11 +8,14 @@ import Support
 struct NeuronBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "neuronbench",
-        abstract: "Automated neuron interpretability for GPT-2: record MLP neurons, explain them, score the explanations.",
+        abstract:
+            "Automated neuron interpretability for GPT-2: record MLP neurons, explain them, score the explanations.",
         version: "neuronbench \(NeuronbenchVersion.current)",
-        subcommands: [TokenizeCommand.self, ActivationsCommand.self, PrecomputeCommand.self, InspectCommand.self,
-                      MergeCommand.self, SchemaCommand.self, EvaluateCommand.self, CompareCommand.self, PuzzlesCommand.self,
-                      ReportCommand.self]
+        subcommands: [
+            TokenizeCommand.self, ActivationsCommand.self, PrecomputeCommand.self, InspectCommand.self,
+            MergeCommand.self, SchemaCommand.self, EvaluateCommand.self, CompareCommand.self, PuzzlesCommand.self,
+            ReportCommand.self,
+        ]
     )
 }
 
@@ -44,7 +47,8 @@ private func flagHint(_ error: Error) -> String {
     switch error {
     case ActivationStoreError.incomplete: return " `neuronbench inspect --allow-incomplete` reads it anyway."
     case PrecomputeError.tooMuchMemory:
-        return " Flags: --layers, --top-k, --random-k, --quantile-k, --bottom-k, --excerpt-tokens, --shard; --max-memory-gb sets the limit."
+        return
+            " Flags: --layers, --top-k, --random-k, --quantile-k, --bottom-k, --excerpt-tokens, --shard; --max-memory-gb sets the limit."
     case PrecomputeError.databaseMismatch: return " Use another --out file."
     default: return ""
     }

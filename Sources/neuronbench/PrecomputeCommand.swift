@@ -10,13 +10,14 @@ struct PrecomputeCommand: ParsableCommand {
         commandName: "precompute",
         abstract: "Record every MLP neuron's top, random, quantile and bottom excerpts into one SQLite database.",
         discussion: """
-        Resumable: after an interruption (even kill -9), run the same command again. A database made with other \
-        settings, model, tokenizer or corpus is refused. Schema: Schemas/activations.md.
-        """)
+            Resumable: after an interruption (even kill -9), run the same command again. A database made with other \
+            settings, model, tokenizer or corpus is refused. Schema: Schemas/activations.md.
+            """)
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var precision: PrecisionOption
-    @Option(help: "A directory of .txt files, a .txt file, or a .jsonl / .jsonl.gz file with a \"text\" field per line.")
+    @Option(
+        help: "A directory of .txt files, a .txt file, or a .jsonl / .jsonl.gz file with a \"text\" field per line.")
     var corpus: String
     @Option(help: "The database to write (or resume).")
     var out: String
@@ -26,11 +27,17 @@ struct PrecomputeCommand: ParsableCommand {
     var maxTokens: Int?
     @Option(help: "Tokens per excerpt.")
     var excerptTokens = 64
-    @Option(help: ArgumentHelp(
-        "Tokens the model reads at once: documents are run in blocks of this many tokens, each cut into excerpts (default: --excerpt-tokens).",
-        discussion: "A multiple of --excerpt-tokens, at most the model's n_positions. Records stay --excerpt-tokens long; their activations see the block's earlier tokens."))
+    @Option(
+        help: ArgumentHelp(
+            "Tokens the model reads at once: documents are run in blocks of this many tokens, each cut into excerpts (default: --excerpt-tokens).",
+            discussion:
+                "A multiple of --excerpt-tokens, at most the model's n_positions. Records stay --excerpt-tokens long; their activations see the block's earlier tokens."
+        ))
     var contextTokens: Int?
-    @Option(help: "Keep a document's final, shorter excerpt if it has at least this many tokens (default: --excerpt-tokens, i.e. drop it).")
+    @Option(
+        help:
+            "Keep a document's final, shorter excerpt if it has at least this many tokens (default: --excerpt-tokens, i.e. drop it)."
+    )
     var minExcerptTokens: Int?
     @Option(help: "Top records per neuron (by excerpt maximum).")
     var topK = 50
@@ -40,7 +47,10 @@ struct PrecomputeCommand: ParsableCommand {
     var quantileK = 10
     @Option(help: "Bottom records per neuron (by excerpt minimum).")
     var bottomK = 50
-    @Option(help: "At most this many excerpts (and at most 1/16 of them) in the pilot pass that estimates quantile boundaries.")
+    @Option(
+        help:
+            "At most this many excerpts (and at most 1/16 of them) in the pilot pass that estimates quantile boundaries."
+    )
     var pilotExcerpts = 2_000
     @Option(help: "Histogram bins per neuron.")
     var histogramBins = 32
@@ -48,7 +58,10 @@ struct PrecomputeCommand: ParsableCommand {
     var seed: UInt64 = 0
     @Option(help: "Process shard i of N (i/N, from 0), to merge later with `neuronbench merge`.")
     var shard: String?
-    @Option(help: "Contexts per forward pass (speed only; results do not depend on it). Default: 2,048 tokens' worth (32 contexts of 64 tokens, 2 of 1,024).")
+    @Option(
+        help:
+            "Contexts per forward pass (speed only; results do not depend on it). Default: 2,048 tokens' worth (32 contexts of 64 tokens, 2 of 1,024)."
+    )
     var batch: Int?
     @Option(help: "Refuse to start if the samplers would need more than this many GB (default: 80% of RAM).")
     var maxMemoryGb: Double?
@@ -63,7 +76,8 @@ struct PrecomputeCommand: ParsableCommand {
             throw ValidationError("--min-excerpt-tokens must be between 1 and --excerpt-tokens (\(excerptTokens)).")
         }
         if let contextTokens, contextTokens <= 0 || contextTokens % excerptTokens != 0 {
-            throw ValidationError("--context-tokens must be a positive multiple of --excerpt-tokens (\(excerptTokens)).")
+            throw ValidationError(
+                "--context-tokens must be a positive multiple of --excerpt-tokens (\(excerptTokens)).")
         }
         guard [topK, randomK, quantileK, bottomK].allSatisfy({ $0 >= 0 }) else {
             throw ValidationError("--top-k, --random-k, --quantile-k and --bottom-k cannot be negative.")
@@ -79,7 +93,8 @@ struct PrecomputeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var settings = PrecomputeSettings()
-            settings.excerpter = Excerpter(tokens: excerptTokens, minimumTokens: minExcerptTokens, contextTokens: contextTokens)
+            settings.excerpter = Excerpter(
+                tokens: excerptTokens, minimumTokens: minExcerptTokens, contextTokens: contextTokens)
             settings.samples = SampleSizes(top: topK, random: randomK, perQuantileBucket: quantileK, bottom: bottomK)
             settings.pilotExcerpts = pilotExcerpts
             settings.histogramBins = histogramBins
@@ -88,8 +103,10 @@ struct PrecomputeCommand: ParsableCommand {
             settings.precision = precision.precision
             settings.layers = try layers.map(parseLayers)
             if let shard { (settings.shardIndex, settings.shardCount) = try parseShard(shard) }
-            let run = Precomputation(modelDirectory: model.modelURL, tokenizerDirectory: URL(fileURLWithPath: model.tokenizer ?? model.model),
-                                     corpusPath: corpus, outputPath: out, settings: settings)
+            let run = Precomputation(
+                modelDirectory: model.modelURL,
+                tokenizerDirectory: URL(fileURLWithPath: model.tokenizer ?? model.model),
+                corpusPath: corpus, outputPath: out, settings: settings)
             run.batchSize = batch ?? max(1, 2_048 / settings.excerpter.context)
             run.checkpointSeconds = checkpointSeconds
             if let maxMemoryGb { run.memoryLimit = Int(maxMemoryGb * 1e9) }
@@ -113,7 +130,8 @@ func printSummary(_ summary: PrecomputeSummary, path: String, precision: MatrixP
     let s = summary.stored
     let issues = s.corpusIssues
     var lines = [
-        summary.alreadyComplete ? "\(path) is already complete; nothing to do." : "wrote \(path)\(summary.resumed ? " (resumed)" : "")",
+        summary.alreadyComplete
+            ? "\(path) is already complete; nothing to do." : "wrote \(path)\(summary.resumed ? " (resumed)" : "")",
         "  corpus: \(s.documents.formatted()) documents, \(s.excerpts.formatted()) excerpts; \(s.tokensDropped.formatted()) tokens left out of excerpts (document remainders, --max-tokens)"
             + (summary.stoppedAtMaxTokens ? "; read only up to --max-tokens" : ""),
         "  repaired or skipped: \(issues.emptyDocuments) empty documents, \(issues.invalidUTF8Replaced) invalid UTF-8 sequences replaced, \(issues.nulBytesRemoved) NUL bytes removed, \(issues.malformedJSONLines) malformed JSON lines, \(issues.linesWithoutText) lines without \"text\"",
@@ -125,12 +143,15 @@ func printSummary(_ summary: PrecomputeSummary, path: String, precision: MatrixP
         "  stored: \(s.neurons.formatted()) neurons, \(s.records.formatted()) records, \(String(format: "%.1f", s.bytesPerRecord)) bytes of compressed activations per record, database \(String(format: "%.1f", Double(summary.databaseBytes) / 1e6)) MB",
     ]
     if s.boundaryErrorMedian.count == QuantileBuckets.count {
-        lines.append("  quantile boundary error |true quantile - target| for q = \(QuantileBuckets.upperEdges.map { "\($0)" }.joined(separator: "/")): median "
-                     + s.boundaryErrorMedian.map { String(format: "%.4f", $0) }.joined(separator: "/") + ", max "
-                     + s.boundaryErrorMax.map { String(format: "%.4f", $0) }.joined(separator: "/"))
+        lines.append(
+            "  quantile boundary error |true quantile - target| for q = \(QuantileBuckets.upperEdges.map { "\($0)" }.joined(separator: "/")): median "
+                + s.boundaryErrorMedian.map { String(format: "%.4f", $0) }.joined(separator: "/") + ", max "
+                + s.boundaryErrorMax.map { String(format: "%.4f", $0) }.joined(separator: "/"))
     }
     if summary.seconds > 0 {
-        lines.append("  time: \(String(format: "%.1f", summary.seconds)) s, main pass \(String(format: "%.0f", summary.mainPassTokensPerSecond)) tokens/s")
+        lines.append(
+            "  time: \(String(format: "%.1f", summary.seconds)) s, main pass \(String(format: "%.0f", summary.mainPassTokensPerSecond)) tokens/s"
+        )
     }
     FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
 }

@@ -14,14 +14,16 @@ final class ProgressDisplay {
         lastPhase = p.phase
         var text = "[\(p.phase)] \(p.done.formatted()) \(p.unit)"
         if p.total > 0 {
-            text = "[\(p.phase)] \(p.done.formatted())/\(p.total.formatted()) \(p.unit) (\(String(format: "%.1f", 100 * Double(p.done) / Double(p.total)))%)"
+            text =
+                "[\(p.phase)] \(p.done.formatted())/\(p.total.formatted()) \(p.unit) (\(String(format: "%.1f", 100 * Double(p.done) / Double(p.total)))%)"
         }
         if p.elapsed > 0 && p.done > 0 {
             let rate = Double(p.done) / p.elapsed
             text += String(format: rate < 10 ? ", %.1f %@/s" : ", %.0f %@/s", rate, p.unit)
             if p.total > p.done { text += ", ETA \(Self.duration(Double(p.total - p.done) / rate))" }
         }
-        FileHandle.standardError.write(Data((isTerminal ? "\r\u{1B}[K" + text + (finished ? "\n" : "") : text + "\n").utf8))
+        FileHandle.standardError.write(
+            Data((isTerminal ? "\r\u{1B}[K" + text + (finished ? "\n" : "") : text + "\n").utf8))
     }
 
     static func duration(_ seconds: Double) -> String {

@@ -6,7 +6,8 @@ import Foundation
 /// `neuronbench puzzles`: planted neurons with known rules, to see which rules an explainer/simulator recovers.
 struct PuzzlesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "puzzles", abstract: "Score explainers and simulators on planted neurons with known rules over real excerpts.")
+        commandName: "puzzles",
+        abstract: "Score explainers and simulators on planted neurons with known rules over real excerpts.")
 
     @Option(help: "An activation database whose excerpts the puzzles are planted in.")
     var db: String
@@ -35,11 +36,16 @@ struct PuzzlesCommand: AsyncParsableCommand {
             for result in results {
                 let puzzle = puzzles[result.neuron.neuron]
                 let correlation = result.scores?.correlation.number ?? .nan
-                table.append([.text(puzzle.name), .text(puzzle.rule), .text(result.explainer), .text(result.simulator),
-                              .text(result.status.rawValue), .number(correlation), .text(result.explanation ?? result.error ?? "")])
+                table.append([
+                    .text(puzzle.name), .text(puzzle.rule), .text(result.explainer), .text(result.simulator),
+                    .text(result.status.rawValue), .number(correlation),
+                    .text(result.explanation ?? result.error ?? ""),
+                ])
                 let pair = "\(result.explainer) / \(result.simulator)"
-                print(puzzle.name.padding(toLength: 15, withPad: " ", startingAt: 0) + pair.padding(toLength: 35, withPad: " ", startingAt: 0)
-                      + String(format: "%11.3f", correlation) + "  " + (result.explanation ?? result.error ?? ""))
+                print(
+                    puzzle.name.padding(toLength: 15, withPad: " ", startingAt: 0)
+                        + pair.padding(toLength: 35, withPad: " ", startingAt: 0)
+                        + String(format: "%11.3f", correlation) + "  " + (result.explanation ?? result.error ?? ""))
             }
             print("\nrules: " + puzzles.map { "\($0.name) = \($0.rule)" }.joined(separator: "; "))
             if let out {

@@ -5,18 +5,24 @@ import Reports
 /// `neuronbench report`: one self-contained HTML page for an evaluation run.
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "Write a self-contained HTML report (histograms, neuron table, token heatmaps) of an evaluation run.",
+        commandName: "report",
+        abstract: "Write a self-contained HTML report (histograms, neuron table, token heatmaps) of an evaluation run.",
         discussion: "The page needs no network: CSS, JavaScript and SVG are inline. Open it in any browser.")
 
     @Argument(help: "The run directory (from `neuronbench evaluate`).") var runDirectory: String
     @Option(help: "The activation database; by default the one named in the run's run.json.") var db: String?
     @Option(help: "The HTML file to write.") var out: String
-    @Option(help: "Neuron sections for at most this many neurons (the best-scoring when there are more; the table lists all).")
+    @Option(
+        help:
+            "Neuron sections for at most this many neurons (the best-scoring when there are more; the table lists all)."
+    )
     var maxSections = HTMLReport.Options().maxNeuronSections
     @Option(help: "Top-activating records shown per neuron.") var topRecords = HTMLReport.Options().topRecords
 
     func validate() throws {
-        guard maxSections >= 0, topRecords >= 0 else { throw ValidationError("--max-sections and --top-records cannot be negative.") }
+        guard maxSections >= 0, topRecords >= 0 else {
+            throw ValidationError("--max-sections and --top-records cannot be negative.")
+        }
     }
 
     func run() throws {
@@ -26,12 +32,18 @@ struct ReportCommand: ParsableCommand {
             options.topRecords = topRecords
             let report = try HTMLReport(runDirectory: runDirectory, databasePath: db, options: options)
             try report.write(to: out)
-            print("report: \(out) (\(report.neuronCount) neurons, \(report.sectionCount) with a section, \(report.html.utf8.count / 1024) KB)")
+            print(
+                "report: \(out) (\(report.neuronCount) neurons, \(report.sectionCount) with a section, \(report.html.utf8.count / 1024) KB)"
+            )
             for h in report.headlines {
                 let s = h.summary
-                print(String(format: "  %@%@: mean %.3f [95%% CI %.3f, %.3f], median %.3f, %.1f%% ≥ 0.5 (%d scored, %d undefined, %d failed)",
-                             h.pair.description, h.isControl ? " (control)" : "", s.mean, s.confidenceLow, s.confidenceHigh, s.median,
-                             100 * s.fractionAtLeastHalf, s.count, h.undefined, h.failed))
+                print(
+                    String(
+                        format:
+                            "  %@%@: mean %.3f [95%% CI %.3f, %.3f], median %.3f, %.1f%% ≥ 0.5 (%d scored, %d undefined, %d failed)",
+                        h.pair.description, h.isControl ? " (control)" : "", s.mean, s.confidenceLow, s.confidenceHigh,
+                        s.median,
+                        100 * s.fractionAtLeastHalf, s.count, h.undefined, h.failed))
             }
         }
     }

@@ -1,7 +1,8 @@
 import Foundation
-import TestSupport
 import SQLite
+import TestSupport
 import XCTest
+
 @testable import ActivationStore
 
 final class ActivationStoreTests: XCTestCase {
@@ -13,7 +14,8 @@ final class ActivationStoreTests: XCTestCase {
 
     func testSchemaFileIsTheSchemaTheCodeCreates() throws {
         let file = try String(contentsOf: Self.root.appendingPathComponent("Schemas/activations.sql"), encoding: .utf8)
-        XCTAssertEqual(file, ActivationSchema.sql, "regenerate with: swift run neuronbench schema > Schemas/activations.sql")
+        XCTAssertEqual(
+            file, ActivationSchema.sql, "regenerate with: swift run neuronbench schema > Schemas/activations.sql")
     }
 
     func testCodecRoundTripsFloat16ValuesExactly() throws {
@@ -37,7 +39,10 @@ final class ActivationStoreTests: XCTestCase {
         // numpy/scipy: mean, var (ddof 0), stats.skew, stats.kurtosis (Fisher, biased) of each sample.
         let cases: [([Double], Double, Double, Double, Double)] = [
             ([1, 2, 3, 4, 10], 4.0, 10.0, 1.1384199576606167, -0.21199999999999974),
-            ([-0.17, 0, 0.5, 2.25, 0.125, -0.05], 0.44250000000000006, 0.6974479166666666, 1.555895760109746, 0.7421158424917902),
+            (
+                [-0.17, 0, 0.5, 2.25, 0.125, -0.05], 0.44250000000000006, 0.6974479166666666, 1.555895760109746,
+                0.7421158424917902
+            ),
         ]
         for (sample, mean, variance, skewness, kurtosis) in cases {
             var s = NeuronStatistics()
@@ -52,7 +57,8 @@ final class ActivationStoreTests: XCTestCase {
             XCTAssertEqual(s.kurtosis, kurtosis, accuracy: 1e-9)
         }
         var constant = NeuronStatistics()
-        constant.tokenCount = 3; constant.sum = 6; constant.sumSquares = 12; constant.sumCubes = 24; constant.sumFourthPowers = 48
+        constant.tokenCount = 3; constant.sum = 6; constant.sumSquares = 12; constant.sumCubes = 24;
+        constant.sumFourthPowers = 48
         XCTAssertTrue(constant.skewness.isNaN)
         XCTAssertTrue(constant.kurtosis.isNaN)
     }
@@ -62,19 +68,32 @@ final class ActivationStoreTests: XCTestCase {
         s.tokenCount = 10; s.excerptCount = 2; s.sum = 3; s.sumSquares = 5; s.sumCubes = 7; s.sumFourthPowers = 11
         s.min = -0.17; s.max = 2.5; s.positiveCount = 6; s.histogramEdges = [0, 1, 2]; s.histogram = [1, 2, 3, 4]
         s.quantileBoundaries = [0.5, 1, 1.5, 2]; s.excerptsBelowBoundaries = [1, 1, 2, 2]
-        return NeuronData(id: NeuronID(layer: 1, neuron: 7), statistics: s, records: [
-            StoredRecord(kind: .top, bucket: 0, rank: 0, excerptID: 1, maxActivation: 2.5, minActivation: 0, activations: [0, 2.5, 1]),
-            StoredRecord(kind: .random, bucket: 0, rank: 0, excerptID: 0, maxActivation: 1, minActivation: -0.17, activations: [1, -0.169921875]),
-            StoredRecord(kind: .quantile, bucket: 2, rank: 0, excerptID: 0, maxActivation: 1, minActivation: -0.17, activations: [1, -0.169921875]),
-            StoredRecord(kind: .bottom, bucket: 0, rank: 0, excerptID: 0, maxActivation: 1, minActivation: -0.17, activations: [1, -0.169921875]),
-        ])
+        return NeuronData(
+            id: NeuronID(layer: 1, neuron: 7), statistics: s,
+            records: [
+                StoredRecord(
+                    kind: .top, bucket: 0, rank: 0, excerptID: 1, maxActivation: 2.5, minActivation: 0,
+                    activations: [0, 2.5, 1]),
+                StoredRecord(
+                    kind: .random, bucket: 0, rank: 0, excerptID: 0, maxActivation: 1, minActivation: -0.17,
+                    activations: [1, -0.169921875]),
+                StoredRecord(
+                    kind: .quantile, bucket: 2, rank: 0, excerptID: 0, maxActivation: 1, minActivation: -0.17,
+                    activations: [1, -0.169921875]),
+                StoredRecord(
+                    kind: .bottom, bucket: 0, rank: 0, excerptID: 0, maxActivation: 1, minActivation: -0.17,
+                    activations: [1, -0.169921875]),
+            ])
     }
 
     func writeSampleDatabase(_ path: String, complete: Bool) throws {
         let database = try ActivationDatabase.openForWriting(path: path)
         try database.transaction {
             try database.writeVocabulary([Array("a".utf8), Array(" b".utf8), [0xE2]])
-            try database.insert(DocumentRow(id: 0, source: "doc.txt", line: nil, byteCount: 5, tokenCount: 5, invalidUTF8Replaced: 0, nulRemoved: 0))
+            try database.insert(
+                DocumentRow(
+                    id: 0, source: "doc.txt", line: nil, byteCount: 5, tokenCount: 5, invalidUTF8Replaced: 0,
+                    nulRemoved: 0))
             try database.insert(ExcerptRow(id: 0, documentID: 0, startToken: 0, tokenIDs: [0, 1]))
             try database.insert(ExcerptRow(id: 1, documentID: 0, startToken: 2, tokenIDs: [1, 0, 2]))
             try database.write(sampleNeuron())
@@ -96,7 +115,8 @@ final class ActivationStoreTests: XCTestCase {
     func testReadersRefuseAnIncompleteDatabase() throws {
         let path = try temporaryPath()
         try writeSampleDatabase(path, complete: false)
-        XCTAssertThrowsMessage(try ActivationDatabase.openForReading(path: path), contains: [path, "has not finished", "status: running"])
+        XCTAssertThrowsMessage(
+            try ActivationDatabase.openForReading(path: path), contains: [path, "has not finished", "status: running"])
         XCTAssertNoThrow(try ActivationDatabase.openForReading(path: path, allowIncomplete: true))
     }
 
@@ -104,7 +124,9 @@ final class ActivationStoreTests: XCTestCase {
         let path = try temporaryPath()
         XCTAssertThrowsMessage(try ActivationDatabase.openForReading(path: path), contains: [path, "file not found"])
         try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
-        XCTAssertThrowsMessage(try ActivationDatabase.openForReading(path: path), contains: [path, "not a neuronbench activation database"])
+        XCTAssertThrowsMessage(
+            try ActivationDatabase.openForReading(path: path),
+            contains: [path, "not a neuronbench activation database"])
         let other = try temporaryPath("other.db")
         try SQLiteDatabase(path: other).execute("CREATE TABLE t (x)")
         XCTAssertThrowsMessage(try ActivationDatabase.openForReading(path: other), contains: ["no metadata table"])
@@ -115,17 +137,19 @@ final class ActivationStoreTests: XCTestCase {
         try writeSampleDatabase(path, complete: true)
         try SQLiteDatabase(path: path).execute("UPDATE neurons SET activations = x'0102030405'")
         let database = try ActivationDatabase.openForReading(path: path)
-        XCTAssertThrowsMessage(try database.neuron(NeuronID(layer: 1, neuron: 7)), contains: [path, "corrupt", "neuron 1:7"])
+        XCTAssertThrowsMessage(
+            try database.neuron(NeuronID(layer: 1, neuron: 7)), contains: [path, "corrupt", "neuron 1:7"])
     }
 
     func testTransactionRollsBackOnError() throws {
         let database = try SQLiteDatabase(path: try temporaryPath())
         try database.execute("CREATE TABLE t (x INTEGER)")
         struct Failure: Error {}
-        XCTAssertThrowsError(try database.transaction {
-            try database.run("INSERT INTO t VALUES (1)")
-            throw Failure()
-        })
+        XCTAssertThrowsError(
+            try database.transaction {
+                try database.run("INSERT INTO t VALUES (1)")
+                throw Failure()
+            })
         XCTAssertEqual(try database.query("SELECT count(*) FROM t") { $0.int(0) }, [0])
         XCTAssertThrowsMessage(try database.execute("SELEC nonsense"), contains: ["SQLite error", "SELEC nonsense"])
     }

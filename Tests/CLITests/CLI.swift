@@ -26,10 +26,13 @@ func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws -
     nonisolated(unsafe) var stderr = Data()
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async { stderr = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async {
+        stderr = err.fileHandleForReading.readDataToEndOfFile(); group.leave()
+    }
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     process.waitUntilExit()
-    return CLIResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                     stderr: String(decoding: stderr, as: UTF8.self))
+    return CLIResult(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
 }

@@ -4,8 +4,10 @@ import XCTest
 /// Runs the built `neuronbench` executable as a user would and checks its output, exit status and messages.
 final class CLITests: XCTestCase {
     func testTokenizeJSON() throws {
-        let result = try runCLI(["tokenize", "--model", "\(CLI.checkpoints)/f16-prefixed", "--tokenizer", CLI.tokenizer,
-                              "--json", "Hello world"])
+        let result = try runCLI([
+            "tokenize", "--model", "\(CLI.checkpoints)/f16-prefixed", "--tokenizer", CLI.tokenizer,
+            "--json", "Hello world",
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(object["ids"] as? [Int], [15496, 995])
@@ -14,7 +16,9 @@ final class CLITests: XCTestCase {
 
     func testActivationsJSONMatchesTransformers() throws {
         // inputs.json case 2 of odd-shapes is the single token [999]; compare with the reference's values.
-        let result = try runCLI(["activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids", "999", "--layer", "1", "--json"])
+        let result = try runCLI([
+            "activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids", "999", "--layer", "1", "--json",
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(object["ids"] as? [Int], [999])
@@ -30,16 +34,22 @@ final class CLITests: XCTestCase {
     /// `--precision bf16` runs (on CPUs with AVX-512 BF16) within bf16's error of the reference, and an unknown
     /// precision is refused with the choices named.
     func testActivationsPrecisionOption() throws {
-        let bad = try runCLI(["activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids", "999", "--precision", "fp8"])
+        let bad = try runCLI([
+            "activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids", "999", "--precision", "fp8",
+        ])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("--precision must be one of fp32, bf16, not \"fp8\""), bad.stderr)
-        let result = try runCLI(["activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids", "999", "--layer", "1",
-                                 "--json", "--precision", "bf16"])
+        let result = try runCLI([
+            "activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids", "999", "--layer", "1",
+            "--json", "--precision", "bf16",
+        ])
         guard result.status == 0 else {
             XCTAssertTrue(result.stderr.contains("precision bf16 is not available"), result.stderr)
             throw XCTSkip("this CPU has no AVX-512 BF16")
         }
-        let layers = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])?["layers"] as? [String: [[Double]]])
+        let layers = try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])?["layers"]
+                as? [String: [[Double]]])
         let expected = try referenceValues(checkpoint: "odd-shapes", key: "case2.layer1")
         let worst = zip(layers["1"]![0], expected).map { abs($0 - Double($1)) }.max()!
         XCTAssertLessThanOrEqual(worst, 2e-2)
@@ -47,8 +57,10 @@ final class CLITests: XCTestCase {
     }
 
     func testActivationsOfTextListAllLayers() throws {
-        let result = try runCLI(["activations", "--model", "\(CLI.checkpoints)/f16-prefixed", "--tokenizer", CLI.tokenizer,
-                              "--json", "Hello world"])
+        let result = try runCLI([
+            "activations", "--model", "\(CLI.checkpoints)/f16-prefixed", "--tokenizer", CLI.tokenizer,
+            "--json", "Hello world",
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(object["tokens"] as? [String], ["Hello", " world"])
@@ -64,7 +76,12 @@ final class CLITests: XCTestCase {
         let cases: [([String], String)] = [
             (["activations", "--model", "/no/such/model", "--ids", "1"], "/no/such/model"),
             (["activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids", "1,1000"], "token id 1000"),
-            (["activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids", Array(repeating: "1", count: 41).joined(separator: ",")], "41 tokens"),
+            (
+                [
+                    "activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids",
+                    Array(repeating: "1", count: 41).joined(separator: ","),
+                ], "41 tokens"
+            ),
             (["activations", "--model", "\(CLI.checkpoints)/odd-shapes", "--ids", "1", "--layer", "7"], "layer 7"),
             (["tokenize", "--model", "\(CLI.checkpoints)/odd-shapes", "--json", "hi"], "vocab.json: file not found"),
         ]
@@ -81,7 +98,8 @@ final class CLITests: XCTestCase {
 
     /// Reads float32 tensor `key` of a parity fixture (a minimal safetensors reader, independent of the GPT2 module).
     func referenceValues(checkpoint: String, key: String) throws -> [Float] {
-        let url = CLI.root.appendingPathComponent("Tests/GPT2Tests/Resources/parity/\(checkpoint)/activations.safetensors")
+        let url = CLI.root.appendingPathComponent(
+            "Tests/GPT2Tests/Resources/parity/\(checkpoint)/activations.safetensors")
         let data = try Data(contentsOf: url)
         let headerLength = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
         let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as! [String: Any]

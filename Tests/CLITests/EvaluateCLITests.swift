@@ -6,11 +6,15 @@ import XCTest
 final class EvaluateCLITests: XCTestCase {
     /// One database for the whole class: the test corpus through the fixture model (2 layers × 32 neurons).
     static let database: String = {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nb-evaluate-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "nb-evaluate-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("test.db").path
-        _ = try? runCLI(["precompute", "--model", "\(CLI.checkpoints)/f16-prefixed", "--tokenizer", CLI.tokenizer,
-                         "--corpus", CLI.root.appendingPathComponent("Corpora/test-corpus").path, "--out", path, "--pilot-excerpts", "60"])
+        _ = try? runCLI([
+            "precompute", "--model", "\(CLI.checkpoints)/f16-prefixed", "--tokenizer", CLI.tokenizer,
+            "--corpus", CLI.root.appendingPathComponent("Corpora/test-corpus").path, "--out", path, "--pilot-excerpts",
+            "60",
+        ])
         return path
     }()
 
@@ -21,8 +25,11 @@ final class EvaluateCLITests: XCTestCase {
     func testEvaluateWritesDeterministicTables() throws {
         let directory = try TestSupport.temporaryDirectory(self)
         func evaluate(_ name: String) throws -> CLIResult {
-            try runCLI(["evaluate", "--db", Self.database, "--explainer", "token-list", "--explainer", "shuffled", "--explainer", "constant",
-                        "--simulator", "keyword", "--out", directory.appendingPathComponent(name).path])
+            try runCLI([
+                "evaluate", "--db", Self.database, "--explainer", "token-list", "--explainer", "shuffled",
+                "--explainer", "constant",
+                "--simulator", "keyword", "--out", directory.appendingPathComponent(name).path,
+            ])
         }
         let first = try evaluate("a"), second = try evaluate("b")
         XCTAssertEqual(first.status, 0, first.stderr)
@@ -36,25 +43,32 @@ final class EvaluateCLITests: XCTestCase {
         let scores = try table(directory.appendingPathComponent("a/scores.csv").path)
         XCTAssertEqual(scores.count, 1 + 64 * 3)
         let header = scores[0]
-        let explainer = header.firstIndex(of: "explainer")!, status = header.firstIndex(of: "status")!, correlation = header.firstIndex(of: "correlation")!
-        XCTAssertEqual(Set(scores.dropFirst().map { $0[explainer] }), ["token-list", "shuffled(token-list)", "constant"])
+        let explainer = header.firstIndex(of: "explainer")!, status = header.firstIndex(of: "status")!,
+            correlation = header.firstIndex(of: "correlation")!
+        XCTAssertEqual(
+            Set(scores.dropFirst().map { $0[explainer] }), ["token-list", "shuffled(token-list)", "constant"])
         XCTAssertTrue(scores.dropFirst().allSatisfy { $0[status] == "ok" })
         // The baseline beats its shuffled control on this corpus; undefined scores are NaN, never 0.
         func mean(_ name: String) -> Double {
-            let values = scores.dropFirst().filter { $0[explainer] == name }.compactMap { Double($0[correlation]) }.filter { !$0.isNaN }
+            let values = scores.dropFirst().filter { $0[explainer] == name }.compactMap { Double($0[correlation]) }
+                .filter { !$0.isNaN }
             return values.reduce(0, +) / Double(values.count)
         }
         XCTAssertGreaterThan(mean("token-list"), mean("shuffled(token-list)") + 0.05)
         XCTAssertFalse(scores.dropFirst().contains { $0[correlation] == "0" || $0[correlation].isEmpty })
         let summary = try table(directory.appendingPathComponent("a/summary.csv").path)
         XCTAssertEqual(summary.filter { $0[3] == "all" }.count, 3)
-        let run = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("a/run.json"))) as! [String: Any]
+        let run =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("a/run.json")))
+            as! [String: Any]
         XCTAssertEqual(run["complete"] as? Bool, true)
 
         // Every headline score can be recomputed from simulations.jsonl.gz alone (numpy, as Schemas/scores.md shows).
         let check = Process()
         check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        check.arguments = ["python3", "-c", """
+        check.arguments = [
+            "python3", "-c",
+            """
             import csv, gzip, json, sys, numpy as np
             run = sys.argv[1]
             mine = {}
@@ -69,7 +83,8 @@ final class EvaluateCLITests: XCTestCase {
             worst = max(abs(float(r["correlation"]) - mine[(r["layer"], r["neuron"], r["explainer"])]) for r in rows)
             assert worst < 1e-6, worst
             print("recomputed", len(rows))
-            """, directory.appendingPathComponent("a").path]
+            """, directory.appendingPathComponent("a").path,
+        ]
         let output = Pipe()
         check.standardOutput = output
         try check.run()
@@ -81,40 +96,55 @@ final class EvaluateCLITests: XCTestCase {
 
     func testNeuronSelectionImportAndFailureExit() throws {
         let directory = try TestSupport.temporaryDirectory(self)
-        let sample = try runCLI(["evaluate", "--db", Self.database, "--neurons", "1,random:5", "--explainer", "token-list",
-                                 "--simulator", "keyword", "--out", directory.appendingPathComponent("sample").path])
+        let sample = try runCLI([
+            "evaluate", "--db", Self.database, "--neurons", "1,random:5", "--explainer", "token-list",
+            "--simulator", "keyword", "--out", directory.appendingPathComponent("sample").path,
+        ])
         XCTAssertEqual(sample.status, 0, sample.stderr)
         let rows = try table(directory.appendingPathComponent("sample/scores.csv").path).dropFirst()
         XCTAssertEqual(rows.count, 5)
         XCTAssertTrue(rows.allSatisfy { $0[0] == "1" })
 
         let explanations = directory.appendingPathComponent("mine.csv").path
-        try "layer,neuron,explanation\n0,0,\"the tokens \"\"the\"\" and \"\"of\"\"\"\n0,x,broken\n".write(toFile: explanations, atomically: true, encoding: .utf8)
-        let imported = try runCLI(["evaluate", "--db", Self.database, "--neurons", "0:0-3", "--explainer", "file:\(explanations)",
-                                   "--simulator", "keyword", "--out", directory.appendingPathComponent("imported").path])
+        try "layer,neuron,explanation\n0,0,\"the tokens \"\"the\"\" and \"\"of\"\"\"\n0,x,broken\n".write(
+            toFile: explanations, atomically: true, encoding: .utf8)
+        let imported = try runCLI([
+            "evaluate", "--db", Self.database, "--neurons", "0:0-3", "--explainer", "file:\(explanations)",
+            "--simulator", "keyword", "--out", directory.appendingPathComponent("imported").path,
+        ])
         XCTAssertEqual(imported.status, 0, imported.stderr)
-        XCTAssertTrue(imported.stderr.contains("mine.csv: line 3: layer and neuron must be non-negative integers (skipped)"), imported.stderr)
+        XCTAssertTrue(
+            imported.stderr.contains("mine.csv: line 3: layer and neuron must be non-negative integers (skipped)"),
+            imported.stderr)
         XCTAssertTrue(imported.stderr.contains("1 scored"), imported.stderr)
         XCTAssertTrue(imported.stderr.contains("3 missing"), imported.stderr)
 
-        let nothing = try runCLI(["evaluate", "--db", Self.database, "--neurons", "1:0-3", "--explainer", "file:\(explanations)",
-                                  "--simulator", "keyword", "--out", directory.appendingPathComponent("nothing").path])
+        let nothing = try runCLI([
+            "evaluate", "--db", Self.database, "--neurons", "1:0-3", "--explainer", "file:\(explanations)",
+            "--simulator", "keyword", "--out", directory.appendingPathComponent("nothing").path,
+        ])
         XCTAssertEqual(nothing.status, 1, "a run in which nothing could be scored fails")
         XCTAssertTrue(nothing.stderr.contains("no neuron could be scored"), nothing.stderr)
 
-        let unknown = try runCLI(["evaluate", "--db", Self.database, "--explainer", "oracle", "--simulator", "keyword",
-                                  "--out", directory.appendingPathComponent("x").path])
+        let unknown = try runCLI([
+            "evaluate", "--db", Self.database, "--explainer", "oracle", "--simulator", "keyword",
+            "--out", directory.appendingPathComponent("x").path,
+        ])
         XCTAssertEqual(unknown.status, 1)
         XCTAssertTrue(unknown.stderr.contains("unknown explainer \"oracle\""), unknown.stderr)
     }
 
     func testPuzzlesBaselineRecoversTokenRulesAndNotNoise() throws {
         let directory = try TestSupport.temporaryDirectory(self)
-        let result = try runCLI(["puzzles", "--db", Self.database, "--explainer", "token-list", "--simulator", "keyword", "--out", directory.path])
+        let result = try runCLI([
+            "puzzles", "--db", Self.database, "--explainer", "token-list", "--simulator", "keyword", "--out",
+            directory.path,
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let rows = try table(directory.appendingPathComponent("puzzles.csv").path)
         let correlation = Dictionary(uniqueKeysWithValues: rows.dropFirst().map { ($0[0], Double($0[5]) ?? .nan) })
-        XCTAssertEqual(Set(correlation.keys), ["single-token", "token-set", "after-token", "numbers", "capitalised", "noise"])
+        XCTAssertEqual(
+            Set(correlation.keys), ["single-token", "token-set", "after-token", "numbers", "capitalised", "noise"])
         XCTAssertGreaterThanOrEqual(correlation["single-token"]!, 0.9)
         XCTAssertGreaterThanOrEqual(correlation["token-set"]!, 0.9)
         XCTAssertLessThan(abs(correlation["noise"]!), 0.1)
@@ -124,16 +154,26 @@ final class EvaluateCLITests: XCTestCase {
     func testCompareTwoRuns() throws {
         let directory = try TestSupport.temporaryDirectory(self)
         for (name, explainer) in [("baseline", "token-list"), ("control", "shuffled")] {
-            let result = try runCLI(["evaluate", "--db", Self.database, "--explainer", explainer, "--simulator", "keyword",
-                                     "--out", directory.appendingPathComponent(name).path])
+            let result = try runCLI([
+                "evaluate", "--db", Self.database, "--explainer", explainer, "--simulator", "keyword",
+                "--out", directory.appendingPathComponent(name).path,
+            ])
             XCTAssertEqual(result.status, 0, result.stderr)
         }
         let csv = directory.appendingPathComponent("compare.csv").path
-        let result = try runCLI(["compare", directory.appendingPathComponent("baseline").path, directory.appendingPathComponent("control").path, "--out", csv])
+        let result = try runCLI([
+            "compare", directory.appendingPathComponent("baseline").path,
+            directory.appendingPathComponent("control").path, "--out", csv,
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("neurons scored by both"), result.stdout)
         let rows = try table(csv)
-        XCTAssertEqual(rows[0], ["a", "b", "neurons", "mean_a", "mean_b", "mean_difference", "ci95_low", "ci95_high", "a_wins", "b_wins", "ties", "a_win_rate"])
+        XCTAssertEqual(
+            rows[0],
+            [
+                "a", "b", "neurons", "mean_a", "mean_b", "mean_difference", "ci95_low", "ci95_high", "a_wins", "b_wins",
+                "ties", "a_win_rate",
+            ])
         XCTAssertGreaterThan(Int(rows[1][2])!, 50)
         XCTAssertGreaterThan(Double(rows[1][5])!, 0)
         XCTAssertEqual(Double(rows[1][5])!, Double(rows[1][3])! - Double(rows[1][4])!, accuracy: 1e-9)
@@ -154,11 +194,18 @@ func parseCSV(_ text: String) -> [[String]] {
             if c == "\"" {
                 let next = iterator.next()
                 if next == "\"" { field.append("\"") } else { quoted = false; pending = next }
-            } else { field.append(c) }
-        } else if c == "\"" { quoted = true }
-        else if c == "," { row.append(field); field = "" }
-        else if c == "\r\n" || c == "\n" { row.append(field); rows.append(row); row = []; field = "" }
-        else { field.append(c) }
+            } else {
+                field.append(c)
+            }
+        } else if c == "\"" {
+            quoted = true
+        } else if c == "," {
+            row.append(field); field = ""
+        } else if c == "\r\n" || c == "\n" {
+            row.append(field); rows.append(row); row = []; field = ""
+        } else {
+            field.append(c)
+        }
     }
     if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
     return rows

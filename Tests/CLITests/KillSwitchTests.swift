@@ -15,7 +15,9 @@ final class KillSwitchTests: XCTestCase {
 
     func assertKilled(_ result: CLIResult, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
         // A process killed by a signal reports the signal number as its status (Foundation's uncaughtSignal).
-        XCTAssertEqual(result.status, SIGKILL, "\(message): expected SIGKILL, got \(result.status): \(result.stderr)", file: file, line: line)
+        XCTAssertEqual(
+            result.status, SIGKILL, "\(message): expected SIGKILL, got \(result.status): \(result.stderr)", file: file,
+            line: line)
     }
 
     func query(_ path: String, _ sql: String) throws -> String { try Small.tableDump(path, sql) }
@@ -34,16 +36,19 @@ final class KillSwitchTests: XCTestCase {
 
         // What each phase's commit leaves, checked right after the kill.
         let expectations: [(commit: Int, progress: String, status: String)] = [
-            (1, "[]", "[('\"running\"',)]"),                                       // schema only
-            (2, "[('tokenized',)]", "[('\"running\"',)]"),                          // + corpus
-            (3, "[('pilot',), ('tokenized',)]", "[('\"running\"',)]"),              // + pilot
-            (4, "[('next_excerpt',), ('pilot',), ('state.0',), ('state.1',), ('tokenized',)]", "[('\"running\"',)]"),  // + a checkpoint
+            (1, "[]", "[('\"running\"',)]"),  // schema only
+            (2, "[('tokenized',)]", "[('\"running\"',)]"),  // + corpus
+            (3, "[('pilot',), ('tokenized',)]", "[('\"running\"',)]"),  // + pilot
+            // + a checkpoint
+            (4, "[('next_excerpt',), ('pilot',), ('state.0',), ('state.1',), ('tokenized',)]", "[('\"running\"',)]"),
         ]
         for expected in expectations {
             let killed = directory.appendingPathComponent("killed-\(expected.commit).db").path
             let arguments = Small.precomputeArguments(killed, ["--batch", "8"])
             assertKilled(try run(arguments, killAfter: expected.commit), "commit \(expected.commit)")
-            XCTAssertEqual(try query(killed, "SELECT key FROM progress ORDER BY 1"), expected.progress + "\n", "commit \(expected.commit)")
+            XCTAssertEqual(
+                try query(killed, "SELECT key FROM progress ORDER BY 1"), expected.progress + "\n",
+                "commit \(expected.commit)")
             XCTAssertEqual(try query(killed, "SELECT value FROM metadata WHERE key = 'status'"), expected.status + "\n")
             let refused = try runCLI(["inspect", "--db", killed, "--neuron", "0:0"])
             XCTAssertEqual(refused.status, 1)
@@ -104,8 +109,9 @@ final class KillSwitchTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: merged + ".partial"))
         let single = directory.appendingPathComponent("single.db").path
         XCTAssertEqual(try runCLI(Small.precomputeArguments(single)).status, 0)
-        XCTAssertEqual(try query(merged, "SELECT * FROM records ORDER BY 1, 2, 3, 4, 5"),
-                       try query(single, "SELECT * FROM records ORDER BY 1, 2, 3, 4, 5"))
+        XCTAssertEqual(
+            try query(merged, "SELECT * FROM records ORDER BY 1, 2, 3, 4, 5"),
+            try query(single, "SELECT * FROM records ORDER BY 1, 2, 3, 4, 5"))
     }
 
     /// An evaluation killed before run.json is in place is never taken for a finished run.
@@ -114,7 +120,9 @@ final class KillSwitchTests: XCTestCase {
         let database = directory.appendingPathComponent("run.db").path
         XCTAssertEqual(try runCLI(Small.precomputeArguments(database)).status, 0)
         let out = directory.appendingPathComponent("evaluation").path
-        let arguments = ["evaluate", "--db", database, "--explainer", "token-list", "--simulator", "keyword", "--out", out]
+        let arguments = [
+            "evaluate", "--db", database, "--explainer", "token-list", "--simulator", "keyword", "--out", out,
+        ]
         for commit in 1...4 {
             assertKilled(try run(arguments, killAfter: commit), "evaluation commit \(commit)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/run.json"))

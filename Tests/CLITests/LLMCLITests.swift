@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -32,10 +33,15 @@ final class LLMCLITests: XCTestCase {
         let secret = "sk-test-SECRET-\(UUID().uuidString)"
         let cache = directory.appendingPathComponent("cache/llm.sqlite").path
         func evaluate(_ out: String, extra: [String] = []) throws -> CLIResult {
-            try runCLI(["evaluate", "--db", EvaluateCLITests.database, "--neurons", "0:0-2", "--explainer", "llm", "--simulator", "llm",
-                        "--llm-model", "fake", "--llm-base-url", "http://127.0.0.1:\(port)/v1", "--llm-cache", cache,
-                        "--llm-price-in", "0.15", "--llm-price-out", "0.6", "--out", directory.appendingPathComponent(out).path] + extra,
-                       environment: ["OPENAI_API_KEY": secret])
+            try runCLI(
+                [
+                    "evaluate", "--db", EvaluateCLITests.database, "--neurons", "0:0-2", "--explainer", "llm",
+                    "--simulator", "llm",
+                    "--llm-model", "fake", "--llm-base-url", "http://127.0.0.1:\(port)/v1", "--llm-cache", cache,
+                    "--llm-price-in", "0.15", "--llm-price-out", "0.6", "--out",
+                    directory.appendingPathComponent(out).path,
+                ] + extra,
+                environment: ["OPENAI_API_KEY": secret])
         }
         let first = try evaluate("first")
         XCTAssertEqual(first.status, 0, first.stderr)
@@ -49,10 +55,13 @@ final class LLMCLITests: XCTestCase {
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertEqual(try requests(), afterFirst, "a re-run is answered from the cache: zero requests")
         XCTAssertTrue(second.stderr.contains("from the cache"), second.stderr)
-        XCTAssertEqual(try String(contentsOf: directory.appendingPathComponent("first/scores.csv"), encoding: .utf8),
-                       try String(contentsOf: directory.appendingPathComponent("second/scores.csv"), encoding: .utf8))
+        XCTAssertEqual(
+            try String(contentsOf: directory.appendingPathComponent("first/scores.csv"), encoding: .utf8),
+            try String(contentsOf: directory.appendingPathComponent("second/scores.csv"), encoding: .utf8))
         let usage = try String(contentsOf: directory.appendingPathComponent("first/llm-usage.csv"), encoding: .utf8)
-        XCTAssertTrue(usage.hasPrefix("layer,neuron,calls,cached_calls,failed_calls,prompt_tokens,completion_tokens,cost_dollars"))
+        XCTAssertTrue(
+            usage.hasPrefix("layer,neuron,calls,cached_calls,failed_calls,prompt_tokens,completion_tokens,cost_dollars")
+        )
 
         // The key is in no file the run wrote: outputs, cache.
         let files = FileManager.default.enumerator(atPath: directory.path)!.compactMap { $0 as? String }
@@ -60,7 +69,9 @@ final class LLMCLITests: XCTestCase {
         for file in files {
             let path = directory.appendingPathComponent(file).path
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                continue
+            }
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             XCTAssertNil(data.range(of: Data(secret.utf8)), "\(file) contains the API key")
         }
@@ -76,13 +87,19 @@ final class LLMCLITests: XCTestCase {
     func testARunInWhichEveryCallFailsExitsNonZero() throws {
         let directory = try TestSupport.temporaryDirectory(self)
         try post("/faults", Array(repeating: "401", count: 50))
-        let result = try runCLI(["evaluate", "--db", EvaluateCLITests.database, "--neurons", "0:0-2", "--explainer", "llm", "--simulator", "keyword",
-                                 "--llm-model", "fake", "--llm-base-url", "http://127.0.0.1:\(port)/v1", "--llm-cache", "",
-                                 "--out", directory.appendingPathComponent("run").path])
+        let result = try runCLI([
+            "evaluate", "--db", EvaluateCLITests.database, "--neurons", "0:0-2", "--explainer", "llm", "--simulator",
+            "keyword",
+            "--llm-model", "fake", "--llm-base-url", "http://127.0.0.1:\(port)/v1", "--llm-cache", "",
+            "--out", directory.appendingPathComponent("run").path,
+        ])
         XCTAssertEqual(result.status, 1, result.stderr)
         XCTAssertTrue(result.stderr.contains("no neuron could be scored"), result.stderr)
         let scores = try String(contentsOf: directory.appendingPathComponent("run/scores.csv"), encoding: .utf8)
-        XCTAssertTrue(scores.contains("explainer failed: http://127.0.0.1:\(port)/v1/chat/completions rejected the request (HTTP 401)"), scores)
+        XCTAssertTrue(
+            scores.contains(
+                "explainer failed: http://127.0.0.1:\(port)/v1/chat/completions rejected the request (HTTP 401)"),
+            scores)
         XCTAssertTrue(scores.contains(",failed,"), scores)
         XCTAssertEqual(try requests(), 3, "401 is not retried")
     }

@@ -14,9 +14,11 @@ final class PrecomputeCLITests: XCTestCase {
 
     /// A small precompute of the test corpus; checkpoints after every batch.
     static func precomputeArguments(_ out: String, _ extra: [String] = []) -> [String] {
-        ["precompute", "--model", Self.model, "--tokenizer", CLI.tokenizer, "--corpus", Self.corpus, "--out", out,
-         "--pilot-excerpts", "40", "--top-k", "12", "--random-k", "9", "--quantile-k", "3", "--bottom-k", "5",
-         "--batch", "1", "--checkpoint-seconds", "0"] + extra
+        [
+            "precompute", "--model", Self.model, "--tokenizer", CLI.tokenizer, "--corpus", Self.corpus, "--out", out,
+            "--pilot-excerpts", "40", "--top-k", "12", "--random-k", "9", "--quantile-k", "3", "--bottom-k", "5",
+            "--batch", "1", "--checkpoint-seconds", "0",
+        ] + extra
     }
 
     func tableDump(_ path: String, _ query: String) throws -> String { try Self.tableDump(path, query) }
@@ -26,7 +28,11 @@ final class PrecomputeCLITests: XCTestCase {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // Read-only, through Python's sqlite3: an independent reader that cannot disturb the file.
-        process.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro', uri=True); print(repr(c.execute(sys.argv[2]).fetchall()))", path, query]
+        process.arguments = [
+            "python3", "-c",
+            "import sqlite3,sys; c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro', uri=True); print(repr(c.execute(sys.argv[2]).fetchall()))",
+            path, query,
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
@@ -43,7 +49,10 @@ final class PrecomputeCLITests: XCTestCase {
     /// The same with long contexts (checkpoints fall between contexts, never inside one) and 2 contexts per batch.
     func testKillNineWithLongContextsThenResumeGivesTheUninterruptedRecords() throws {
         try assertKillNineThenResumeGivesTheUninterruptedRecords(
-            ["--excerpt-tokens", "16", "--min-excerpt-tokens", "4", "--context-tokens", "64", "--max-tokens", "6000", "--batch", "2"])
+            [
+                "--excerpt-tokens", "16", "--min-excerpt-tokens", "4", "--context-tokens", "64", "--max-tokens", "6000",
+                "--batch", "2",
+            ])
     }
 
     func assertKillNineThenResumeGivesTheUninterruptedRecords(_ extra: [String] = []) throws {
@@ -74,7 +83,9 @@ final class PrecomputeCLITests: XCTestCase {
                 let status = try tableDump(killed, "SELECT value FROM metadata WHERE key = 'status'")
                 if status.contains("complete") {
                     for query in Self.comparedQueries {
-                        XCTAssertEqual(try tableDump(killed, query), try tableDump(reference, query), "complete after kill \(kills): \(query)")
+                        XCTAssertEqual(
+                            try tableDump(killed, query), try tableDump(reference, query),
+                            "complete after kill \(kills): \(query)")
                     }
                 }
                 delay += 0.1
@@ -89,9 +100,11 @@ final class PrecomputeCLITests: XCTestCase {
         }
     }
 
-    static let comparedQueries = ["SELECT * FROM records ORDER BY 1, 2, 3, 4, 5", "SELECT * FROM neurons ORDER BY 1, 2",
-                                  "SELECT * FROM excerpts ORDER BY 1", "SELECT count(*) FROM progress",
-                                  "SELECT * FROM metadata WHERE key != 'summary' ORDER BY 1"]
+    static let comparedQueries = [
+        "SELECT * FROM records ORDER BY 1, 2, 3, 4, 5", "SELECT * FROM neurons ORDER BY 1, 2",
+        "SELECT * FROM excerpts ORDER BY 1", "SELECT count(*) FROM progress",
+        "SELECT * FROM metadata WHERE key != 'summary' ORDER BY 1",
+    ]
 
     func testInspectJSONAndThePythonReaderAgree() throws {
         let directory = try temporaryDirectory()
@@ -102,7 +115,9 @@ final class PrecomputeCLITests: XCTestCase {
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.root.appendingPathComponent("Scripts/read-activations.py").path, db, "1:7"]
+        process.arguments = [
+            "python3", Self.root.appendingPathComponent("Scripts/read-activations.py").path, db, "1:7",
+        ]
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -110,7 +125,8 @@ final class PrecomputeCLITests: XCTestCase {
         let pythonData = out.fileHandleForReading.readDataToEndOfFile()
         let pythonErrors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "Scripts/read-activations.py needs python3 with numpy: \(pythonErrors)")
+        XCTAssertEqual(
+            process.terminationStatus, 0, "Scripts/read-activations.py needs python3 with numpy: \(pythonErrors)")
 
         let a = try JSONSerialization.jsonObject(with: Data(swift.stdout.utf8)) as! [String: Any]
         let b = try JSONSerialization.jsonObject(with: pythonData) as! [String: Any]
@@ -126,11 +142,13 @@ final class PrecomputeCLITests: XCTestCase {
             XCTAssertEqual(x["activations"] as? [Double], y["activations"] as? [Double])
         }
         for kind in ["random", "bottom"] {
-            XCTAssertEqual((recordsA[kind] as! [[String: Any]]).map { $0["activations"] as! [Double] },
-                           (recordsB[kind] as! [[String: Any]]).map { $0["activations"] as! [Double] })
+            XCTAssertEqual(
+                (recordsA[kind] as! [[String: Any]]).map { $0["activations"] as! [Double] },
+                (recordsB[kind] as! [[String: Any]]).map { $0["activations"] as! [Double] })
         }
-        XCTAssertEqual((recordsA["quantiles"] as! [[[String: Any]]]).map { $0.map { $0["excerpt_id"] as! Int } },
-                       (recordsB["quantiles"] as! [[[String: Any]]]).map { $0.map { $0["excerpt_id"] as! Int } })
+        XCTAssertEqual(
+            (recordsA["quantiles"] as! [[[String: Any]]]).map { $0.map { $0["excerpt_id"] as! Int } },
+            (recordsB["quantiles"] as! [[[String: Any]]]).map { $0.map { $0["excerpt_id"] as! Int } })
         let statsA = a["stats"] as! [String: Any], statsB = b["stats"] as! [String: Any]
         for key in ["token_count", "excerpt_count", "histogram", "excerpts_below_boundaries"] {
             XCTAssertEqual(statsA[key] as? NSObject, statsB[key] as? NSObject, key)
@@ -151,24 +169,34 @@ final class PrecomputeCLITests: XCTestCase {
         let db = directory.appendingPathComponent("run.db").path
         let first = try runCLI(precomputeArguments(db))
         XCTAssertEqual(first.status, 0)
-        for fragment in ["16 documents", "1 empty documents", "3 invalid UTF-8 sequences replaced", "1 NUL bytes removed",
-                         "bytes of compressed activations per record", "quantile boundary error"] {
+        for fragment in [
+            "16 documents", "1 empty documents", "3 invalid UTF-8 sequences replaced", "1 NUL bytes removed",
+            "bytes of compressed activations per record", "quantile boundary error",
+        ] {
             XCTAssertTrue(first.stderr.contains(fragment), "summary lacks \(fragment): \(first.stderr)")
         }
         let other = try runCLI(precomputeArguments(db).map { $0 == "12" ? "13" : $0 })
         XCTAssertEqual(other.status, 1)
         XCTAssertTrue(other.stderr.contains("other settings"), other.stderr)
-        let missing = try runCLI(["precompute", "--model", Self.model, "--tokenizer", CLI.tokenizer,
-                                          "--corpus", "/no/corpus", "--out", directory.appendingPathComponent("x.db").path])
+        let missing = try runCLI([
+            "precompute", "--model", Self.model, "--tokenizer", CLI.tokenizer,
+            "--corpus", "/no/corpus", "--out", directory.appendingPathComponent("x.db").path,
+        ])
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("/no/corpus: corpus not found"), missing.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("x.db").path))
 
         // Sampler memory is checked before any work: 2 layers × 32 neurons × 190 records × (64 float16 + 40 bytes) ≈ 2 MB.
-        let tooBig = try runCLI(["precompute", "--model", Self.model, "--tokenizer", CLI.tokenizer, "--corpus", CLI.root.appendingPathComponent("Corpora/test-corpus").path,
-                                 "--out", directory.appendingPathComponent("y.db").path, "--max-memory-gb", "0.001"])
+        let tooBig = try runCLI([
+            "precompute", "--model", Self.model, "--tokenizer", CLI.tokenizer, "--corpus",
+            CLI.root.appendingPathComponent("Corpora/test-corpus").path,
+            "--out", directory.appendingPathComponent("y.db").path, "--max-memory-gb", "0.001",
+        ])
         XCTAssertEqual(tooBig.status, 1)
-        for fragment in ["the samplers would need 2 MB", "64 neurons × 190 records × 64 tokens", "more than the 1 MB allowed", "--layers"] {
+        for fragment in [
+            "the samplers would need 2 MB", "64 neurons × 190 records × 64 tokens", "more than the 1 MB allowed",
+            "--layers",
+        ] {
             XCTAssertTrue(tooBig.stderr.contains(fragment), "\(fragment) not in \(tooBig.stderr)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("y.db").path))

@@ -33,9 +33,13 @@ final class RepositoryLayoutTests: XCTestCase {
         for entry in entries where entry.path.hasPrefix("Sources/") && entry.path.hasSuffix("/") {
             let directory = CLI.root.appendingPathComponent(entry.path)
             var isDirectory: ObjCBool = false
-            XCTAssertTrue(manager.fileExists(atPath: directory.path, isDirectory: &isDirectory) && isDirectory.boolValue,
-                          "README's Layout names \(entry.path), which does not exist")
-            let files = manager.enumerator(atPath: directory.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
+            XCTAssertTrue(
+                manager.fileExists(atPath: directory.path, isDirectory: &isDirectory) && isDirectory.boolValue,
+                "README's Layout names \(entry.path), which does not exist")
+            let files =
+                manager.enumerator(atPath: directory.path)?.compactMap { $0 as? String }.filter {
+                    $0.hasSuffix(".swift")
+                } ?? []
             let words = Set(entry.text.split { !($0.isLetter || $0.isNumber || $0 == "+") }.map(String.init))
             for file in files {
                 let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
@@ -43,7 +47,9 @@ final class RepositoryLayoutTests: XCTestCase {
             }
         }
         for path in entries.map(\.path) where path.hasSuffix("/") || path.hasSuffix(".swift") {
-            XCTAssertTrue(manager.fileExists(atPath: CLI.root.appendingPathComponent(path).path), "README's Layout names \(path), which does not exist")
+            XCTAssertTrue(
+                manager.fileExists(atPath: CLI.root.appendingPathComponent(path).path),
+                "README's Layout names \(path), which does not exist")
         }
     }
 }

@@ -1,12 +1,16 @@
 import ActivationStore
 import TestSupport
 import XCTest
+
 @testable import Evaluation
 
 final class BaselineTests: XCTestCase {
     let records = [
-        ActivationRecord(excerptID: 1, tokens: [" The", " dollar", " rose", " 5", "%", "."], activations: [0, 3, 0.5, 0, 0, 0]),
-        ActivationRecord(excerptID: 2, tokens: [" dollars", " and", " cents", " dollar", "\n", " the"], activations: [2, 0, 1, 2.5, 0, 0.1]),
+        ActivationRecord(
+            excerptID: 1, tokens: [" The", " dollar", " rose", " 5", "%", "."], activations: [0, 3, 0.5, 0, 0, 0]),
+        ActivationRecord(
+            excerptID: 2, tokens: [" dollars", " and", " cents", " dollar", "\n", " the"],
+            activations: [2, 0, 1, 2.5, 0, 0.1]),
         ActivationRecord(excerptID: 3, tokens: [" Dollar", " prices", " the", "\n"], activations: [2.8, 0.2, 0.1, 0]),
     ]
 
@@ -15,11 +19,13 @@ final class BaselineTests: XCTestCase {
         // seen once: "Dollar" 2.8, "dollars" 2, "cents" 1, "rose" 0.5, "prices" 0.2.
         let explainer = TokenListExplainer(maximumTokens: 2, minimumCount: 2)
         XCTAssertEqual(explainer.explanation(for: records), "the tokens \"dollar\" and \"the\"")
-        XCTAssertEqual(TokenListExplainer(maximumTokens: 2, minimumCount: 1).explanation(for: records),
-                       "the tokens \"Dollar\" and \"dollar\"")
+        XCTAssertEqual(
+            TokenListExplainer(maximumTokens: 2, minimumCount: 1).explanation(for: records),
+            "the tokens \"Dollar\" and \"dollar\"")
         // Only two frequent tokens for three places: rare tokens at least as strong as "the" (0.1) compete.
-        XCTAssertEqual(TokenListExplainer(maximumTokens: 3, minimumCount: 2).explanation(for: records),
-                       "the tokens \"Dollar\", \"dollar\" and \"dollars\"")
+        XCTAssertEqual(
+            TokenListExplainer(maximumTokens: 3, minimumCount: 2).explanation(for: records),
+            "the tokens \"Dollar\", \"dollar\" and \"dollars\"")
         let results = await explainer.explain([ExplainRequest(neuron: NeuronID(layer: 0, neuron: 0), records: records)])
         XCTAssertEqual(try results[0].get(), explainer.explanation(for: records))
         // No positive activation anywhere: a failure, not an empty explanation.
@@ -39,14 +45,21 @@ final class BaselineTests: XCTestCase {
             KeywordSimulator.predict(KeywordSimulator.terms(of: explanation), tokens)
         }
         // Quoted terms, case and surrounding whitespace ignored.
-        XCTAssertEqual(predict("the tokens \"dollar\" and \"cent\"", [" Dollar", " cents", "dollar", " euro"]), [10, 10, 10, 0])
+        XCTAssertEqual(
+            predict("the tokens \"dollar\" and \"cent\"", [" Dollar", " cents", "dollar", " euro"]), [10, 10, 10, 0])
         // Other quote styles; an apostrophe inside a word opens nothing.
-        XCTAssertEqual(predict("the neuron's favourite: 'tax' and “tariff”", [" tax", " tariff", " neuron", "'s"]), [10, 10, 0, 0])
+        XCTAssertEqual(
+            predict("the neuron's favourite: 'tax' and “tariff”", [" tax", " tariff", " neuron", "'s"]), [10, 10, 0, 0])
         // Unquoted explanations: content words, less descriptive words.
-        XCTAssertEqual(predict("words related to war and peace", [" war", " and", " peace", " words", " related"]), [10, 0, 10, 0, 0])
+        XCTAssertEqual(
+            predict("words related to war and peace", [" war", " and", " peace", " words", " related"]),
+            [10, 0, 10, 0, 0])
         // Sub-word pieces and phrases: every token of the run.
-        XCTAssertEqual(predict("\"Lovelace\" and \"United States\"", [" Ada", " Lo", "vel", "ace", " the", " United", " States", " United"]),
-                       [0, 10, 10, 10, 0, 10, 10, 0])
+        XCTAssertEqual(
+            predict(
+                "\"Lovelace\" and \"United States\"",
+                [" Ada", " Lo", "vel", "ace", " the", " United", " States", " United"]),
+            [0, 10, 10, 10, 0, 10, 10, 0])
         // Categories named in the explanation.
         XCTAssertEqual(predict("numbers and years", [" 1776", " 3,000", "th", " Washington"]), [10, 10, 0, 0])
         XCTAssertEqual(predict("capitalised words", [" The", " cat", "Paris"]), [10, 0, 10])
@@ -57,7 +70,9 @@ final class BaselineTests: XCTestCase {
 
     func testKeywordSimulatorIsDeterministicAndBatched() async throws {
         let simulator = KeywordSimulator()
-        let requests = (0..<50).map { SimulationRequest(explanation: "\"x\" and \"y\($0 % 3)\"", tokens: ["x", " y1", " y2", "z"]) }
+        let requests = (0..<50).map {
+            SimulationRequest(explanation: "\"x\" and \"y\($0 % 3)\"", tokens: ["x", " y1", " y2", "z"])
+        }
         let first = await simulator.simulate(requests), second = await simulator.simulate(requests)
         XCTAssertEqual(try first.map { try $0.get() }, try second.map { try $0.get() })
         XCTAssertEqual(try first[1].get(), [10, 10, 0, 0])
@@ -73,12 +88,16 @@ final class BaselineTests: XCTestCase {
         XCTAssertEqual(names, try again.map { try $0.get() })
         XCTAssertNotEqual(names, try other.map { try $0.get() })
         XCTAssertEqual(Set(names), Set((0..<12).map { "neuron \($0)" }), "a permutation")
-        for (i, name) in names.enumerated() { XCTAssertNotEqual(name, "neuron \(i)", "no neuron keeps its own explanation") }
+        for (i, name) in names.enumerated() {
+            XCTAssertNotEqual(name, "neuron \(i)", "no neuron keeps its own explanation")
+        }
     }
 
     func testConstantControlGivesEveryNeuronOneExplanation() async throws {
-        let requests = [ExplainRequest(neuron: NeuronID(layer: 0, neuron: 0), records: records),
-                        ExplainRequest(neuron: NeuronID(layer: 0, neuron: 1), records: records.reversed())]
+        let requests = [
+            ExplainRequest(neuron: NeuronID(layer: 0, neuron: 0), records: records),
+            ExplainRequest(neuron: NeuronID(layer: 0, neuron: 1), records: records.reversed()),
+        ]
         let results = await ConstantExplainer().explain(requests)
         XCTAssertEqual(try results[0].get(), try results[1].get())
         let fixed = await ConstantExplainer(text: "anything").explain(requests)
@@ -91,7 +110,8 @@ final class BaselineTests: XCTestCase {
         XCTAssertEqual(try registry.explainer("shuffled", seed: 0).name, "shuffled(token-list)")
         XCTAssertEqual(try registry.explainer("constant:foo", seed: 0).name, "constant:foo")
         XCTAssertEqual(try registry.simulator("keyword").name, "keyword")
-        XCTAssertThrowsMessage(try registry.explainer("gpt-5", seed: 0), contains: ["unknown explainer \"gpt-5\"", "token-list"])
+        XCTAssertThrowsMessage(
+            try registry.explainer("gpt-5", seed: 0), contains: ["unknown explainer \"gpt-5\"", "token-list"])
         XCTAssertThrowsMessage(try registry.simulator("psychic"), contains: ["unknown simulator", "keyword"])
         XCTAssertThrowsMessage(try registry.explainer("file:", seed: 0), contains: ["needs a path"])
     }

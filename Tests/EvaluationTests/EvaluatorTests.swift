@@ -2,6 +2,7 @@ import ActivationStore
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import Evaluation
 
 /// The evaluator end to end on neurons built in memory, including failures that must never score as 0.
@@ -11,16 +12,20 @@ final class EvaluatorTests: XCTestCase {
         (0..<count).map { i in
             func excerpt(_ id: Int) -> ActivationRecord {
                 let tokens = (0..<8).map { " w\(($0 + id) % (count + 3))" }
-                return ActivationRecord(excerptID: id, tokens: tokens, activations: tokens.map { $0 == " w\(i)" ? 2 : 0 })
+                return ActivationRecord(
+                    excerptID: id, tokens: tokens, activations: tokens.map { $0 == " w\(i)" ? 2 : 0 })
             }
             let all = (0..<60).map(excerpt)
             let top = all.sorted { ($0.maxActivation, -$0.excerptID) > ($1.maxActivation, -$1.excerptID) }.prefix(24)
-            return NeuronRecord(id: NeuronID(layer: i % 2, neuron: i), mostPositive: Array(top), random: Array(all.suffix(15)))
+            return NeuronRecord(
+                id: NeuronID(layer: i % 2, neuron: i), mostPositive: Array(top), random: Array(all.suffix(15)))
         }
     }
 
-    func evaluate(_ records: [NeuronRecord], _ explainers: [any Explainer], _ simulators: [any Simulator],
-                  calibration: CalibrationMethod = .linear) async throws -> (RunWriter, [NeuronEvaluation], URL) {
+    func evaluate(
+        _ records: [NeuronRecord], _ explainers: [any Explainer], _ simulators: [any Simulator],
+        calibration: CalibrationMethod = .linear
+    ) async throws -> (RunWriter, [NeuronEvaluation], URL) {
         var settings = EvaluationSettings()
         settings.calibration = calibration
         settings.chunkSize = 3
@@ -28,17 +33,22 @@ final class EvaluatorTests: XCTestCase {
         let report = try RunWriter(directory: directory)
         var results: [NeuronEvaluation] = []
         try await Evaluator(source: InMemoryRecords(records), settings: settings).run(
-            neurons: records.map(\.id), explainers: explainers, simulators: simulators, explained: report.explained) {
-                results.append($0)
-                try report.add($0)
-            }
-        try report.finish(manifest: RunManifest(database: "memory", neurons: "all", explainers: explainers.map(\.name),
-                                               simulators: simulators.map(\.name), settings: settings, seed: 0, tool: "test"))
+            neurons: records.map(\.id), explainers: explainers, simulators: simulators, explained: report.explained
+        ) {
+            results.append($0)
+            try report.add($0)
+        }
+        try report.finish(
+            manifest: RunManifest(
+                database: "memory", neurons: "all", explainers: explainers.map(\.name),
+                simulators: simulators.map(\.name), settings: settings, seed: 0, tool: "test"))
         return (report, results, directory)
     }
 
     func testBaselineRecoversPlantedTokensAndWritesEveryFile() async throws {
-        let (_, results, directory) = try await evaluate(neurons(6), [TokenListExplainer(), ShuffledExplainer(base: TokenListExplainer(), seed: 1)], [KeywordSimulator()])
+        let (_, results, directory) = try await evaluate(
+            neurons(6), [TokenListExplainer(), ShuffledExplainer(base: TokenListExplainer(), seed: 1)],
+            [KeywordSimulator()])
         XCTAssertEqual(results.count, 12)
         for result in results where result.explainer == "token-list" {
             XCTAssertEqual(result.status, .ok)
@@ -54,37 +64,42 @@ final class EvaluatorTests: XCTestCase {
         for name in ["scores.csv", "summary.csv", "explanations.jsonl", "simulations.jsonl.gz", "run.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path), name)
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("scores.csv.partial").path))
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: directory.appendingPathComponent("scores.csv.partial").path))
         let scores = try CSV.parse(String(contentsOf: directory.appendingPathComponent("scores.csv"), encoding: .utf8))
         XCTAssertEqual(scores[0].fields, ScoreColumn.allCases.map(\.rawValue))
         XCTAssertEqual(scores.count, 13)
-        let summary = try CSV.parse(String(contentsOf: directory.appendingPathComponent("summary.csv"), encoding: .utf8))
+        let summary = try CSV.parse(
+            String(contentsOf: directory.appendingPathComponent("summary.csv"), encoding: .utf8))
         XCTAssertEqual(summary[0].fields, SummaryColumn.allCases.map(\.rawValue))
         let tokenListAll = try XCTUnwrap(summary.first { $0.fields[0] == "token-list" && $0.fields[3] == "all" })
-        XCTAssertEqual(tokenListAll.fields[4], "6")   // neurons
-        XCTAssertEqual(tokenListAll.fields[5], "6")   // scored
+        XCTAssertEqual(tokenListAll.fields[4], "6")  // neurons
+        XCTAssertEqual(tokenListAll.fields[5], "6")  // scored
         XCTAssertEqual(Double(tokenListAll.fields[9])!, 1, accuracy: 1e-9)
         XCTAssertEqual(summary.filter { $0.fields[0] == "token-list" }.map { $0.fields[3] }, ["all", "0", "1"])
         // The explanations name the excerpts they were made from, all outside the scored ones.
-        let explanations = try String(contentsOf: directory.appendingPathComponent("explanations.jsonl"), encoding: .utf8)
+        let explanations = try String(
+            contentsOf: directory.appendingPathComponent("explanations.jsonl"), encoding: .utf8)
         XCTAssertTrue(explanations.contains("\"explain_excerpt_ids\""))
     }
 
     func testFailuresAreRecordedNeverScored() async throws {
         let records = neurons(4)
-        let imported = try ImportedExplainer(path: try {
-            let path = try TestSupport.temporaryDirectory(self).appendingPathComponent("e.csv").path
-            try "layer,neuron,explanation\n0,0,\"the token \"\"w0\"\"\"\n1,1,w1\n0,2,w2\n".write(toFile: path, atomically: true, encoding: .utf8)
-            return path
-        }())
+        let imported = try ImportedExplainer(
+            path: try {
+                let path = try TestSupport.temporaryDirectory(self).appendingPathComponent("e.csv").path
+                try "layer,neuron,explanation\n0,0,\"the token \"\"w0\"\"\"\n1,1,w1\n0,2,w2\n".write(
+                    toFile: path, atomically: true, encoding: .utf8)
+                return path
+            }())
         let (report, results, directory) = try await evaluate(records, [imported], [FlakySimulator()])
         let byNeuron = Dictionary(uniqueKeysWithValues: results.map { ($0.neuron.neuron, $0) })
         XCTAssertEqual(byNeuron[0]?.status, .ok)
-        XCTAssertEqual(byNeuron[1]?.status, .failed)       // the simulator returns a wrong number of values
+        XCTAssertEqual(byNeuron[1]?.status, .failed)  // the simulator returns a wrong number of values
         XCTAssertTrue(byNeuron[1]?.error?.contains("values for 8 tokens") ?? false)
-        XCTAssertEqual(byNeuron[2]?.status, .failed)       // the simulator reports a failure
+        XCTAssertEqual(byNeuron[2]?.status, .failed)  // the simulator reports a failure
         XCTAssertTrue(byNeuron[2]?.error?.contains("rate limited") ?? false)
-        XCTAssertEqual(byNeuron[3]?.status, .missing)      // the file has no explanation for 0:3
+        XCTAssertEqual(byNeuron[3]?.status, .missing)  // the file has no explanation for 0:3
         XCTAssertNil(byNeuron[1]?.scores)
         let counts = try XCTUnwrap(report.statusCounts.first)
         XCTAssertEqual([counts.ok, counts.failed, counts.missing], [1, 2, 1])
@@ -92,16 +107,19 @@ final class EvaluatorTests: XCTestCase {
         let failedRow = try XCTUnwrap(scores.first { $0.fields[1] == "1" })
         XCTAssertEqual(failedRow.fields[5], "failed")
         XCTAssertEqual(failedRow.fields[7], "NaN", "a failed neuron's score is NaN, never 0")
-        let summary = try CSV.parse(String(contentsOf: directory.appendingPathComponent("summary.csv"), encoding: .utf8))
+        let summary = try CSV.parse(
+            String(contentsOf: directory.appendingPathComponent("summary.csv"), encoding: .utf8))
         let all = try XCTUnwrap(summary.first { $0.fields[3] == "all" })
-        XCTAssertEqual(Array(all.fields[4...8]), ["4", "1", "0", "2", "1"])   // neurons, scored, undefined, failed, missing
+        // neurons, scored, undefined, failed, missing
+        XCTAssertEqual(Array(all.fields[4...8]), ["4", "1", "0", "2", "1"])
     }
 
     func testCalibrationDoesNotChangeCorrelationButChangesRSquared() async throws {
         let records = neurons(3)
         var correlations: [CalibrationMethod: [Double]] = [:], rSquared: [CalibrationMethod: [Double]] = [:]
         for method in CalibrationMethod.allCases {
-            let (_, results, _) = try await evaluate(records, [TokenListExplainer()], [KeywordSimulator()], calibration: method)
+            let (_, results, _) = try await evaluate(
+                records, [TokenListExplainer()], [KeywordSimulator()], calibration: method)
             correlations[method] = results.map { $0.scores!.correlation.number }
             rSquared[method] = results.map { $0.scores!.rSquared.number }
         }

@@ -1,5 +1,6 @@
 import TestSupport
 import XCTest
+
 @testable import Evaluation
 
 final class ScoringTests: XCTestCase {
@@ -45,7 +46,8 @@ final class ScoringTests: XCTestCase {
         XCTAssertEqual(mapped[0], 0.045, accuracy: 1e-12)
         XCTAssertEqual(mapped[1], 0.195 * 10 + 0.045, accuracy: 1e-12)
         let a = [0.0, 0.5, 2, 0, 1, 3], s = [0.0, 1, 8, 1, 2, 10]
-        XCTAssertEqual(Scoring.correlation(a, calibration.apply(s)).value!, Scoring.correlation(a, s).value!, accuracy: 1e-12)
+        XCTAssertEqual(
+            Scoring.correlation(a, calibration.apply(s)).value!, Scoring.correlation(a, s).value!, accuracy: 1e-12)
         // A constant calibration simulation predicts the calibration mean.
         XCTAssertEqual(Calibration.fit(.linear, simulated: [3, 3], actual: [1, 2]).apply([7]), [1.5])
         XCTAssertEqual(Calibration.fit(.none, simulated: [0, 10], actual: [0, 1]).apply([4]), [4])
@@ -56,7 +58,8 @@ final class ScoringTests: XCTestCase {
     func testPercentileCalibrationIsNumpyInterpOverTheSortedCalibrationValues() throws {
         struct Case: Decodable { var name: String; var simulated, actual, queries, mapped: [Double] }
         struct Fixture: Decodable { var cases: [Case] }
-        let url = TestSupport.repositoryRoot.appendingPathComponent("Tests/EvaluationTests/Resources/percentile-calibration.json")
+        let url = TestSupport.repositoryRoot.appendingPathComponent(
+            "Tests/EvaluationTests/Resources/percentile-calibration.json")
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
         XCTAssertGreaterThanOrEqual(fixture.cases.count, 10)
         for c in fixture.cases {
@@ -76,7 +79,8 @@ final class ScoringTests: XCTestCase {
         XCTAssertEqual(summary.mean, 0.45, accuracy: 1e-12)
         XCTAssertEqual(summary.median, 0.4, accuracy: 1e-12)
         // sample std: sqrt(((-.35)^2 + .45^2 + .05^2 + (-.15)^2) / 3)
-        XCTAssertEqual(summary.standardDeviation, ((0.1225 + 0.2025 + 0.0025 + 0.0225) / 3).squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(
+            summary.standardDeviation, ((0.1225 + 0.2025 + 0.0025 + 0.0225) / 3).squareRoot(), accuracy: 1e-12)
         XCTAssertEqual(summary.fractionAtLeastHalf, 0.5)
         XCTAssertEqual(summary.fractionAtLeast08, 0.25)
         XCTAssertLessThan(summary.confidenceLow, summary.mean)

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import GPT2
 
 /// Every malformed checkpoint or input gives a typed error whose message names the file or tensor and the problem.
@@ -35,7 +36,9 @@ final class BadInputTests: XCTestCase {
     }
 
     /// Rewrites the checkpoint's model.safetensors as F32 with `transform` applied to its entry list.
-    func rewriteWeights(_ directory: URL, _ transform: ([(String, String, [Int], [UInt8])]) -> [(String, String, [Int], [UInt8])]) throws {
+    func rewriteWeights(
+        _ directory: URL, _ transform: ([(String, String, [Int], [UInt8])]) -> [(String, String, [Int], [UInt8])]
+    ) throws {
         let url = directory.appendingPathComponent("model.safetensors")
         let original = try SafeTensorsFile(url: url)
         let entries = try original.tensors.keys.sorted().map { name -> (String, String, [Int], [UInt8]) in
@@ -66,7 +69,8 @@ final class BadInputTests: XCTestCase {
         let directory = try TestSupport.temporaryDirectory(self).appendingPathComponent("model")
         try FileManager.default.copyItem(at: Fixtures.checkpoint("gpt2-shaped"), to: directory)
         try FileManager.default.removeItem(at: directory.appendingPathComponent("model-00002-of-00003.safetensors"))
-        XCTAssertThrowsMessage(try GPT2Model(directory: directory), contains: ["model-00002-of-00003.safetensors", "file not found"])
+        XCTAssertThrowsMessage(
+            try GPT2Model(directory: directory), contains: ["model-00002-of-00003.safetensors", "file not found"])
     }
 
     func testTruncatedSafetensors() throws {
@@ -74,7 +78,8 @@ final class BadInputTests: XCTestCase {
         let url = directory.appendingPathComponent("model.safetensors")
         let data = try Data(contentsOf: url)
         try data.prefix(data.count / 2).write(to: url)
-        XCTAssertThrowsMessage(try GPT2Model(directory: directory), contains: [url.path, "run past the end of the data", "truncated"])
+        XCTAssertThrowsMessage(
+            try GPT2Model(directory: directory), contains: [url.path, "run past the end of the data", "truncated"])
         try data.prefix(5).write(to: url)
         XCTAssertThrowsMessage(try GPT2Model(directory: directory), contains: [url.path, "5 bytes", "too short"])
     }
@@ -85,7 +90,9 @@ final class BadInputTests: XCTestCase {
         var bytes = withUnsafeBytes(of: UInt64(1_000_000).littleEndian) { Array($0) }
         bytes += Array("{}".utf8)
         try Data(bytes).write(to: url)
-        XCTAssertThrowsMessage(try GPT2Model(directory: directory), contains: [url.path, "header length 1000000", "past the end of the file"])
+        XCTAssertThrowsMessage(
+            try GPT2Model(directory: directory),
+            contains: [url.path, "header length 1000000", "past the end of the file"])
     }
 
     func testMalformedHeaderJSON() throws {
@@ -99,8 +106,9 @@ final class BadInputTests: XCTestCase {
     func testTensorShapeDisagreesWithConfig() throws {
         let directory = try copyOfCheckpoint()
         try editConfig(directory) { $0["n_inner"] = 100 }
-        XCTAssertThrowsMessage(try GPT2Model(directory: directory),
-                               contains: ["model.safetensors", "'h.0.mlp.c_fc.weight'", "[48, 200]", "[48, 100]"])
+        XCTAssertThrowsMessage(
+            try GPT2Model(directory: directory),
+            contains: ["model.safetensors", "'h.0.mlp.c_fc.weight'", "[48, 200]", "[48, 100]"])
     }
 
     func testMissingTensor() throws {
@@ -122,12 +130,15 @@ final class BadInputTests: XCTestCase {
                 return (entry.0, "F64", entry.2, doubles.withUnsafeBytes { Array($0) })
             }
         }
-        XCTAssertThrowsMessage(try GPT2Model(directory: directory), contains: ["'h.0.ln_1.weight'", "unsupported dtype F64"])
+        XCTAssertThrowsMessage(
+            try GPT2Model(directory: directory), contains: ["'h.0.ln_1.weight'", "unsupported dtype F64"])
     }
 
     func testExtraTensorsAreIgnored() throws {
         let directory = try copyOfCheckpoint()
-        try rewriteWeights(directory) { $0 + [("h.0.attn.bias", "U8", [2, 2], [1, 0, 1, 1]), ("lm_head.weight", "F32", [1], [0, 0, 128, 63])] }
+        try rewriteWeights(directory) {
+            $0 + [("h.0.attn.bias", "U8", [2, 2], [1, 0, 1, 1]), ("lm_head.weight", "F32", [1], [0, 0, 128, 63])]
+        }
         let model = try GPT2Model(directory: directory)
         let reference = try GPT2Model(directory: Fixtures.checkpoint("odd-shapes"))
         XCTAssertEqual(try model.mlpActivations([1, 2, 3]), try reference.mlpActivations([1, 2, 3]))
@@ -136,13 +147,15 @@ final class BadInputTests: XCTestCase {
     func testUnsupportedActivationFunction() throws {
         let directory = try copyOfCheckpoint()
         try editConfig(directory) { $0["activation_function"] = "relu" }
-        XCTAssertThrowsMessage(try GPT2Model(directory: directory), contains: ["config.json", "activation_function \"relu\"", "gelu_new"])
+        XCTAssertThrowsMessage(
+            try GPT2Model(directory: directory), contains: ["config.json", "activation_function \"relu\"", "gelu_new"])
     }
 
     func testInvalidConfigValues() throws {
         let directory = try copyOfCheckpoint()
         try editConfig(directory) { $0["n_head"] = 5 }
-        XCTAssertThrowsMessage(try GPT2Model(directory: directory), contains: ["config.json", "n_embd 48 is not divisible by n_head 5"])
+        XCTAssertThrowsMessage(
+            try GPT2Model(directory: directory), contains: ["config.json", "n_embd 48 is not divisible by n_head 5"])
         try editConfig(directory) { $0["n_head"] = "three" }
         XCTAssertThrowsMessage(try GPT2Model(directory: directory), contains: ["config.json", "n_head"])
         try "{ nope".write(to: directory.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
@@ -151,12 +164,14 @@ final class BadInputTests: XCTestCase {
 
     func testInputLongerThanContext() throws {
         let model = try GPT2Model(directory: Fixtures.checkpoint("odd-shapes"))
-        XCTAssertThrowsMessage(try model.mlpActivations(Array(repeating: 1, count: 41)), contains: ["41 tokens", "n_positions", "40"])
+        XCTAssertThrowsMessage(
+            try model.mlpActivations(Array(repeating: 1, count: 41)), contains: ["41 tokens", "n_positions", "40"])
     }
 
     func testTokenIDOutOfVocabulary() throws {
         let model = try GPT2Model(directory: Fixtures.checkpoint("odd-shapes"))
-        XCTAssertThrowsMessage(try model.mlpActivations([3, 1000]), contains: ["token id 1000", "position 1", "vocab_size 1000"])
+        XCTAssertThrowsMessage(
+            try model.mlpActivations([3, 1000]), contains: ["token id 1000", "position 1", "vocab_size 1000"])
         XCTAssertThrowsMessage(try model.mlpActivations([-1]), contains: ["token id -1"])
     }
 

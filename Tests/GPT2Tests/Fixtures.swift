@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import GPT2
 
 /// Paths to the committed fixtures and fetched assets, found from this file's location so that tests need no

@@ -1,6 +1,7 @@
 import BFloat16GEMM
 import Foundation
 import XCTest
+
 @testable import GPT2
 
 /// Each BLAS kernel against its naive reference, and the element-wise kernels against hand-computed values.
@@ -57,7 +58,9 @@ final class KernelTests: XCTestCase {
     /// A token's attention output must not depend on how many tokens follow it (padding or later text): bit for
     /// bit, so that precompute's records do not depend on batching. Linear layers: rows independent of M.
     func testOutputsDoNotDependOnTheSequenceLength() {
-        for (short, long, c, heads) in [(17, 64, 32, 4), (40, 64, 32, 4), (100, 128, 64, 2), (200, 300, 64, 2), (500, 1024, 128, 2)] {
+        for (short, long, c, heads) in [
+            (17, 64, 32, 4), (40, 64, 32, 4), (100, 128, 64, 2), (200, 300, 64, 2), (500, 1024, 128, 2),
+        ] {
             let qkv = noise(long * 3 * c, seed: UInt64(short))
             var a = [Float](repeating: .nan, count: short * c), b = [Float](repeating: .nan, count: long * c)
             var workspace = [Float](repeating: .nan, count: Kernels.attentionWorkspace(t: long, c: c, heads: heads))
@@ -78,9 +81,11 @@ final class KernelTests: XCTestCase {
 
     func testGeluNewAgainstHandComputedValues() {
         // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) evaluated in double precision.
-        let cases: [(Float, Float)] = [(-3, -0.0036373920817729943), (-1, -0.15880800939172324),
-                                       (-0.5, -0.15428599017485606), (0, 0), (0.5, 0.34571400982514394),
-                                       (1, 0.8411919906082768), (2, 1.954597694087775), (10, 10)]
+        let cases: [(Float, Float)] = [
+            (-3, -0.0036373920817729943), (-1, -0.15880800939172324),
+            (-0.5, -0.15428599017485606), (0, 0), (0.5, 0.34571400982514394),
+            (1, 0.8411919906082768), (2, 1.954597694087775), (10, 10),
+        ]
         var values = cases.map(\.0)
         Kernels.geluNew(&values, count: values.count)
         for (value, (x, expected)) in zip(values, cases) {
@@ -94,7 +99,8 @@ final class KernelTests: XCTestCase {
         let expected = values.map(Kernels.referenceGeluNew)
         Kernels.geluNew(&values, count: values.count)
         for (value, reference) in zip(values, expected) {
-            XCTAssertEqual(value, reference, accuracy: 2e-7 * max(1, abs(reference)), "gelu_new: \(value) vs \(reference)")
+            XCTAssertEqual(
+                value, reference, accuracy: 2e-7 * max(1, abs(reference)), "gelu_new: \(value) vs \(reference)")
         }
     }
 
@@ -109,7 +115,9 @@ final class KernelTests: XCTestCase {
             }
         }
         XCTAssertLessThan(worst, 3e-7, "max relative error of the vector exp")
-        XCTAssertEqual(Kernels.exp(SIMD16(repeating: -200))[0], Float(Foundation.exp(-87.3)), accuracy: Float(Foundation.exp(-87.3)) * 1e-5, "clamped below (to e^-87.3, not 0)")
+        XCTAssertEqual(
+            Kernels.exp(SIMD16(repeating: -200))[0], Float(Foundation.exp(-87.3)),
+            accuracy: Float(Foundation.exp(-87.3)) * 1e-5, "clamped below (to e^-87.3, not 0)")
     }
 
     func testLayerNormAgainstHandComputedValues() {
@@ -143,7 +151,9 @@ final class KernelTests: XCTestCase {
     /// 768-k block; rows do not depend on how many rows are multiplied with them.
     func testBFloat16LinearMatchesReferenceOnRoundedInputs() throws {
         try XCTSkipUnless(MatrixPrecision.bfloat16.isSupported, "this CPU has no AVX-512 BF16")
-        func rounded(_ values: [Float]) -> [Float] { values.map { Float(bitPattern: UInt32(nb_bf16_from_float($0)) << 16) } }
+        func rounded(_ values: [Float]) -> [Float] {
+            values.map { Float(bitPattern: UInt32(nb_bf16_from_float($0)) << 16) }
+        }
         for (m, k, n) in [(1, 1, 1), (7, 13, 5), (37, 77, 45), (13, 800, 33), (200, 64, 96), (25, 1_537, 70)] {
             let x = noise(m * k, seed: 11), w = noise(k * n, seed: 12), bias = noise(n, seed: 13)
             let matrix = BFloat16Matrix(w, rows: k, columns: n)
@@ -158,7 +168,9 @@ final class KernelTests: XCTestCase {
             XCTAssertLessThanOrEqual(zip(residual, zip(before, expected).map(+)).map { abs($0 - $1) }.max()!, tolerance)
             // Unrounded inputs are off by bf16's error, not float32's: the rounding really happens.
             let unrounded = Kernels.referenceLinear(x, w, bias, m: m, k: k, n: n)
-            if k >= 13 { XCTAssertGreaterThan(zip(out, unrounded).map { abs($0 - $1) }.max()!, 10 * tolerance, "\(m)x\(k)x\(n)") }
+            if k >= 13 {
+                XCTAssertGreaterThan(zip(out, unrounded).map { abs($0 - $1) }.max()!, 10 * tolerance, "\(m)x\(k)x\(n)")
+            }
             if m > 1 {
                 var fewer = [Float](repeating: .nan, count: (m / 2) * n)
                 Kernels.bfloat16Linear(x, matrix, bias, &fewer, m: m / 2, adding: false)

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import GPT2
 
 /// The forward pass against Hugging Face transformers' activations for the same checkpoints and inputs
@@ -10,11 +11,14 @@ final class ParityTests: XCTestCase {
 
     /// Largest |swift − transformers| over every activation of the fixture's cases.
     @discardableResult
-    func assertParity(_ name: String, model directory: URL? = nil, precision: MatrixPrecision = .float32, tolerance: Float = 1e-4,
-                      file: StaticString = #filePath, line: UInt = #line) throws -> Float {
+    func assertParity(
+        _ name: String, model directory: URL? = nil, precision: MatrixPrecision = .float32, tolerance: Float = 1e-4,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> Float {
         let model = try GPT2Model(directory: directory ?? Fixtures.checkpoint(name), precision: precision)
         let directory = Fixtures.resources.appendingPathComponent("parity/\(name)")
-        let inputs = try JSONDecoder().decode(Inputs.self, from: Data(contentsOf: directory.appendingPathComponent("inputs.json")))
+        let inputs = try JSONDecoder().decode(
+            Inputs.self, from: Data(contentsOf: directory.appendingPathComponent("inputs.json")))
         let expected = try SafeTensorsFile(url: directory.appendingPathComponent("activations.safetensors"))
         var compared = 0
         var overall: Float = 0
@@ -23,13 +27,16 @@ final class ParityTests: XCTestCase {
             try model.forward(batch) { activations in
                 layersSeen.append(activations.layer)
                 let key = "case\(index).layer\(activations.layer)"
-                XCTAssertEqual(expected.tensors[key]?.shape,
-                               [activations.batchSize, activations.tokenCount, activations.neuronCount], key, file: file, line: line)
+                XCTAssertEqual(
+                    expected.tensors[key]?.shape,
+                    [activations.batchSize, activations.tokenCount, activations.neuronCount], key, file: file,
+                    line: line)
                 let reference = try expected.floats(key)
                 var worst: Float = 0
                 for (a, b) in zip(activations.values, reference) { worst = max(worst, abs(a - b)) }
                 overall = max(overall, worst)
-                XCTAssertLessThanOrEqual(worst, tolerance, "\(name) \(key): max |swift - transformers| = \(worst)", file: file, line: line)
+                XCTAssertLessThanOrEqual(
+                    worst, tolerance, "\(name) \(key): max |swift - transformers| = \(worst)", file: file, line: line)
                 compared += reference.count
             }
             XCTAssertEqual(layersSeen, Array(0..<model.config.layerCount), file: file, line: line)

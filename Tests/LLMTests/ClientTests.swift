@@ -3,17 +3,25 @@ import Evaluation
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import LLM
 
 /// The client against a real HTTP server on loopback that injects faults.
 final class ClientTests: XCTestCase {
-    func client(_ server: FakeServer, concurrency: Int = 4, timeout: Double = 1.5, retries: Int = 3, cache: Bool = false) throws -> LLMClient {
-        let cachePath = cache ? try TestSupport.temporaryDirectory(self).appendingPathComponent("cache.sqlite").path : nil
-        return try LLMClient(configuration: LLMConfiguration(baseURL: server.baseURL, model: "fake", concurrency: concurrency, timeout: timeout,
-                                                             retries: retries, backoff: 0.05, maximumBackoff: 2, cachePath: cachePath))
+    func client(
+        _ server: FakeServer, concurrency: Int = 4, timeout: Double = 1.5, retries: Int = 3, cache: Bool = false
+    ) throws -> LLMClient {
+        let cachePath =
+            cache ? try TestSupport.temporaryDirectory(self).appendingPathComponent("cache.sqlite").path : nil
+        return try LLMClient(
+            configuration: LLMConfiguration(
+                baseURL: server.baseURL, model: "fake", concurrency: concurrency, timeout: timeout,
+                retries: retries, backoff: 0.05, maximumBackoff: 2, cachePath: cachePath))
     }
 
-    let request = SimulationRequest(explanation: "money and taxes", tokens: [" The", " money", " of", " taxes", "\n"], neuron: NeuronID(layer: 0, neuron: 1))
+    let request = SimulationRequest(
+        explanation: "money and taxes", tokens: [" The", " money", " of", " taxes", "\n"],
+        neuron: NeuronID(layer: 0, neuron: 1))
 
     func testJSONAndAllAtOnceSimulatorsOnAHealthyServer() async throws {
         let server = try FakeServer(self)
@@ -43,7 +51,8 @@ final class ClientTests: XCTestCase {
         XCTAssertEqual(stats.faultsLeft, 0)
         let retries = await client.ledger.retries
         XCTAssertEqual(retries, 5)
-        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 2.0, "Retry-After: 1 and a 1 s time-out were honoured")
+        XCTAssertGreaterThanOrEqual(
+            Date().timeIntervalSince(started), 2.0, "Retry-After: 1 and a 1 s time-out were honoured")
     }
 
     func testGivesUpAfterItsRetriesWithTheReason() async throws {
@@ -51,7 +60,8 @@ final class ClientTests: XCTestCase {
         let client = try client(server, retries: 2)
         try await server.inject(["500", "500", "500", "500"])
         let result = await LLMSimulator(client: client, mode: .json).simulate([request])
-        XCTAssertThrowsMessage(try result[0].get(), contains: ["HTTP 500", "The server had an error", "after 3 attempts"])
+        XCTAssertThrowsMessage(
+            try result[0].get(), contains: ["HTTP 500", "The server had an error", "after 3 attempts"])
         let failed = await client.ledger.total.failedCalls
         XCTAssertEqual(failed, 1)
     }
@@ -70,7 +80,9 @@ final class ClientTests: XCTestCase {
         XCTAssertEqual(stats.requests, 3, "none of them retried")
         // An explainer's failure reads once as the explainer's, never wrapped in a simulator's.
         try await server.inject(["401"])
-        let explained = await LLMExplainer(client: client).explain([ExplainRequest(neuron: NeuronID(layer: 0, neuron: 0), records: [])])
+        let explained = await LLMExplainer(client: client).explain([
+            ExplainRequest(neuron: NeuronID(layer: 0, neuron: 0), records: [])
+        ])
         guard case let .failure(error) = explained[0] else { return XCTFail("a 401 explained something") }
         XCTAssertTrue(error.localizedDescription.hasPrefix("explainer failed: http://"), error.localizedDescription)
         XCTAssertFalse(error.localizedDescription.contains("simulator failed"), error.localizedDescription)
@@ -88,7 +100,9 @@ final class ClientTests: XCTestCase {
         let server = try FakeServer(self)
         let cachePath = try TestSupport.temporaryDirectory(self).appendingPathComponent("cache.sqlite").path
         func run() async throws -> [Double] {
-            let client = try LLMClient(configuration: LLMConfiguration(baseURL: server.baseURL, model: "fake", retries: 0, cachePath: cachePath))
+            let client = try LLMClient(
+                configuration: LLMConfiguration(
+                    baseURL: server.baseURL, model: "fake", retries: 0, cachePath: cachePath))
             return try await LLMSimulator(client: client, mode: .json).simulate([request])[0].get()
         }
         let first = try await run()
@@ -101,7 +115,8 @@ final class ClientTests: XCTestCase {
         // Failures are not cached: a failed call is tried again next run.
         try await server.inject(["400"])
         let other = SimulationRequest(explanation: "other", tokens: ["a"])
-        let client = try LLMClient(configuration: LLMConfiguration(baseURL: server.baseURL, model: "fake", retries: 0, cachePath: cachePath))
+        let client = try LLMClient(
+            configuration: LLMConfiguration(baseURL: server.baseURL, model: "fake", retries: 0, cachePath: cachePath))
         _ = await LLMSimulator(client: client, mode: .json).simulate([other])
         let retried = await LLMSimulator(client: client, mode: .json).simulate([other])
         XCTAssertNoThrow(try retried[0].get())
@@ -127,18 +142,22 @@ final class ClientTests: XCTestCase {
                 let tokens = [" a", " tax", " on", " tea", " was", " high"]
                 return ActivationRecord(excerptID: id, tokens: tokens, activations: tokens.map { $0 == " tax" ? 3 : 0 })
             }
-            return NeuronRecord(id: NeuronID(layer: 0, neuron: i), mostPositive: (0..<20).map(excerpt), random: (20..<35).map(excerpt))
+            return NeuronRecord(
+                id: NeuronID(layer: 0, neuron: i), mostPositive: (0..<20).map(excerpt), random: (20..<35).map(excerpt))
         }
         var settings = EvaluationSettings()
         settings.calibration = .none
         var results: [NeuronEvaluation] = []
         try await server.inject(["ok", "400"])  // neuron 0's explanation succeeds, neuron 1's fails
         try await Evaluator(source: InMemoryRecords([record(0), record(1)]), settings: settings)
-            .run(neurons: [NeuronID(layer: 0, neuron: 0), NeuronID(layer: 0, neuron: 1)],
-                 explainers: [LLMExplainer(client: client)], simulators: [LLMSimulator(client: client, mode: .json)]) { results.append($0) }
+            .run(
+                neurons: [NeuronID(layer: 0, neuron: 0), NeuronID(layer: 0, neuron: 1)],
+                explainers: [LLMExplainer(client: client)], simulators: [LLMSimulator(client: client, mode: .json)]
+            ) { results.append($0) }
         // The two explanations are requested concurrently: either neuron may get the 400.
         XCTAssertEqual(results.map(\.status).sorted { $0.rawValue < $1.rawValue }, [.failed, .ok])
-        let ok = try XCTUnwrap(results.first { $0.status == .ok }), failed = try XCTUnwrap(results.first { $0.status == .failed })
+        let ok = try XCTUnwrap(results.first { $0.status == .ok }),
+            failed = try XCTUnwrap(results.first { $0.status == .failed })
         XCTAssertEqual(ok.explanation, "the word \"tax\"")
         XCTAssertEqual(ok.scores?.correlation.value ?? 0, 1, accuracy: 1e-9)
         XCTAssertTrue(failed.error?.contains("HTTP 400") ?? false, failed.error ?? "")

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

@@ -3,14 +3,17 @@ import Evaluation
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import LLM
 
 /// Golden tests of the prompt builders (Tests/LLMTests/Resources/*.golden; regenerate with
 /// NEURONBENCH_UPDATE_GOLDEN=1 and review the diff), and the reply parsers.
 final class PromptTests: XCTestCase {
     let records = [
-        ActivationRecord(excerptID: 1, tokens: [" The", " tax", " on", " tea", "\n"], activations: [0, 4.2, 0.1, 2.0, -0.1]),
-        ActivationRecord(excerptID: 2, tokens: ["Tax", "es", " rose", " in", " 1773"], activations: [3.9, 1.0, 0, 0, 0]),
+        ActivationRecord(
+            excerptID: 1, tokens: [" The", " tax", " on", " tea", "\n"], activations: [0, 4.2, 0.1, 2.0, -0.1]),
+        ActivationRecord(
+            excerptID: 2, tokens: ["Tax", "es", " rose", " in", " 1773"], activations: [3.9, 1.0, 0, 0, 0]),
     ]
 
     func assertGolden(_ text: String, _ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -18,7 +21,8 @@ final class PromptTests: XCTestCase {
         if ProcessInfo.processInfo.environment["NEURONBENCH_UPDATE_GOLDEN"] == "1" {
             try text.write(to: url, atomically: true, encoding: .utf8)
         }
-        XCTAssertEqual(text, try String(contentsOf: url, encoding: .utf8), "\(name) prompt changed", file: file, line: line)
+        XCTAssertEqual(
+            text, try String(contentsOf: url, encoding: .utf8), "\(name) prompt changed", file: file, line: line)
     }
 
     func render(_ messages: [[String: String]]) -> String {
@@ -38,14 +42,19 @@ final class PromptTests: XCTestCase {
         // max positive 4.2: floor(10·a/4.2), negatives 0, capped at 10.
         XCTAssertEqual(Prompts.normalised([[0, 4.2, 0.1, 2.0, -0.1], [3.9, 1.0]]), [[0, 10, 0, 4, 0], [9, 2]])
         XCTAssertEqual(Prompts.normalised([[0, 0]]), [[0, 0]])
-        let sparse = Prompts.formatRecords([(tokens: (0..<10).map { "t\($0)" }, activations: [5] + Array(repeating: 0, count: 9))])
-        XCTAssertTrue(sparse.contains("listing only the tokens with non-zero activation:\n<start>\nt0\t10\n<end>"), sparse)
+        let sparse = Prompts.formatRecords([
+            (tokens: (0..<10).map { "t\($0)" }, activations: [5] + Array(repeating: 0, count: 9))
+        ])
+        XCTAssertTrue(
+            sparse.contains("listing only the tokens with non-zero activation:\n<start>\nt0\t10\n<end>"), sparse)
         let dense = Prompts.formatRecords([(tokens: ["a", "b"], activations: [1, 2])])
         XCTAssertFalse(dense.contains("non-zero"))
     }
 
     func testExplanationCleaning() {
-        XCTAssertEqual(Prompts.cleanExplanation("the main thing this neuron does is find words about money.\nMore text"), "words about money")
+        XCTAssertEqual(
+            Prompts.cleanExplanation("the main thing this neuron does is find words about money.\nMore text"),
+            "words about money")
         XCTAssertEqual(Prompts.cleanExplanation("  \"references to tea\".  "), "references to tea")
         XCTAssertEqual(Prompts.cleanExplanation("the word \"tax\"."), "the word \"tax\"")
         XCTAssertNil(Prompts.cleanExplanation("  \n "))
@@ -53,27 +62,46 @@ final class PromptTests: XCTestCase {
 
     func testLogprobParsing() throws {
         // Tokens of "…Activations:\n<start>\n a\tunknown\n b\tunknown\n<end>\n", as OpenAI shapes echo + logprobs.
-        let tokens = ["x", "Activations:", "\n", "<start>", "\n", " a", "\t", "unknown", "\n", " b", "\t", "unknown", "\n", "<end>", "\n"]
+        let tokens = [
+            "x", "Activations:", "\n", "<start>", "\n", " a", "\t", "unknown", "\n", " b", "\t", "unknown", "\n",
+            "<end>", "\n",
+        ]
         var top: [Any] = tokens.map { _ in NSNull() }
         top[7] = ["0": log(0.5), "10": log(0.5), " the": -3.0]
         top[11] = ["2": log(0.6), " 4": log(0.2), "x": -1.0]
         let object: [String: Any] = ["choices": [["logprobs": ["tokens": tokens, "top_logprobs": top]]]]
         let values = try LLMSimulator.expectedValues(object, tokenCount: 2).get()
-        XCTAssertEqual(values[0], 5, accuracy: 1e-12)                       // 0·0.5 + 10·0.5
+        XCTAssertEqual(values[0], 5, accuracy: 1e-12)  // 0·0.5 + 10·0.5
         XCTAssertEqual(values[1], (2 * 0.6 + 4 * 0.2) / 0.8, accuracy: 1e-12)  // renormalised over 0–10
-        XCTAssertThrowsMessage(try LLMSimulator.expectedValues(object, tokenCount: 3).get(), contains: ["found 2 activation positions", "3 tokens"])
-        XCTAssertThrowsMessage(try LLMSimulator.expectedValues(["choices": [["text": "x"]]], tokenCount: 1).get(), contains: ["no prompt log-probabilities", "json simulator"])
+        XCTAssertThrowsMessage(
+            try LLMSimulator.expectedValues(object, tokenCount: 3).get(),
+            contains: ["found 2 activation positions", "3 tokens"])
+        XCTAssertThrowsMessage(
+            try LLMSimulator.expectedValues(["choices": [["text": "x"]]], tokenCount: 1).get(),
+            contains: ["no prompt log-probabilities", "json simulator"])
     }
 
     func testJSONAlignment() throws {
         let tokens = [" The", " tax", "\n", " tea"]
-        XCTAssertEqual(try LLMSimulator.alignJSON(#"{"activations": [{"index": 1, "activation": 9}, {"index": 0, "activation": 0}, {"index": 3, "activation": 12}, {"index": 2, "activation": -1}]}"#, tokens: tokens).get(),
-                       [0, 9, 0, 10], "by index, clamped to 0–10")
+        XCTAssertEqual(
+            try LLMSimulator.alignJSON(
+                #"{"activations": [{"index": 1, "activation": 9}, {"index": 0, "activation": 0}, {"index": 3, "activation": 12}, {"index": 2, "activation": -1}]}"#,
+                tokens: tokens
+            ).get(),
+            [0, 9, 0, 10], "by index, clamped to 0–10")
         // No indices: matched by token text, leading spaces dropped by the model, a stray entry skipped, fenced reply.
-        let fenced = "```json\n" + #"{"activations": [{"token": "The", "activation": 1}, {"token": "tax", "activation": 8}, {"token": "!", "activation": 5}, {"token": "\n", "activation": 0}, {"token": "TEA", "activation": 7}]}"# + "\n```"
+        let fenced =
+            "```json\n"
+            + #"{"activations": [{"token": "The", "activation": 1}, {"token": "tax", "activation": 8}, {"token": "!", "activation": 5}, {"token": "\n", "activation": 0}, {"token": "TEA", "activation": 7}]}"#
+            + "\n```"
         XCTAssertEqual(try LLMSimulator.alignJSON(fenced, tokens: tokens).get(), [1, 8, 0, 7])
-        XCTAssertThrowsMessage(try LLMSimulator.alignJSON(#"{"activations": [{"token": "The", "activation": 1}, {"token": "tea", "activation": 7}]}"#, tokens: tokens).get(),
-                               contains: ["2 entries for 4 tokens", "token 1"])
-        XCTAssertThrowsMessage(try LLMSimulator.alignJSON("I think 5", tokens: tokens).get(), contains: ["not a JSON object"])
+        XCTAssertThrowsMessage(
+            try LLMSimulator.alignJSON(
+                #"{"activations": [{"token": "The", "activation": 1}, {"token": "tea", "activation": 7}]}"#,
+                tokens: tokens
+            ).get(),
+            contains: ["2 entries for 4 tokens", "token 1"])
+        XCTAssertThrowsMessage(
+            try LLMSimulator.alignJSON("I think 5", tokens: tokens).get(), contains: ["not a JSON object"])
     }
 }

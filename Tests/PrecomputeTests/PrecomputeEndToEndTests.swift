@@ -2,9 +2,10 @@ import ActivationStore
 import CZlib
 import Foundation
 import GPT2
-import TestSupport
 import SQLite
+import TestSupport
 import XCTest
+
 @testable import Precompute
 
 /// Precomputes the project's test corpus through a fixture checkpoint and checks the database against
@@ -19,11 +20,14 @@ final class PrecomputeEndToEndTests: XCTestCase {
         return settings
     }
 
-    func precompute(_ settings: PrecomputeSettings = settings(), batch: Int = 16, corpus: String = Paths.testCorpus,
-                    into directory: URL, name: String = "run.db") throws -> (String, PrecomputeSummary) {
+    func precompute(
+        _ settings: PrecomputeSettings = settings(), batch: Int = 16, corpus: String = Paths.testCorpus,
+        into directory: URL, name: String = "run.db"
+    ) throws -> (String, PrecomputeSummary) {
         let path = directory.appendingPathComponent(name).path
-        let run = Precomputation(modelDirectory: Paths.model, tokenizerDirectory: Paths.tokenizer, corpusPath: corpus,
-                                 outputPath: path, settings: settings)
+        let run = Precomputation(
+            modelDirectory: Paths.model, tokenizerDirectory: Paths.tokenizer, corpusPath: corpus,
+            outputPath: path, settings: settings)
         run.batchSize = batch
         return (path, try run.run())
     }
@@ -31,19 +35,26 @@ final class PrecomputeEndToEndTests: XCTestCase {
     /// Every excerpt's activations straight from the model, one sequence at a time: [excerpt][layer] -> [T][N].
     /// The sequence is the excerpt's document from its context start (`contextTokens` blocks) to its last token,
     /// rebuilt from the stored excerpts.
-    func directActivations(_ database: ActivationDatabase, contextTokens: Int? = nil,
-                           precision: MatrixPrecision = .float32) throws -> [[[[Float]]]] {
+    func directActivations(
+        _ database: ActivationDatabase, contextTokens: Int? = nil,
+        precision: MatrixPrecision = .float32
+    ) throws -> [[[[Float]]]] {
         let model = try GPT2Model(directory: Paths.model, precision: precision)
         let n = model.config.neuronCount
         let excerpts = try database.excerpts()
         return try excerpts.map { excerpt in
             let blockStart = contextTokens.map { excerpt.startToken - excerpt.startToken % $0 } ?? excerpt.startToken
-            let prefix = excerpts.filter { $0.documentID == excerpt.documentID && $0.startToken >= blockStart && $0.startToken < excerpt.startToken }
-                .sorted { $0.startToken < $1.startToken }.flatMap(\.tokenIDs)
-            XCTAssertEqual(prefix.count, excerpt.startToken - blockStart, "the context before excerpt \(excerpt.id) is stored")
+            let prefix = excerpts.filter {
+                $0.documentID == excerpt.documentID && $0.startToken >= blockStart && $0.startToken < excerpt.startToken
+            }
+            .sorted { $0.startToken < $1.startToken }.flatMap(\.tokenIDs)
+            XCTAssertEqual(
+                prefix.count, excerpt.startToken - blockStart, "the context before excerpt \(excerpt.id) is stored")
             let layers = try model.mlpActivations(prefix + excerpt.tokenIDs)
             return (0..<model.config.layerCount).map { layer in
-                (prefix.count..<(prefix.count + excerpt.tokenIDs.count)).map { t in Array(layers[layer]![(t * n)..<((t + 1) * n)]) }
+                (prefix.count..<(prefix.count + excerpt.tokenIDs.count)).map { t in
+                    Array(layers[layer]![(t * n)..<((t + 1) * n)])
+                }
             }
         }
     }
@@ -51,7 +62,8 @@ final class PrecomputeEndToEndTests: XCTestCase {
     func testEveryStoredRecordMatchesTheForwardPass() throws {
         let directory = try TestSupport.temporaryDirectory(self)
         let (path, summary) = try precompute(into: directory)
-        try assertRecordsMatchTheForwardPass(path, summary, Self.settings(), minimumExcerpts: 150, minimumValues: 64 * 30 * 64)
+        try assertRecordsMatchTheForwardPass(
+            path, summary, Self.settings(), minimumExcerpts: 150, minimumValues: 64 * 30 * 64)
     }
 
     /// bf16 precision: every record is the bf16 forward pass's (its own reference, run one sequence at a time),
@@ -65,9 +77,11 @@ final class PrecomputeEndToEndTests: XCTestCase {
         try assertRecordsMatchTheForwardPass(path, summary, settings, minimumExcerpts: 150, minimumValues: 64 * 30 * 64)
 
         let (fp32Path, _) = try precompute(into: directory, name: "fp32.db")
-        let bf16 = try ActivationDatabase.openForReading(path: path), fp32 = try ActivationDatabase.openForReading(path: fp32Path)
+        let bf16 = try ActivationDatabase.openForReading(path: path),
+            fp32 = try ActivationDatabase.openForReading(path: fp32Path)
         XCTAssertTrue(try metadataText(bf16.path, "settings").contains("\"precision\":\"bf16\""))
-        XCTAssertFalse(try metadataText(fp32.path, "settings").contains("precision"), "fp32 databases keep their old identity")
+        XCTAssertFalse(
+            try metadataText(fp32.path, "settings").contains("precision"), "fp32 databases keep their old identity")
         var differing = 0, total = 0
         var worst: Float = 0, scale: Float = 0
         for id in try fp32.neuronIDs() {
@@ -91,8 +105,10 @@ final class PrecomputeEndToEndTests: XCTestCase {
         shard.precision = .float32
         shard.shardIndex = 0
         let (fp32Shard, _) = try precompute(shard, into: directory, name: "fp32-shard0.db")
-        XCTAssertThrowsMessage(try ShardMerge.merge(inputs: [fp32Shard, bf16Shard], output: directory.appendingPathComponent("mixed.db").path),
-                               contains: [bf16Shard, "other settings"])
+        XCTAssertThrowsMessage(
+            try ShardMerge.merge(
+                inputs: [fp32Shard, bf16Shard], output: directory.appendingPathComponent("mixed.db").path),
+            contains: [bf16Shard, "other settings"])
     }
 
     /// Long contexts, short records: 16-token excerpts read in 64-token contexts.
@@ -118,7 +134,9 @@ final class PrecomputeEndToEndTests: XCTestCase {
                 < (SampleHash.key(seed: settings.seed, stream: .pilot, layer: 0, neuron: 0, excerpt: $1), $1)
         }.prefix(pilotCount)
         let pilotExcerpts = chosen.map { first in
-            excerpts[first...].prefix { $0.documentID == excerpts[first].documentID && $0.startToken / 64 == excerpts[first].startToken / 64 }.count
+            excerpts[first...].prefix {
+                $0.documentID == excerpts[first].documentID && $0.startToken / 64 == excerpts[first].startToken / 64
+            }.count
         }.reduce(0, +)
         XCTAssertEqual(summary.stored.pilotExcerpts, pilotExcerpts)
         XCTAssertGreaterThan(pilotExcerpts, pilotCount, "several excerpts per pilot context")
@@ -129,7 +147,8 @@ final class PrecomputeEndToEndTests: XCTestCase {
         let later = excerpts.indices.filter { excerpts[$0].startToken % 64 != 0 }
         let first = excerpts.indices.filter { excerpts[$0].startToken % 64 == 0 }
         XCTAssertFalse(later.isEmpty)
-        XCTAssertTrue(first.allSatisfy { alone[$0] == inContext[$0] }, "an excerpt at a context start sees no earlier token")
+        XCTAssertTrue(
+            first.allSatisfy { alone[$0] == inContext[$0] }, "an excerpt at a context start sees no earlier token")
         XCTAssertTrue(later.allSatisfy { alone[$0] != inContext[$0] }, "later excerpts see their context")
 
         // Batch size and shards do not change the records (shards split by context).
@@ -149,15 +168,20 @@ final class PrecomputeEndToEndTests: XCTestCase {
         // A context longer than the model's positions is refused before any work.
         var tooLong = settings
         tooLong.excerpter = Excerpter(tokens: 16, contextTokens: 128)
-        XCTAssertThrowsMessage(try precompute(tooLong, into: directory, name: "long.db"), contains: ["128 tokens", "64 positions"])
+        XCTAssertThrowsMessage(
+            try precompute(tooLong, into: directory, name: "long.db"), contains: ["128 tokens", "64 positions"])
         tooLong.excerpter = Excerpter(tokens: 16, contextTokens: 40)
-        XCTAssertThrowsMessage(try precompute(tooLong, into: directory, name: "odd.db"), contains: ["multiple of the excerpt tokens (16)"])
+        XCTAssertThrowsMessage(
+            try precompute(tooLong, into: directory, name: "odd.db"), contains: ["multiple of the excerpt tokens (16)"])
     }
 
-    func assertRecordsMatchTheForwardPass(_ path: String, _ summary: PrecomputeSummary, _ settings: PrecomputeSettings,
-                                          minimumExcerpts: Int, minimumValues: Int) throws {
+    func assertRecordsMatchTheForwardPass(
+        _ path: String, _ summary: PrecomputeSummary, _ settings: PrecomputeSettings,
+        minimumExcerpts: Int, minimumValues: Int
+    ) throws {
         let database = try ActivationDatabase.openForReading(path: path)
-        let direct = try directActivations(database, contextTokens: settings.excerpter.context, precision: settings.precision)
+        let direct = try directActivations(
+            database, contextTokens: settings.excerpter.context, precision: settings.precision)
         let excerptCount = direct.count
         XCTAssertEqual(summary.stored.excerpts, excerptCount)
         XCTAssertEqual(summary.stored.neurons, 64)
@@ -165,12 +189,14 @@ final class PrecomputeEndToEndTests: XCTestCase {
         var checkedValues = 0
         for id in try database.neuronIDs() {
             let stored = try database.neuron(id)
-            let values = direct.map { $0[id.layer].map { $0[id.neuron] } }     // [excerpt][token]
+            let values = direct.map { $0[id.layer].map { $0[id.neuron] } }  // [excerpt][token]
             let maxima = values.map { $0.max()! }, minima = values.map { $0.min()! }
 
             // Activations: the forward pass's values rounded to float16, for every token of every record.
             for record in stored.records {
-                XCTAssertEqual(record.activations, values[record.excerptID].map { Float(Float16($0)) }, "\(id) excerpt \(record.excerptID)")
+                XCTAssertEqual(
+                    record.activations, values[record.excerptID].map { Float(Float16($0)) },
+                    "\(id) excerpt \(record.excerptID)")
                 XCTAssertEqual(record.maxActivation, maxima[record.excerptID])
                 XCTAssertEqual(record.minActivation, minima[record.excerptID])
                 checkedValues += record.activations.count
@@ -178,13 +204,15 @@ final class PrecomputeEndToEndTests: XCTestCase {
             // Top: highest maxima, ties to the lower excerpt id; bottom: lowest minima.
             let top = (0..<excerptCount).sorted { (-maxima[$0], $0) < (-maxima[$1], $1) }.prefix(settings.samples.top)
             XCTAssertEqual(stored.records(.top).map(\.excerptID), Array(top), "top of \(id)")
-            let bottom = (0..<excerptCount).sorted { (minima[$0], $0) < (minima[$1], $1) }.prefix(settings.samples.bottom)
+            let bottom = (0..<excerptCount).sorted { (minima[$0], $0) < (minima[$1], $1) }.prefix(
+                settings.samples.bottom)
             XCTAssertEqual(stored.records(.bottom).map(\.excerptID), Array(bottom), "bottom of \(id)")
             // Random: the smallest seeded hashes.
             func hash(_ stream: SampleHash.Stream, _ e: Int) -> Double {
                 SampleHash.key(seed: settings.seed, stream: stream, layer: id.layer, neuron: id.neuron, excerpt: e)
             }
-            let random = (0..<excerptCount).sorted { (hash(.random, $0), $0) < (hash(.random, $1), $1) }.prefix(settings.samples.random)
+            let random = (0..<excerptCount).sorted { (hash(.random, $0), $0) < (hash(.random, $1), $1) }.prefix(
+                settings.samples.random)
             XCTAssertEqual(stored.records(.random).map(\.excerptID), Array(random), "random of \(id)")
             // Quantile buckets: membership by the stored boundaries, then the smallest hashes.
             let boundaries = stored.statistics.quantileBoundaries
@@ -194,10 +222,14 @@ final class PrecomputeEndToEndTests: XCTestCase {
                 let members = (0..<excerptCount).filter { e in
                     maxima[e] < boundaries[bucket] && (bucket == 0 || maxima[e] >= boundaries[bucket - 1])
                 }
-                let expected = members.sorted { (hash(.quantile, $0), $0) < (hash(.quantile, $1), $1) }.prefix(settings.samples.perQuantileBucket)
-                XCTAssertEqual(stored.records(.quantile, bucket: bucket).map(\.excerptID), Array(expected), "bucket \(bucket) of \(id)")
+                let expected = members.sorted { (hash(.quantile, $0), $0) < (hash(.quantile, $1), $1) }.prefix(
+                    settings.samples.perQuantileBucket)
+                XCTAssertEqual(
+                    stored.records(.quantile, bucket: bucket).map(\.excerptID), Array(expected),
+                    "bucket \(bucket) of \(id)")
             }
-            XCTAssertEqual(stored.statistics.excerptsBelowBoundaries, boundaries.map { b in maxima.filter { $0 < b }.count })
+            XCTAssertEqual(
+                stored.statistics.excerptsBelowBoundaries, boundaries.map { b in maxima.filter { $0 < b }.count })
 
             // Statistics over every token.
             let all = values.flatMap { $0 }.map(Double.init)
@@ -220,10 +252,12 @@ final class PrecomputeEndToEndTests: XCTestCase {
             XCTAssertEqual(s.histogram.reduce(0, +), all.count)
             var expectedHistogram = [Int](repeating: 0, count: settings.histogramBins + 2)
             for x in values.flatMap({ $0 }) {
-                expectedHistogram[x < edges[0] ? 0 : x >= edges.last! ? edges.count : edges.lastIndex { $0 <= x }! + 1] += 1
+                expectedHistogram[
+                    x < edges[0] ? 0 : x >= edges.last! ? edges.count : edges.lastIndex { $0 <= x }! + 1] += 1
             }
-            XCTAssertLessThanOrEqual(zip(s.histogram, expectedHistogram).map { abs($0 - $1) }.reduce(0, +), 2 + all.count / 1_000,
-                                     "histogram of \(id): \(s.histogram) vs \(expectedHistogram) (edges differ only by rounding)")
+            XCTAssertLessThanOrEqual(
+                zip(s.histogram, expectedHistogram).map { abs($0 - $1) }.reduce(0, +), 2 + all.count / 1_000,
+                "histogram of \(id): \(s.histogram) vs \(expectedHistogram) (edges differ only by rounding)")
         }
         XCTAssertGreaterThan(checkedValues, minimumValues)
     }
@@ -265,11 +299,14 @@ final class PrecomputeEndToEndTests: XCTestCase {
         try assertSameNeurons(single, merged, exactStatistics: false)
         XCTAssertEqual(try metadataText(merged, "settings"), try metadataText(single, "settings"))
 
-        XCTAssertThrowsMessage(try ShardMerge.merge(inputs: Array(shards.prefix(2)), output: directory.appendingPathComponent("m2.db").path),
-                                    contains: ["expected shards 0/3", "1/3"])
+        XCTAssertThrowsMessage(
+            try ShardMerge.merge(
+                inputs: Array(shards.prefix(2)), output: directory.appendingPathComponent("m2.db").path),
+            contains: ["expected shards 0/3", "1/3"])
         XCTAssertThrowsMessage(try ShardMerge.merge(inputs: shards, output: merged), contains: ["already exists"])
-        XCTAssertThrowsMessage(try ShardMerge.merge(inputs: shards + [single], output: directory.appendingPathComponent("m3.db").path),
-                                    contains: ["once each", "0/1"])
+        XCTAssertThrowsMessage(
+            try ShardMerge.merge(inputs: shards + [single], output: directory.appendingPathComponent("m3.db").path),
+            contains: ["once each", "0/1"])
     }
 
     func testRerunsAreRefusedWithOtherSettingsAndSkippedWhenComplete() throws {
@@ -286,11 +323,13 @@ final class PrecomputeEndToEndTests: XCTestCase {
         try FileManager.default.createDirectory(at: otherCorpus, withIntermediateDirectories: true)
         try String(repeating: "Another corpus entirely, long enough for excerpts. ", count: 200)
             .write(to: otherCorpus.appendingPathComponent("a.txt"), atomically: true, encoding: .utf8)
-        XCTAssertThrowsMessage(try precompute(corpus: otherCorpus.path, into: directory), contains: [path, "the corpus has changed"])
+        XCTAssertThrowsMessage(
+            try precompute(corpus: otherCorpus.path, into: directory), contains: [path, "the corpus has changed"])
         XCTAssertEqual(try tables.map { try dump(path, $0) }, before)
         var other = Self.settings()
         other.samples.top = 11
-        XCTAssertThrowsMessage(try precompute(other, into: directory), contains: [path, "other settings", "settings: stored"])
+        XCTAssertThrowsMessage(
+            try precompute(other, into: directory), contains: [path, "other settings", "settings: stored"])
     }
 
     func testLayerSubsetMaxTokensAndShortExcerpts() throws {
@@ -313,7 +352,8 @@ final class PrecomputeEndToEndTests: XCTestCase {
         let direct = try model.mlpActivations(short.tokenIDs, layers: [1])[1]!
         for id in try database.neuronIDs() {
             for record in try database.neuron(id).records where record.excerptID == short.id {
-                XCTAssertEqual(record.activations, (0..<short.tokenIDs.count).map { Float(Float16(direct[$0 * 32 + id.neuron])) })
+                XCTAssertEqual(
+                    record.activations, (0..<short.tokenIDs.count).map { Float(Float16(direct[$0 * 32 + id.neuron])) })
             }
         }
     }
@@ -325,10 +365,12 @@ final class PrecomputeEndToEndTests: XCTestCase {
         let directory = try TestSupport.temporaryDirectory(self)
         let corpus = directory.appendingPathComponent("corpus.jsonl.gz").path
         func document(_ i: Int, firstWord: String = "Document") -> String {
-            "\(i == 0 ? firstWord : "Document") \(i): " + String(repeating: "the union of states is strong and growing. ", count: 12)
+            "\(i == 0 ? firstWord : "Document") \(i): "
+                + String(repeating: "the union of states is strong and growing. ", count: 12)
         }
         func writeCorpus(firstWord: String) throws {
-            let text = (0..<400).map { #"{"text": "\#(document($0, firstWord: firstWord))"}"# }.joined(separator: "\n") + "\n"
+            let text =
+                (0..<400).map { #"{"text": "\#(document($0, firstWord: firstWord))"}"# }.joined(separator: "\n") + "\n"
             let file = try XCTUnwrap(gzopen(corpus, "wb"))
             XCTAssertEqual(Int(gzwrite(file, text, UInt32(text.utf8.count))), text.utf8.count)
             gzclose(file)
@@ -343,7 +385,8 @@ final class PrecomputeEndToEndTests: XCTestCase {
         let database = try ActivationDatabase.openForReading(path: path)
         let excerpts = try database.excerpts()
         let kept = excerpts.reduce(0) { $0 + $1.tokenIDs.count }
-        XCTAssertTrue((2_000 - 64 + 1)...2_000 ~= kept, "stops at the first excerpt that would pass the limit (\(kept) tokens)")
+        XCTAssertTrue(
+            (2_000 - 64 + 1)...2_000 ~= kept, "stops at the first excerpt that would pass the limit (\(kept) tokens)")
         // Reading stopped at the document holding the first 64-token window that did not fit (counted here with the
         // tokenizer directly).
         let tokenizer = try GPT2Tokenizer(directory: Paths.tokenizer)
@@ -366,7 +409,8 @@ final class PrecomputeEndToEndTests: XCTestCase {
         XCTAssertTrue(again.alreadyComplete)
         // A change inside the prefix is caught.
         try writeCorpus(firstWord: "Changed")
-        XCTAssertThrowsMessage(try precompute(settings, corpus: corpus, into: directory), contains: [path, "the corpus has changed"])
+        XCTAssertThrowsMessage(
+            try precompute(settings, corpus: corpus, into: directory), contains: [path, "the corpus has changed"])
     }
 
     func testCorpusWithoutExcerptsAndBadLayer() throws {
@@ -377,14 +421,18 @@ final class PrecomputeEndToEndTests: XCTestCase {
         XCTAssertThrowsMessage(try precompute(corpus: corpus.path, into: directory), contains: ["yields no excerpt"])
         var settings = Self.settings()
         settings.layers = [2]
-        XCTAssertThrowsMessage(try precompute(settings, into: directory, name: "b.db"), contains: ["layer 2 is out of range"])
+        XCTAssertThrowsMessage(
+            try precompute(settings, into: directory, name: "b.db"), contains: ["layer 2 is out of range"])
     }
 
     // MARK: Helpers
 
     /// A metadata value as stored, read with SQL (independently of the store's typed accessors).
     func metadataText(_ path: String, _ key: String) throws -> String {
-        try XCTUnwrap(try SQLiteDatabase(path: path, readOnly: true).query("SELECT value FROM metadata WHERE key = ?", [.text(key)]) { $0.string(0) }.first)
+        try XCTUnwrap(
+            try SQLiteDatabase(path: path, readOnly: true).query(
+                "SELECT value FROM metadata WHERE key = ?", [.text(key)]
+            ) { $0.string(0) }.first)
     }
 
     func dump(_ path: String, _ table: String) throws -> [String] {
@@ -394,8 +442,11 @@ final class PrecomputeEndToEndTests: XCTestCase {
         return try database.query("SELECT \(row) FROM \(table) ORDER BY 1") { $0.string(0) }
     }
 
-    func assertSameNeurons(_ a: String, _ b: String, exactStatistics: Bool, file: StaticString = #filePath, line: UInt = #line) throws {
-        let first = try ActivationDatabase.openForReading(path: a), second = try ActivationDatabase.openForReading(path: b)
+    func assertSameNeurons(
+        _ a: String, _ b: String, exactStatistics: Bool, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        let first = try ActivationDatabase.openForReading(path: a),
+            second = try ActivationDatabase.openForReading(path: b)
         XCTAssertEqual(try first.neuronIDs(), try second.neuronIDs(), file: file, line: line)
         for id in try first.neuronIDs() {
             let x = try first.neuron(id), y = try second.neuron(id)
@@ -404,7 +455,10 @@ final class PrecomputeEndToEndTests: XCTestCase {
                 XCTAssertEqual(x.statistics, y.statistics, "\(id)", file: file, line: line)
             } else {
                 var s = x.statistics, t = y.statistics
-                for (u, v) in [(s.sum, t.sum), (s.sumSquares, t.sumSquares), (s.sumCubes, t.sumCubes), (s.sumFourthPowers, t.sumFourthPowers)] {
+                for (u, v) in [
+                    (s.sum, t.sum), (s.sumSquares, t.sumSquares), (s.sumCubes, t.sumCubes),
+                    (s.sumFourthPowers, t.sumFourthPowers),
+                ] {
                     XCTAssertEqual(u, v, accuracy: 1e-9 * max(1, abs(u)), "\(id)", file: file, line: line)
                 }
                 s.sum = 0; s.sumSquares = 0; s.sumCubes = 0; s.sumFourthPowers = 0

@@ -1,6 +1,7 @@
 import ActivationStore
 import TestSupport
 import XCTest
+
 @testable import Precompute
 
 final class SamplerTests: XCTestCase {
@@ -14,13 +15,18 @@ final class SamplerTests: XCTestCase {
             let expected = candidates.sorted { ($0.key, $0.id) < ($1.key, $1.id) }.prefix(k).map(\.id)
             for _ in 0..<3 {
                 var selection = BestKSelection(neuronCount: 2, capacity: k, maxTokens: 4)
-                for c in candidates.shuffled(using: &generator) where selection.admits(1, key: c.key, excerpt: Int32(c.id)) {
-                    selection.insert(1, key: c.key, excerpt: Int32(c.id), maximum: Float(c.id), minimum: 0, length: 2) { Float(c.id * 10 + $0) }
+                for c in candidates.shuffled(using: &generator)
+                where selection.admits(1, key: c.key, excerpt: Int32(c.id)) {
+                    selection.insert(1, key: c.key, excerpt: Int32(c.id), maximum: Float(c.id), minimum: 0, length: 2) {
+                        Float(c.id * 10 + $0)
+                    }
                 }
                 let kept = selection.sorted(1)
                 XCTAssertEqual(kept.map(\.excerpt), expected)
                 // Each candidate keeps its own activations through the heap's moves.
-                for entry in kept { XCTAssertEqual(entry.activations, [Float(entry.excerpt * 10), Float(entry.excerpt * 10 + 1)]) }
+                for entry in kept {
+                    XCTAssertEqual(entry.activations, [Float(entry.excerpt * 10), Float(entry.excerpt * 10 + 1)])
+                }
                 XCTAssertTrue(selection.sorted(0).isEmpty)
             }
         }
@@ -31,7 +37,9 @@ final class SamplerTests: XCTestCase {
         for id in 0..<20 {
             let key = Double((id * 7) % 11)
             if selection.admits(id % 3, key: key, excerpt: Int32(id)) {
-                selection.insert(id % 3, key: key, excerpt: Int32(id), maximum: 1, minimum: 0, length: 3) { Float($0 + id) }
+                selection.insert(id % 3, key: key, excerpt: Int32(id), maximum: 1, minimum: 0, length: 3) {
+                    Float($0 + id)
+                }
             }
         }
         var writer = BinaryWriter()
@@ -78,7 +86,8 @@ final class SamplerTests: XCTestCase {
 
 final class BatchingTests: XCTestCase {
     func testBatchesKeepPaddingSmall() {
-        XCTAssertEqual(paddedBatches(lengths: [1024, 1024, 1024, 320, 1024, 1024], maxCount: 4), [0..<3, 3..<4, 4..<6])
+        XCTAssertEqual(
+            paddedBatches(lengths: [1024, 1024, 1024, 320, 1024, 1024], maxCount: 4), [0..<3, 3..<4, 4..<6])
         XCTAssertEqual(paddedBatches(lengths: Array(repeating: 64, count: 10), maxCount: 4), [0..<4, 4..<8, 8..<10])
         XCTAssertEqual(paddedBatches(lengths: [], maxCount: 4), [])
         // Property: batches cover every sequence once, in order, at most maxCount each, and padding is at most

@@ -3,6 +3,7 @@ import Evaluation
 import Foundation
 import TestSupport
 import XCTest
+
 @testable import Reports
 
 /// Explains every neuron with markup-laden text, as an LLM or a hostile import could.
@@ -16,7 +17,10 @@ struct HostileExplainer: Explainer {
 
 final class HTMLReportTests: XCTestCase {
     /// Tokens a corpus can contain that are markup or break scripts.
-    static let vocabulary = ["<script>", "</script>", "&amp;", " \"q\"", "<!--", "\u{2028}", " plain", "\n", " <img src=x onerror=alert(2)>", " ok"]
+    static let vocabulary = [
+        "<script>", "</script>", "&amp;", " \"q\"", "<!--", "\u{2028}", " plain", "\n", " <img src=x onerror=alert(2)>",
+        " ok",
+    ]
 
     /// A complete database: 30 excerpts of 8 tokens; neuron (0, i) is 2 on token i and -k/16 (k = position % 3) elsewhere.
     func makeDatabase(_ directory: URL) throws -> String {
@@ -25,25 +29,38 @@ final class HTMLReportTests: XCTestCase {
         let excerpts = (0..<30).map { e in (0..<8).map { (e * 3 + $0 * 7) % Self.vocabulary.count } }
         try database.transaction {
             try database.writeVocabulary(Self.vocabulary.map { Array($0.utf8) })
-            try database.insert(DocumentRow(id: 0, source: "/corpus/<doc>.txt", line: nil, byteCount: 100, tokenCount: 240, invalidUTF8Replaced: 0, nulRemoved: 0))
+            try database.insert(
+                DocumentRow(
+                    id: 0, source: "/corpus/<doc>.txt", line: nil, byteCount: 100, tokenCount: 240,
+                    invalidUTF8Replaced: 0, nulRemoved: 0))
             for (id, tokens) in excerpts.enumerated() {
                 try database.insert(ExcerptRow(id: id, documentID: 0, startToken: 8 * id, tokenIDs: tokens))
             }
             for neuron in 0..<3 {
-                let values = excerpts.map { tokens in tokens.enumerated().map { $1 == neuron ? Float(2) : -Float($0 % 3) / 16 } }
+                let values = excerpts.map { tokens in
+                    tokens.enumerated().map { $1 == neuron ? Float(2) : -Float($0 % 3) / 16 }
+                }
                 var s = NeuronStatistics()
                 s.tokenCount = 240; s.excerptCount = 30; s.max = 2; s.min = -0.125; s.sum = 60; s.sumSquares = 100
-                s.positiveCount = 160; s.quantileBoundaries = [0.25, 1, 2, 2]; s.excerptsBelowBoundaries = [10, 15, 20, 30]
+                s.positiveCount = 160; s.quantileBoundaries = [0.25, 1, 2, 2];
+                s.excerptsBelowBoundaries = [10, 15, 20, 30]
                 let order = values.indices.sorted { (values[$0].max()!, -$0) > (values[$1].max()!, -$1) }
                 var records = order.prefix(24).enumerated().map { rank, e in
-                    StoredRecord(kind: .top, bucket: 0, rank: rank, excerptID: e, maxActivation: values[e].max()!, minActivation: values[e].min()!, activations: values[e])
+                    StoredRecord(
+                        kind: .top, bucket: 0, rank: rank, excerptID: e, maxActivation: values[e].max()!,
+                        minActivation: values[e].min()!, activations: values[e])
                 }
                 records += (0..<15).map { rank in
                     let e = (rank * 7 + neuron) % 30
-                    return StoredRecord(kind: .random, bucket: 0, rank: rank, excerptID: e, maxActivation: values[e].max()!, minActivation: values[e].min()!, activations: values[e])
+                    return StoredRecord(
+                        kind: .random, bucket: 0, rank: rank, excerptID: e, maxActivation: values[e].max()!,
+                        minActivation: values[e].min()!, activations: values[e])
                 }
-                records.append(StoredRecord(kind: .bottom, bucket: 0, rank: 0, excerptID: order.last!, maxActivation: values[order.last!].max()!,
-                                            minActivation: values[order.last!].min()!, activations: values[order.last!]))
+                records.append(
+                    StoredRecord(
+                        kind: .bottom, bucket: 0, rank: 0, excerptID: order.last!,
+                        maxActivation: values[order.last!].max()!,
+                        minActivation: values[order.last!].min()!, activations: values[order.last!]))
                 try database.write(NeuronData(id: NeuronID(layer: 0, neuron: neuron), statistics: s, records: records))
             }
             try database.markComplete()
@@ -56,10 +73,16 @@ final class HTMLReportTests: XCTestCase {
         let report = try RunWriter(directory: run)
         let reader = try NeuronRecordReader(path: database)
         try await Evaluator(source: reader, settings: EvaluationSettings()).run(
-            neurons: try reader.neuronIDs(), explainers: [HostileExplainer(), TokenListExplainer(), ShuffledExplainer(base: TokenListExplainer(), seed: 0)],
-            simulators: [KeywordSimulator()], explained: report.explained) { try report.add($0) }
-        try report.finish(manifest: RunManifest(database: database, neurons: "all", explainers: ["hostile<b>", "token-list", "shuffled"],
-                                                simulators: ["keyword"], settings: EvaluationSettings(), seed: 0, tool: "test"))
+            neurons: try reader.neuronIDs(),
+            explainers: [
+                HostileExplainer(), TokenListExplainer(), ShuffledExplainer(base: TokenListExplainer(), seed: 0),
+            ],
+            simulators: [KeywordSimulator()], explained: report.explained
+        ) { try report.add($0) }
+        try report.finish(
+            manifest: RunManifest(
+                database: database, neurons: "all", explainers: ["hostile<b>", "token-list", "shuffled"],
+                simulators: ["keyword"], settings: EvaluationSettings(), seed: 0, tool: "test"))
         return run
     }
 
@@ -84,7 +107,9 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertFalse(html.contains("<!--"))
         XCTAssertFalse(html.contains("<img"))
         XCTAssertFalse(html.contains("<b>"))
-        XCTAssertTrue(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;fires&quot;"), "the table shows the escaped explanation")
+        XCTAssertTrue(
+            html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;fires&quot;"),
+            "the table shows the escaped explanation")
         XCTAssertTrue(html.contains("hostile&lt;b&gt; / keyword"))
 
         // The data block decodes to exactly the database's tokens and the run's explanations.
@@ -102,7 +127,8 @@ final class HTMLReportTests: XCTestCase {
         for (key, section) in sections {
             let neuron = try database.neuron(try XCTUnwrap(NeuronID(key)))
             let explanations = try XCTUnwrap(section["explanations"] as? [[Any]])
-            XCTAssertTrue(explanations.contains { $0[0] as? String == "hostile<b>" && $0[1] as? String == HostileExplainer.text })
+            XCTAssertTrue(
+                explanations.contains { $0[0] as? String == "hostile<b>" && $0[1] as? String == HostileExplainer.text })
             // Every embedded activation is within half a level of the stored value.
             let scale = try XCTUnwrap(section["scale"] as? Double)
             XCTAssertEqual(scale, 2)
@@ -112,12 +138,15 @@ final class HTMLReportTests: XCTestCase {
                 let stored = try XCTUnwrap(neuron.records.first { $0.excerptID == Int(excerpt)! }).activations
                 let decoded = PackedValues.decode(packed, scale: scale)
                 XCTAssertEqual(decoded.count, stored.count)
-                for (d, s) in zip(decoded, stored) { XCTAssertEqual(try XCTUnwrap(d), Double(s), accuracy: scale / 2047 / 2 + 1e-9) }
+                for (d, s) in zip(decoded, stored) {
+                    XCTAssertEqual(try XCTUnwrap(d), Double(s), accuracy: scale / 2047 / 2 + 1e-9)
+                }
             }
             // The top records shown are the stored top records, in rank order.
             let records = try XCTUnwrap(section["records"] as? [[Any]])
-            XCTAssertEqual(records.filter { $0[0] as? String == "top" }.map { $0[1] as? Int },
-                           neuron.records(.top).prefix(10).map(\.excerptID))
+            XCTAssertEqual(
+                records.filter { $0[0] as? String == "top" }.map { $0[1] as? Int },
+                neuron.records(.top).prefix(10).map(\.excerptID))
             XCTAssertEqual((section["simulations"] as? [Any])?.count, 3, "one simulation per explainer × simulator")
         }
     }
@@ -129,21 +158,35 @@ final class HTMLReportTests: XCTestCase {
         let summary = try CSV.parse(String(contentsOf: run.appendingPathComponent("summary.csv"), encoding: .utf8))
         let header = summary[0].fields
         func column(_ name: String) -> Int { header.firstIndex(of: name)! }
-        XCTAssertEqual(report.headlines.map(\.pair.description), ["hostile<b> / keyword", "token-list / keyword", "shuffled(token-list) / keyword"])
+        XCTAssertEqual(
+            report.headlines.map(\.pair.description),
+            ["hostile<b> / keyword", "token-list / keyword", "shuffled(token-list) / keyword"])
         XCTAssertEqual(report.headlines.map(\.isControl), [false, false, true])
         for headline in report.headlines {
-            let row = try XCTUnwrap(summary.first { "\($0.fields[column("explainer")]) / \($0.fields[column("simulator")])" == headline.pair.description
-                && $0.fields[column("layer")] == "all" })
+            let row = try XCTUnwrap(
+                summary.first {
+                    "\($0.fields[column("explainer")]) / \($0.fields[column("simulator")])" == headline.pair.description
+                        && $0.fields[column("layer")] == "all"
+                })
             XCTAssertEqual(headline.summary.count, Int(row.fields[column("scored")]))
-            for (value, name) in [(headline.summary.mean, "mean"), (headline.summary.median, "median"), (headline.summary.confidenceLow, "ci95_low")] {
+            for (value, name) in [
+                (headline.summary.mean, "mean"), (headline.summary.median, "median"),
+                (headline.summary.confidenceLow, "ci95_low"),
+            ] {
                 let expected = Double(row.fields[column(name)])!
-                if expected.isNaN { XCTAssertTrue(value.isNaN) } else { XCTAssertEqual(value, expected, accuracy: 1e-12, name) }
+                if expected.isNaN {
+                    XCTAssertTrue(value.isNaN)
+                } else {
+                    XCTAssertEqual(value, expected, accuracy: 1e-12, name)
+                }
             }
         }
         // The token-list baseline finds each neuron's token (the small negative background is not simulated).
         XCTAssertGreaterThan(report.headlines[1].summary.mean, 0.99)
         // Histogram bars: the counts in their titles add up to the scored neurons of each pair.
-        let titles = report.html.components(separatedBy: "<title>").dropFirst().compactMap { $0.components(separatedBy: " neurons with score").first.flatMap { Int($0) } }
+        let titles = report.html.components(separatedBy: "<title>").dropFirst().compactMap {
+            $0.components(separatedBy: " neurons with score").first.flatMap { Int($0) }
+        }
         XCTAssertEqual(titles.reduce(0, +), report.headlines.map(\.summary.count).reduce(0, +))
     }
 
@@ -157,9 +200,11 @@ final class HTMLReportTests: XCTestCase {
         var settings = PrecomputeSettings()
         settings.precisionName = "bf16"
         try database.transaction {
-            try database.setIdentity(ActivationDatabase.Identity(settings: settings, modelSHA256: [:], tokenizerSHA256: [:]))
+            try database.setIdentity(
+                ActivationDatabase.Identity(settings: settings, modelSHA256: [:], tokenizerSHA256: [:]))
         }
-        XCTAssertTrue(try HTMLReport(runDirectory: run.path).html.contains("activations recorded with bf16 matrix multiplies"))
+        XCTAssertTrue(
+            try HTMLReport(runDirectory: run.path).html.contains("activations recorded with bf16 matrix multiplies"))
     }
 
     /// The header names the corpus with its size, read from the database's corpus manifest.
@@ -169,24 +214,32 @@ final class HTMLReportTests: XCTestCase {
         let run = try await makeRun(directory, database: path)
         let database = try ActivationDatabase.openForWriting(path: path)
         try database.transaction {
-            try database.setCorpus(CorpusManifest(path: "/corpus", format: "txt-directory", files: 1, sha256: "00", documents: 1,
-                                                  excerpts: 30, tokensInExcerpts: 240, tokensDropped: 0, issues: CorpusIssues(),
-                                                  stoppedAtMaxTokens: nil))
+            try database.setCorpus(
+                CorpusManifest(
+                    path: "/corpus", format: "txt-directory", files: 1, sha256: "00", documents: 1,
+                    excerpts: 30, tokensInExcerpts: 240, tokensDropped: 0, issues: CorpusIssues(),
+                    stoppedAtMaxTokens: nil))
         }
         let html = try HTMLReport(runDirectory: run.path).html
-        XCTAssertTrue(html.contains("<dt>corpus</dt><dd>path /corpus, documents 1, tokens 240 in 30 excerpts</dd>"), "no corpus size in the header")
+        XCTAssertTrue(
+            html.contains("<dt>corpus</dt><dd>path /corpus, documents 1, tokens 240 in 30 excerpts</dd>"),
+            "no corpus size in the header")
     }
 
     func testPackedValuesRoundTripWithinHalfALevel() {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<50 {
             let scale = Double.random(in: 0.01...100, using: &generator)
-            let values = (0..<64).map { _ in Float.random(in: -Float(scale)...Float(scale), using: &generator) } + [.nan]
+            let values =
+                (0..<64).map { _ in Float.random(in: -Float(scale)...Float(scale), using: &generator) } + [.nan]
             let decoded = PackedValues.decode(PackedValues.encode(values, scale: scale), scale: scale)
             XCTAssertNil(decoded.last!)
-            for (d, v) in zip(decoded, values.dropLast()) { XCTAssertEqual(d!, Double(v), accuracy: scale / 2047 / 2 * 1.0001) }
+            for (d, v) in zip(decoded, values.dropLast()) {
+                XCTAssertEqual(d!, Double(v), accuracy: scale / 2047 / 2 * 1.0001)
+            }
         }
-        XCTAssertEqual(PackedValues.decode(PackedValues.encode([5, -5], scale: 1), scale: 1), [1, -1], "out of range values clamp")
+        XCTAssertEqual(
+            PackedValues.decode(PackedValues.encode([5, -5], scale: 1), scale: 1), [1, -1], "out of range values clamp")
         XCTAssertEqual(HTMLText.jsonString("</script>\u{2028}\"\\"), #""\u003c/script\u003e\u2028\"\\""#)
         XCTAssertEqual([0.0, -0.0421, 3.5, 1e-5, 12.0].map(HTMLText.number), ["0", "-0.042", "3.5", "0", "12"])
     }
@@ -194,11 +247,14 @@ final class HTMLReportTests: XCTestCase {
     func testBadRunsAreReportedWithTheirPath() async throws {
         let directory = try TestSupport.temporaryDirectory(self)
         let databasePath = try makeDatabase(directory)
-        XCTAssertThrowsMessage(try HTMLReport(runDirectory: directory.path), contains: [directory.appendingPathComponent("run.json").path, "not found"])
+        XCTAssertThrowsMessage(
+            try HTMLReport(runDirectory: directory.path),
+            contains: [directory.appendingPathComponent("run.json").path, "not found"])
 
         let run = try await makeRun(directory, database: databasePath)
-        XCTAssertThrowsMessage(try HTMLReport(runDirectory: run.path, databasePath: directory.appendingPathComponent("absent.db").path),
-                               contains: ["absent.db", "not found"])
+        XCTAssertThrowsMessage(
+            try HTMLReport(runDirectory: run.path, databasePath: directory.appendingPathComponent("absent.db").path),
+            contains: ["absent.db", "not found"])
         let simulations = run.appendingPathComponent("simulations.jsonl.gz")
         let bytes = try Data(contentsOf: simulations)
         try bytes.prefix(bytes.count / 2).write(to: simulations)

@@ -17,8 +17,10 @@ public enum TestSupport {
 }
 
 /// Asserts that `body` throws an error whose message contains every one of `fragments`.
-public func XCTAssertThrowsMessage<T>(_ body: @autoclosure () throws -> T, contains fragments: [String],
-                                      file: StaticString = #filePath, line: UInt = #line) {
+public func XCTAssertThrowsMessage<T>(
+    _ body: @autoclosure () throws -> T, contains fragments: [String],
+    file: StaticString = #filePath, line: UInt = #line
+) {
     do {
         _ = try body()
         XCTFail("expected an error containing \(fragments)", file: file, line: line)
@@ -39,17 +41,24 @@ public final class FakeOpenAIServerProcess {
 
     public init() throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestSupport.repositoryRoot.appendingPathComponent("Scripts/fake-openai-server.py").path]
+        process.arguments = [
+            "python3", TestSupport.repositoryRoot.appendingPathComponent("Scripts/fake-openai-server.py").path,
+        ]
         let output = Pipe()
         process.standardOutput = output
         process.standardInput = input
         try process.run()
         // The first line is "PORT n".
         var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line += byte }
+        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line += byte
+        }
         guard let port = Int(String(decoding: line, as: UTF8.self).replacingOccurrences(of: "PORT ", with: "")) else {
-            throw NSError(domain: "FakeOpenAIServer", code: 1,
-                          userInfo: [NSLocalizedDescriptionKey: "the fake server did not start: \(String(decoding: line, as: UTF8.self))"])
+            throw NSError(
+                domain: "FakeOpenAIServer", code: 1,
+                userInfo: [
+                    NSLocalizedDescriptionKey: "the fake server did not start: \(String(decoding: line, as: UTF8.self))"
+                ])
         }
         self.port = port
     }

@@ -15,8 +15,10 @@ public struct CorpusManifest: Codable, Equatable, Sendable {
     /// `sha256`, `documents`, `tokensDropped` and `issues` cover the documents read (absent otherwise).
     public var stoppedAtMaxTokens: Bool?
 
-    public init(path: String, format: String, files: Int, sha256: String, documents: Int, excerpts: Int,
-                tokensInExcerpts: Int, tokensDropped: Int, issues: CorpusIssues, stoppedAtMaxTokens: Bool?) {
+    public init(
+        path: String, format: String, files: Int, sha256: String, documents: Int, excerpts: Int,
+        tokensInExcerpts: Int, tokensDropped: Int, issues: CorpusIssues, stoppedAtMaxTokens: Bool?
+    ) {
         self.path = path
         self.format = format
         self.files = files

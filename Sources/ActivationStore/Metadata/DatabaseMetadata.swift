@@ -29,7 +29,8 @@ extension ActivationDatabase {
             var differences: [String] = []
             func compare<T: Encodable & Equatable>(_ name: String, _ mine: T, _ theirs: T) {
                 if mine != theirs {
-                    differences.append("\(name): stored \((try? Self.json(theirs)) ?? "?"), now \((try? Self.json(mine)) ?? "?")")
+                    differences.append(
+                        "\(name): stored \((try? Self.json(theirs)) ?? "?"), now \((try? Self.json(mine)) ?? "?")")
                 }
             }
             compare("model_sha256", modelSHA256, stored.modelSHA256)
@@ -43,8 +44,9 @@ extension ActivationDatabase {
 
     public func identity() throws -> Identity? {
         guard let settings = try settings() else { return nil }
-        return Identity(settings: settings, modelSHA256: try value([String: String].self, .modelSHA256) ?? [:],
-                        tokenizerSHA256: try value([String: String].self, .tokenizerSHA256) ?? [:])
+        return Identity(
+            settings: settings, modelSHA256: try value([String: String].self, .modelSHA256) ?? [:],
+            tokenizerSHA256: try value([String: String].self, .tokenizerSHA256) ?? [:])
     }
 
     public func setIdentity(_ identity: Identity) throws {
@@ -77,18 +79,23 @@ extension ActivationDatabase {
     func value<T: Decodable>(_ type: T.Type, _ key: MetadataKey) throws -> T? {
         guard let text = try metadataText(key) else { return nil }
         do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch {
-            throw ActivationStoreError.corrupt(path: path, reason: "metadata \"\(key.rawValue)\" is not a valid \(type) (\(DecodingFailure.describe(error)))")
+            throw ActivationStoreError.corrupt(
+                path: path,
+                reason: "metadata \"\(key.rawValue)\" is not a valid \(type) (\(DecodingFailure.describe(error)))")
         }
     }
 
-    func setValue<T: Encodable>(_ value: T, _ key: MetadataKey) throws { try setMetadataText(key, try Self.json(value)) }
+    func setValue<T: Encodable>(_ value: T, _ key: MetadataKey) throws {
+        try setMetadataText(key, try Self.json(value))
+    }
 
     func metadataText(_ key: MetadataKey) throws -> String? {
         try connection.query("SELECT value FROM metadata WHERE key = ?", [.text(key.rawValue)]) { $0.string(0) }.first
     }
 
     func setMetadataText(_ key: MetadataKey, _ json: String) throws {
-        try connection.run("INSERT OR REPLACE INTO metadata (key, value) VALUES (?, ?)", [.text(key.rawValue), .text(json)])
+        try connection.run(
+            "INSERT OR REPLACE INTO metadata (key, value) VALUES (?, ?)", [.text(key.rawValue), .text(json)])
     }
 
     /// Compact, key-sorted JSON: the stored form of every metadata value.

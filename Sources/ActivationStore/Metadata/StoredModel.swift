@@ -28,9 +28,11 @@ public struct StoredModel: Codable, Equatable, Sendable {
         case modelType = "model_type"
     }
 
-    public init(vocabularySize: Int, contextLength: Int, embeddingSize: Int, layerCount: Int, headCount: Int,
-                innerSize: Int?, activationFunction: String, layerNormEpsilon: Float, scaleAttentionWeights: Bool,
-                scaleAttentionByInverseLayerIndex: Bool, modelType: String?) {
+    public init(
+        vocabularySize: Int, contextLength: Int, embeddingSize: Int, layerCount: Int, headCount: Int,
+        innerSize: Int?, activationFunction: String, layerNormEpsilon: Float, scaleAttentionWeights: Bool,
+        scaleAttentionByInverseLayerIndex: Bool, modelType: String?
+    ) {
         self.vocabularySize = vocabularySize
         self.contextLength = contextLength
         self.embeddingSize = embeddingSize

@@ -14,7 +14,9 @@ public struct EvaluationPair: Hashable, Sendable, Comparable, CustomStringConver
     /// Controls are named by their plug-ins: `shuffled(…)` and `constant…` explainers.
     public var isControl: Bool { explainer.hasPrefix("shuffled(") || explainer.hasPrefix("constant") }
 
-    public static func < (a: EvaluationPair, b: EvaluationPair) -> Bool { (a.explainer, a.simulator) < (b.explainer, b.simulator) }
+    public static func < (a: EvaluationPair, b: EvaluationPair) -> Bool {
+        (a.explainer, a.simulator) < (b.explainer, b.simulator)
+    }
 }
 
 extension Sequence {

@@ -10,7 +10,9 @@ public struct ExplanationLine: Codable, Equatable, Sendable {
     public var error: String?
     public var explainExcerptIDs: [Int]
 
-    enum CodingKeys: String, CodingKey { case layer, neuron, explainer, explanation, error, explainExcerptIDs = "explain_excerpt_ids" }
+    enum CodingKeys: String, CodingKey {
+        case layer, neuron, explainer, explanation, error, explainExcerptIDs = "explain_excerpt_ids"
+    }
 
     public init(neuron: NeuronID, explainer: String, result: Result<String, EvaluationError>, excerptIDs: [Int]) {
         layer = neuron.layer

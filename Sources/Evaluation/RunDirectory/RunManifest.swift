@@ -37,8 +37,10 @@ public struct RunManifest: Codable, Equatable, Sendable {
             case completionTokens = "llm_completion_tokens", costDollars = "llm_cost_dollars"
         }
 
-        public init(model: String, baseURL: String, calls: Int, cachedCalls: Int, failedCalls: Int, retries: Int,
-                    promptTokens: Int, completionTokens: Int, costDollars: Double?) {
+        public init(
+            model: String, baseURL: String, calls: Int, cachedCalls: Int, failedCalls: Int, retries: Int,
+            promptTokens: Int, completionTokens: Int, costDollars: Double?
+        ) {
             self.model = model
             self.baseURL = baseURL
             self.calls = calls
@@ -57,8 +59,10 @@ public struct RunManifest: Codable, Equatable, Sendable {
         case neuronsEvaluated = "neurons_evaluated"
     }
 
-    public init(database: String, neurons: String, explainers: [String], simulators: [String], settings: EvaluationSettings,
-                seed: UInt64, tool: String) {
+    public init(
+        database: String, neurons: String, explainers: [String], simulators: [String], settings: EvaluationSettings,
+        seed: UInt64, tool: String
+    ) {
         self.database = database
         self.neurons = neurons
         self.explainers = explainers

@@ -24,13 +24,16 @@ public struct RunScores: Sendable {
         let url = URL(fileURLWithPath: directory).appendingPathComponent(RunFile.scores.rawValue)
         path = directory
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw EvaluationError.invalidRun(path: url.path, reason: "not found or not UTF-8 (is this a finished evaluation run?)")
+            throw EvaluationError.invalidRun(
+                path: url.path, reason: "not found or not UTF-8 (is this a finished evaluation run?)")
         }
         let table: [(line: Int, fields: [String])]
         do { table = try CSV.parse(text) } catch let error as CSV.CSVError {
             throw EvaluationError.invalidRun(path: url.path, reason: "line \(error.line): \(error.reason)")
         }
-        guard let header = table.first?.fields else { throw EvaluationError.invalidRun(path: url.path, reason: "empty file") }
+        guard let header = table.first?.fields else {
+            throw EvaluationError.invalidRun(path: url.path, reason: "empty file")
+        }
         func column(_ name: ScoreColumn) throws -> Int {
             guard let index = header.firstIndex(of: name.rawValue) else {
                 throw EvaluationError.invalidRun(path: url.path, reason: "no column \(name.rawValue)")
@@ -38,21 +41,31 @@ public struct RunScores: Sendable {
             return index
         }
         let (layer, neuron, explainer, simulator, status, correlation) =
-            (try column(.layer), try column(.neuron), try column(.explainer), try column(.simulator), try column(.status), try column(.correlation))
-        let optional: [ScoreColumn: Int] = Dictionary(uniqueKeysWithValues: [
-            ScoreColumn.calibration, .explanation, .topCorrelation, .randomCorrelation, .rSquared, .scoreNotes, .error,
-        ].compactMap { name in header.firstIndex(of: name.rawValue).map { (name, $0) } })
+            (
+                try column(.layer), try column(.neuron), try column(.explainer), try column(.simulator),
+                try column(.status), try column(.correlation)
+            )
+        let optional: [ScoreColumn: Int] = Dictionary(
+            uniqueKeysWithValues: [
+                ScoreColumn.calibration, .explanation, .topCorrelation, .randomCorrelation, .rSquared, .scoreNotes,
+                .error,
+            ].compactMap { name in header.firstIndex(of: name.rawValue).map { (name, $0) } })
         rows = try table.dropFirst().map { row in
             guard row.fields.count == header.count, let l = Int(row.fields[layer]), let n = Int(row.fields[neuron]),
-                  let state = EvaluationStatus(rawValue: row.fields[status]) else {
+                let state = EvaluationStatus(rawValue: row.fields[status])
+            else {
                 throw EvaluationError.invalidRun(path: url.path, reason: "line \(row.line) is malformed")
             }
             func text(_ name: ScoreColumn) -> String { optional[name].map { row.fields[$0] } ?? "" }
-            return Row(neuron: NeuronID(layer: l, neuron: n), explainer: row.fields[explainer], simulator: row.fields[simulator],
-                       calibration: text(.calibration), status: state, explanation: CSV.unneutralised(text(.explanation)),
-                       correlation: Double(row.fields[correlation]) ?? .nan, topCorrelation: Double(text(.topCorrelation)) ?? .nan,
-                       randomCorrelation: Double(text(.randomCorrelation)) ?? .nan, rSquared: Double(text(.rSquared)) ?? .nan,
-                       notes: [text(.scoreNotes), CSV.unneutralised(text(.error))].filter { !$0.isEmpty }.joined(separator: "; "))
+            return Row(
+                neuron: NeuronID(layer: l, neuron: n), explainer: row.fields[explainer],
+                simulator: row.fields[simulator],
+                calibration: text(.calibration), status: state, explanation: CSV.unneutralised(text(.explanation)),
+                correlation: Double(row.fields[correlation]) ?? .nan,
+                topCorrelation: Double(text(.topCorrelation)) ?? .nan,
+                randomCorrelation: Double(text(.randomCorrelation)) ?? .nan, rSquared: Double(text(.rSquared)) ?? .nan,
+                notes: [text(.scoreNotes), CSV.unneutralised(text(.error))].filter { !$0.isEmpty }.joined(
+                    separator: "; "))
         }
     }
 
@@ -75,7 +88,9 @@ public struct RunContents: Sendable {
         manifest = try Self.manifest(directory: directory)
         scores = try RunScores(directory: directory)
         var explanations: [NeuronID: [String: ExplanationLine]] = [:]
-        for line in try Self.lines(ExplanationLine.self, of: Self.path(.explanations, directory), what: "an explanation row") {
+        for line in try Self.lines(
+            ExplanationLine.self, of: Self.path(.explanations, directory), what: "an explanation row")
+        {
             explanations[line.id, default: [:]][line.explainer] = line
         }
         self.explanations = explanations
@@ -98,7 +113,8 @@ public struct RunContents: Sendable {
             throw EvaluationError.invalidRun(path: path, reason: "the run did not finish (no \"complete\": true)")
         }
         do { return try JSONDecoder().decode(RunManifest.self, from: data) } catch {
-            throw EvaluationError.invalidRun(path: path, reason: "not a run manifest (\(DecodingFailure.describe(error)))")
+            throw EvaluationError.invalidRun(
+                path: path, reason: "not a run manifest (\(DecodingFailure.describe(error)))")
         }
     }
 
@@ -115,14 +131,17 @@ public struct RunContents: Sendable {
                 throw EvaluationError.invalidRun(path: path, reason: error.reason)
             }
         } else {
-            guard let data = FileManager.default.contents(atPath: path) else { throw EvaluationError.invalidRun(path: path, reason: "not found") }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw EvaluationError.invalidRun(path: path, reason: "not found")
+            }
             bytes = Array(data)
         }
         let decoder = JSONDecoder()
         var values: [T] = []
         for (index, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: true).enumerated() {
             do { values.append(try decoder.decode(type, from: Data(line))) } catch {
-                throw EvaluationError.invalidRun(path: path, reason: "line \(index + 1) is not \(what) (\(error.localizedDescription))")
+                throw EvaluationError.invalidRun(
+                    path: path, reason: "line \(index + 1) is not \(what) (\(error.localizedDescription))")
             }
         }
         return values

@@ -4,14 +4,16 @@ public enum ScoreColumn: String, CaseIterable, Sendable {
     case layer, neuron, explainer, simulator, calibration, status, explanation, correlation
     case topCorrelation = "top_correlation", randomCorrelation = "random_correlation", rSquared = "r_squared"
     case absoluteDeviationExplained = "absolute_dev_explained", scoreNotes = "score_notes"
-    case explainRecords = "explain_records", scoreTopRecords = "score_top_records", scoreRandomRecords = "score_random_records"
+    case explainRecords = "explain_records", scoreTopRecords = "score_top_records", scoreRandomRecords =
+        "score_random_records"
     case scoredTokens = "scored_tokens", error
 }
 
 /// The columns of summary.csv, in order.
 public enum SummaryColumn: String, CaseIterable, Sendable {
     case explainer, simulator, calibration, layer, neurons, scored, undefined, failed, missing, mean, median, std
-    case ci95Low = "ci95_low", ci95High = "ci95_high", fractionAtLeastHalf = "fraction_ge_0.5", fractionAtLeast08 = "fraction_ge_0.8"
+    case ci95Low = "ci95_low", ci95High = "ci95_high", fractionAtLeastHalf = "fraction_ge_0.5", fractionAtLeast08 =
+        "fraction_ge_0.8"
 }
 
 /// The files of a run directory.

@@ -26,20 +26,25 @@ public struct SimulationRow: Sendable, Decodable {
     /// written at float32 precision, which is what they were computed from.
     static func line(for e: NeuronEvaluation) -> [UInt8] {
         func numbers<T: BinaryFloatingPoint>(_ values: [T]) -> String {
-            "[" + values.map { v -> String in
-                let f = Float(v)
-                return f.isFinite ? "\(f)" : "null"
-            }.joined(separator: ",") + "]"
+            "["
+                + values.map { v -> String in
+                    let f = Float(v)
+                    return f.isFinite ? "\(f)" : "null"
+                }.joined(separator: ",") + "]"
         }
         func string(_ text: String) -> String {
             String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
         }
         let records = e.records.map { r -> String in
-            var fields = "{\"role\":\"\(r.role.rawValue)\",\"excerpt_id\":\(r.excerptID),\"simulated\":\(numbers(r.simulated))"
-            if r.role != .calibration { fields += ",\"actual\":\(numbers(r.actual)),\"calibrated\":\(numbers(r.calibrated))" }
+            var fields =
+                "{\"role\":\"\(r.role.rawValue)\",\"excerpt_id\":\(r.excerptID),\"simulated\":\(numbers(r.simulated))"
+            if r.role != .calibration {
+                fields += ",\"actual\":\(numbers(r.actual)),\"calibrated\":\(numbers(r.calibrated))"
+            }
             return fields + "}"
         }
-        let line = "{\"layer\":\(e.neuron.layer),\"neuron\":\(e.neuron.neuron),\"explainer\":\(string(e.explainer)),"
+        let line =
+            "{\"layer\":\(e.neuron.layer),\"neuron\":\(e.neuron.neuron),\"explainer\":\(string(e.explainer)),"
             + "\"simulator\":\(string(e.simulator)),\"calibration\":\"\(e.calibration.rawValue)\",\"records\":[\(records.joined(separator: ","))]}\n"
         return Array(line.utf8)
     }

@@ -21,7 +21,7 @@ struct BytePairEncoder: Sendable {
         if n == 1 { output.append(Int(byteTokens[Int(piece[0])])); return }
 
         var symbol = piece.map { byteTokens[Int($0)] }
-        var next = Array(1...n)           // n means "no next symbol"
+        var next = Array(1...n)  // n means "no next symbol"
         var previous = Array(-1..<(n - 1))
         var alive = [Bool](repeating: true, count: n)
 

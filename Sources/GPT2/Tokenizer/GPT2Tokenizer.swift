@@ -13,27 +13,34 @@ public struct GPT2Tokenizer: Sendable {
 
     /// Reads `vocab.json` and `merges.txt` from `directory`.
     public init(directory: URL) throws {
-        try self.init(vocabulary: directory.appendingPathComponent("vocab.json"),
-                      merges: directory.appendingPathComponent("merges.txt"))
+        try self.init(
+            vocabulary: directory.appendingPathComponent("vocab.json"),
+            merges: directory.appendingPathComponent("merges.txt"))
     }
 
     public init(vocabulary vocabularyURL: URL, merges mergesURL: URL) throws {
-        let hint = "Hint: run Scripts/fetch-assets, or name a tokenizer directory with GPT-2's vocab.json and merges.txt."
+        let hint =
+            "Hint: run Scripts/fetch-assets, or name a tokenizer directory with GPT-2's vocab.json and merges.txt."
         let vocabularyData = try readFile(vocabularyURL, hint: hint)
         let mergesData = try readFile(mergesURL, hint: hint)
 
         // vocab.json: {token spelled in byte-encoder characters: id}, ids dense from 0.
         let vocabularyPath = vocabularyURL.path
         guard let object = try? JSONSerialization.jsonObject(with: vocabularyData),
-              let vocabulary = object as? [String: Int] else {
-            throw GPT2Error.invalidTokenizerFile(path: vocabularyPath, line: nil,
-                                                reason: "expected a JSON object mapping token strings to integer ids")
+            let vocabulary = object as? [String: Int]
+        else {
+            throw GPT2Error.invalidTokenizerFile(
+                path: vocabularyPath, line: nil,
+                reason: "expected a JSON object mapping token strings to integer ids")
         }
         var tokenBytes = [[UInt8]?](repeating: nil, count: vocabulary.count)
         for (token, id) in vocabulary {
             guard id >= 0 && id < vocabulary.count, tokenBytes[id] == nil else {
-                throw GPT2Error.invalidTokenizerFile(path: vocabularyPath, line: nil,
-                                                    reason: "ids must be distinct and in 0..<\(vocabulary.count); found \(id) for \(token.debugDescription)")
+                throw GPT2Error.invalidTokenizerFile(
+                    path: vocabularyPath, line: nil,
+                    reason:
+                        "ids must be distinct and in 0..<\(vocabulary.count); found \(id) for \(token.debugDescription)"
+                )
             }
             // The special token is the only entry not spelled in byte-encoder characters.
             tokenBytes[id] = ByteEncoder.bytes(ofToken: token) ?? Array(token.utf8)
@@ -43,8 +50,9 @@ public struct GPT2Tokenizer: Sendable {
         var byteTokens = [Int32](repeating: -1, count: 256)
         for byte in 0..<256 {
             guard let id = vocabulary[String(ByteEncoder.scalarForByte[byte])] else {
-                throw GPT2Error.invalidTokenizerFile(path: vocabularyPath, line: nil,
-                                                    reason: "no token for byte \(byte)")
+                throw GPT2Error.invalidTokenizerFile(
+                    path: vocabularyPath, line: nil,
+                    reason: "no token for byte \(byte)")
             }
             byteTokens[byte] = Int32(id)
         }
@@ -61,9 +69,13 @@ public struct GPT2Tokenizer: Sendable {
             if line.isEmpty || (index == 0 && line.hasPrefix("#version")) { continue }
             let parts = line.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 2, let left = vocabulary[String(parts[0])], let right = vocabulary[String(parts[1])],
-                  let result = vocabulary[String(parts[0] + parts[1])] else {
-                throw GPT2Error.invalidTokenizerFile(path: mergesPath, line: index + 1,
-                                                    reason: "expected two vocabulary tokens whose concatenation is a token, got \(String(line).debugDescription)")
+                let result = vocabulary[String(parts[0] + parts[1])]
+            else {
+                throw GPT2Error.invalidTokenizerFile(
+                    path: mergesPath, line: index + 1,
+                    reason:
+                        "expected two vocabulary tokens whose concatenation is a token, got \(String(line).debugDescription)"
+                )
             }
             merges[BytePairEncoder.key(Int32(left), Int32(right))] = .init(rank: rank, result: Int32(result))
             rank += 1

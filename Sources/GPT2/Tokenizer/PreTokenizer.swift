@@ -8,10 +8,10 @@
 enum PreTokenizer {
     /// The character classes the expression distinguishes.
     enum ScalarClass: UInt8 {
-        case letter      // \p{L}: Lu, Ll, Lt, Lm, Lo
-        case number      // \p{N}: Nd, Nl, No
+        case letter  // \p{L}: Lu, Ll, Lt, Lm, Lo
+        case number  // \p{N}: Nd, Nl, No
         case whitespace  // \s: the Unicode White_Space property
-        case other       // everything else (punctuation, symbols, marks, controls)
+        case other  // everything else (punctuation, symbols, marks, controls)
     }
 
     static func classify(_ scalar: Unicode.Scalar) -> ScalarClass {
@@ -75,7 +75,8 @@ enum PreTokenizer {
                     k += 2; body(offset[start], offset[k]); continue
                 }
                 if (isASCII(k + 1, "r") && isASCII(k + 2, "e")) || (isASCII(k + 1, "v") && isASCII(k + 2, "e"))
-                    || (isASCII(k + 1, "l") && isASCII(k + 2, "l")) {
+                    || (isASCII(k + 1, "l") && isASCII(k + 2, "l"))
+                {
                     k += 3; body(offset[start], offset[k]); continue
                 }
             }
