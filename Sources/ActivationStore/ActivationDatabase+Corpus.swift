@@ -50,10 +50,6 @@ extension ActivationDatabase {
             ])
     }
 
-    public func excerptCount() throws -> Int {
-        try connection.query("SELECT count(*) FROM excerpts") { $0.int(0) }.first ?? 0
-    }
-
     /// Where an excerpt sits in its document, without its tokens.
     public struct ExcerptPlacement: Equatable, Sendable {
         public var documentID: Int

@@ -35,11 +35,6 @@ struct LayerSampler {
         }
     }
 
-    func neuronData(_ neuron: Int) -> NeuronData {
-        let part = samplers.lastIndex { $0.firstNeuron <= neuron }!
-        return samplers[part].neuronData(neuron - samplers[part].firstNeuron)
-    }
-
     func encodedNeuron(_ neuron: Int) throws -> ActivationDatabase.EncodedNeuron {
         let part = samplers.lastIndex { $0.firstNeuron <= neuron }!
         return try samplers[part].encodedNeuron(neuron - samplers[part].firstNeuron)

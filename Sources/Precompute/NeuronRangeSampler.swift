@@ -208,18 +208,6 @@ struct NeuronRangeSampler {
         }
     }
 
-    /// Neuron `firstNeuron + i`'s statistics and records, in the database's order.
-    func neuronData(_ i: Int) -> NeuronData {
-        let (data, lengths, bits) = neuronRecords(i)
-        var records = data.records
-        var offset = 0
-        for (index, length) in lengths.enumerated() {
-            records[index].activations = bits[offset..<(offset + length)].map { Float(Float16(bitPattern: $0)) }
-            offset += length
-        }
-        return NeuronData(id: data.id, statistics: data.statistics, records: records)
-    }
-
     /// Neuron `firstNeuron + i` ready to write: its float16 activations go to the database without conversion.
     func encodedNeuron(_ i: Int) throws -> ActivationDatabase.EncodedNeuron {
         let (data, lengths, bits) = neuronRecords(i)

@@ -41,7 +41,7 @@ struct PuzzlesCommand: AsyncParsableCommand {
                     .text(result.status.rawValue), .number(correlation),
                     .text(result.explanation ?? result.error ?? ""),
                 ])
-                let pair = "\(result.explainer) / \(result.simulator)"
+                let pair = result.pair.description
                 print(
                     puzzle.name.padding(toLength: 15, withPad: " ", startingAt: 0)
                         + pair.padding(toLength: 35, withPad: " ", startingAt: 0)
