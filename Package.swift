@@ -128,6 +128,6 @@ let package = Package(
         .testTarget(
             name: "LLMTests", dependencies: ["LLM", "Evaluation", "ActivationStore", "TestSupport"],
             exclude: ["Resources"]),
-        .testTarget(name: "CLITests", dependencies: ["neuronbench", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["neuronbench", "Support", "TestSupport"]),
     ]
 )

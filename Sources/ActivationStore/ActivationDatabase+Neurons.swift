@@ -148,6 +148,11 @@ extension ActivationDatabase {
         }
     }
 
+    /// The distinct excerpts that any record comes from, in id order.
+    public func recordedExcerptIDs() throws -> [Int] {
+        try connection.query("SELECT DISTINCT excerpt_id FROM records ORDER BY 1") { $0.int(0) }
+    }
+
     /// A neuron's statistics and records with their activations (float16 precision).
     public func neuron(_ id: NeuronID) throws -> NeuronData {
         let rows = try connection.query(

@@ -11,6 +11,8 @@ extension Precomputation {
     ) throws -> CorpusManifest {
         if try database.progress(ProgressKey.tokenized) == nil {
             try database.transaction {
+                // Checked again where the identity is written, so no other run's identity can slip in between.
+                _ = try checkResumable(database, inputs.identity)
                 try database.removeCorpus()
                 try database.setIdentity(inputs.identity)
                 try database.setTool(ToolInfo(version: NeuronbenchVersion.current))

@@ -49,6 +49,9 @@ public final class Precomputation {
     public func run(progress: (ProgressReport) -> Void = { _ in }) throws -> PrecomputeSummary {
         let started = Date()
         let inputs = try checkedInputs()
+        // One writer per database for the whole run (released when this returns, or by the kernel if it dies).
+        let lock = try WriterLock(for: outputPath)
+        defer { lock.release() }
         let database = try ActivationDatabase.openForWriting(path: outputPath)
         var summary = PrecomputeSummary()
         summary.stored.layers = inputs.layers

@@ -15,6 +15,8 @@ public enum ShardMerge {
         guard !FileManager.default.fileExists(atPath: output) else {
             throw PrecomputeError.cannotMerge("\(output) already exists; remove it or write elsewhere")
         }
+        let lock = try WriterLock(for: output)
+        defer { lock.release() }
         let shards = try inputs.map { try ActivationDatabase.openForReading(path: $0) }
         let identities = try shards.map { shard -> ActivationDatabase.Identity in
             guard let identity = try shard.identity() else {
@@ -44,6 +46,8 @@ public enum ShardMerge {
                 "expected shards 0/\(count) … \(count - 1)/\(count) once each; got \(identities.map { "\($0.settings.shardIndex)/\($0.settings.shardCount)" }.joined(separator: ", "))"
             )
         }
+
+        try checkRecordsComeFromOwnShard(shards, identities)
 
         // Written beside the output and renamed into place when complete: no half-merged file ever has its name.
         let temporary = output + ".partial"
@@ -81,6 +85,33 @@ public enum ShardMerge {
         try FileManager.default.moveItem(atPath: temporary, toPath: output)
         summary.databaseBytes = ActivationDatabase.fileSize(output)
         return summary
+    }
+
+    /// Every shard's records must come from its own contexts (context k belongs to shard k % N): a database whose
+    /// settings name one shard but whose records are another's (two writers interleaved) would be merged into
+    /// duplicated records.
+    private static func checkRecordsComeFromOwnShard(
+        _ shards: [ActivationDatabase], _ identities: [ActivationDatabase.Identity]
+    ) throws {
+        let settings = identities[0].settings
+        let layout = ContextLayout(try shards[0].excerptPlacements(), excerpter: settings.excerpter)
+        var shardOfExcerpt = [Int](repeating: -1, count: layout.excerptTokens.count)
+        for context in 0..<layout.count {
+            for excerpt in layout.excerpts(ofContext: context) {
+                shardOfExcerpt[excerpt] = context % settings.shardCount
+            }
+        }
+        for (shard, identity) in zip(shards, identities) {
+            let index = identity.settings.shardIndex
+            let foreign = try shard.recordedExcerptIDs().filter {
+                !shardOfExcerpt.indices.contains($0) || shardOfExcerpt[$0] != index
+            }
+            if let example = foreign.first {
+                throw PrecomputeError.cannotMerge(
+                    "\(shard.path) says it is shard \(index)/\(settings.shardCount), but \(foreign.count) of the excerpts its records come from (e.g. excerpt \(example)) belong to another shard or to none; the database was written by two runs at once and must be recomputed"
+                )
+            }
+        }
     }
 
     /// One neuron's records from every shard, re-selected exactly as a single run selects them.

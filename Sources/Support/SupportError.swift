@@ -4,11 +4,21 @@ import Foundation
 public enum SupportError: LocalizedError, Equatable, Sendable {
     case gzip(path: String, reason: String)
     case unreadableFile(path: String)
+    /// Another process holds the writer lock on the output at `path`.
+    case locked(path: String, holder: String)
+    case lockFailed(path: String, reason: String)
+    /// A write failed (a full disk, a quota, an I/O error).
+    case writeFailed(path: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
         case let .gzip(path, reason): return "\(path): \(reason)"
         case let .unreadableFile(path): return "\(path): cannot be opened for reading"
+        case let .locked(path, holder):
+            return
+                "\(path): another neuronbench is writing it (\(holder)); wait for it to finish, or write elsewhere"
+        case let .lockFailed(path, reason): return "\(path): cannot take the writer lock: \(reason)"
+        case let .writeFailed(path, reason): return "\(path): write failed: \(reason)"
         }
     }
 
@@ -17,6 +27,9 @@ public enum SupportError: LocalizedError, Equatable, Sendable {
         switch self {
         case let .gzip(_, reason): return reason
         case .unreadableFile: return "cannot be opened for reading"
+        case let .locked(_, holder): return "another neuronbench is writing it (\(holder))"
+        case let .lockFailed(_, reason): return "cannot take the writer lock: \(reason)"
+        case let .writeFailed(_, reason): return "write failed: \(reason)"
         }
     }
 }

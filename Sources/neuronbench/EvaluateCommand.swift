@@ -46,7 +46,7 @@ struct EvaluateCommand: AsyncParsableCommand {
                 database: db, neurons: neurons ?? "all", explainers: explainers.map(\.name),
                 simulators: simulators.map(\.name), settings: settings, seed: options.seed,
                 tool: "neuronbench \(NeuronbenchVersion.current)")
-            if let client { manifest.llm = try await recordLLMUsage(client, neurons: selected.count) }
+            if let client { manifest.llm = try await recordLLMUsage(client, neurons: selected.count, writer: writer) }
             try writer.finish(manifest: manifest)
             printEvaluationSummary(writer, seconds: Date().timeIntervalSince(started))
             let counts = writer.statusCounts
@@ -62,13 +62,13 @@ struct EvaluateCommand: AsyncParsableCommand {
 extension EvaluateCommand {
     /// The LLM plug-ins' calls, tokens and cost: printed, written per neuron to llm-usage.csv, and returned for
     /// run.json.
-    func recordLLMUsage(_ client: LLMClient, neurons: Int) async throws -> RunManifest.LLMUsage {
+    func recordLLMUsage(_ client: LLMClient, neurons: Int, writer: RunWriter) async throws -> RunManifest.LLMUsage {
         let configuration = client.configuration
         let ledger = client.ledger
         let (total, retries, byNeuron) = (await ledger.total, await ledger.retries, await ledger.byNeuron)
         let cost = configuration.cost(
             promptTokens: total.usage.promptTokens, completionTokens: total.usage.completionTokens)
-        try writeUsage(byNeuron, configuration: configuration)
+        try writer.writeLLMUsage(usageRows(byNeuron, configuration: configuration))
         var line =
             "  LLM: \(total.calls) calls (\(total.cachedCalls) from the cache, \(total.failedCalls) failed, \(retries) retries), "
             + "\(total.usage.promptTokens) prompt + \(total.usage.completionTokens) completion tokens"
@@ -81,8 +81,8 @@ extension EvaluateCommand {
             costDollars: cost)
     }
 
-    /// llm-usage.csv: calls and tokens per neuron (and dollars when prices are given).
-    func writeUsage(_ byNeuron: [NeuronID: UsageLedger.Entry], configuration: LLMConfiguration) throws {
+    /// llm-usage.csv's rows: calls and tokens per neuron (and dollars when prices are given).
+    func usageRows(_ byNeuron: [NeuronID: UsageLedger.Entry], configuration: LLMConfiguration) -> [[CSV.Cell]] {
         var rows: [[CSV.Cell]] = [
             [
                 "layer", "neuron", "calls", "cached_calls", "failed_calls", "prompt_tokens", "completion_tokens",
@@ -98,8 +98,7 @@ extension EvaluateCommand {
                 .integer(entry.usage.promptTokens), .integer(entry.usage.completionTokens), .number(cost ?? .nan),
             ])
         }
-        try rows.map(CSV.row).joined().write(
-            toFile: out + "/" + RunFile.llmUsage.rawValue, atomically: true, encoding: .utf8)
+        return rows
     }
 
     /// Calls and estimated tokens of the LLM plug-ins for this selection, without calling. Prompt tokens are

@@ -36,3 +36,46 @@ func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws -
         status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
         stderr: String(decoding: stderr, as: UTF8.self))
 }
+
+/// Runs SQL statements on the database at `path` through Python's sqlite3 (an independent writer, for crafting
+/// databases the way a user, a bug or an attacker could).
+func sqlite(_ path: String, _ script: String) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [
+        "python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()",
+        path, script,
+    ]
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw NSError(
+            domain: "sqlite", code: Int(process.terminationStatus),
+            userInfo: [NSLocalizedDescriptionKey: "python3 sqlite3 could not run \(script) on \(path)"])
+    }
+}
+
+/// Starts `neuronbench arguments…` without waiting; `finish` collects its result.
+final class CLIProcess {
+    private let process = Process()
+    private let out: URL, err: URL
+
+    init(_ arguments: [String], scratch: URL) throws {
+        out = scratch.appendingPathComponent("\(UUID().uuidString).out")
+        err = scratch.appendingPathComponent("\(UUID().uuidString).err")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        process.executableURL = CLI.executable
+        process.arguments = arguments
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        try process.run()
+    }
+
+    func finish() throws -> CLIResult {
+        process.waitUntilExit()
+        return CLIResult(
+            status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
+            stderr: try String(contentsOf: err, encoding: .utf8))
+    }
+}

@@ -5,7 +5,8 @@ import XCTest
 /// Kills at known points, with `NEURONBENCH_KILL_AFTER_COMMIT=N` (the process SIGKILLs itself right after its
 /// N-th commit), so that what a kill leaves behind and what a rerun makes of it do not depend on the machine's
 /// speed. A precompute commits: 1 the schema, 2 the tokenized corpus, 3 the pilot, then one per checkpoint, then
-/// the final write. A merge: 1 the schema, 2 the corpus, 3 the neurons. An evaluation: each file put in place.
+/// the final write. A merge: 1 the schema, 2 the corpus, 3 the neurons. An evaluation: 1 its streamed files, 2
+/// summary.csv, 3 run.json (all in its staging directory), 4 the swap into place.
 final class KillSwitchTests: XCTestCase {
     private typealias Small = PrecomputeCLITests
 
@@ -114,8 +115,9 @@ final class KillSwitchTests: XCTestCase {
             try query(single, "SELECT * FROM records ORDER BY 1, 2, 3, 4, 5"))
     }
 
-    /// An evaluation killed before run.json is in place is never taken for a finished run.
-    func testEvaluationKilledBeforeItsManifestIsRefusedByReaders() throws {
+    /// An evaluation is built aside and swapped into place as its last commit: killed before that, it leaves no run
+    /// (or the earlier run, untouched); killed right after, a finished one.
+    func testEvaluationKilledBeforeItsSwapLeavesTheEarlierRunAsItWas() throws {
         let directory = try TestSupport.temporaryDirectory(self)
         let database = directory.appendingPathComponent("run.db").path
         XCTAssertEqual(try runCLI(Small.precomputeArguments(database)).status, 0)
@@ -123,15 +125,43 @@ final class KillSwitchTests: XCTestCase {
         let arguments = [
             "evaluate", "--db", database, "--explainer", "token-list", "--simulator", "keyword", "--out", out,
         ]
-        for commit in 1...4 {
+        let report = ["report", out, "--out", directory.appendingPathComponent("r.html").path]
+        for commit in 1...3 {
             assertKilled(try run(arguments, killAfter: commit), "evaluation commit \(commit)")
-            XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/run.json"))
-            let report = try runCLI(["report", out, "--out", directory.appendingPathComponent("r.html").path])
-            XCTAssertEqual(report.status, 1)
-            XCTAssertTrue(report.stderr.contains("run.json: not found"), report.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), "commit \(commit): nothing in place yet")
+            XCTAssertEqual(try runCLI(report).status, 1)
         }
-        assertKilled(try run(arguments, killAfter: 5), "evaluation commit 5")
-        let report = try runCLI(["report", out, "--out", directory.appendingPathComponent("r.html").path])
-        XCTAssertEqual(report.status, 0, "killed after run.json: a finished run: \(report.stderr)")
+        assertKilled(try run(arguments, killAfter: 4), "evaluation commit 4")
+        let finished = try runCLI(report)
+        XCTAssertEqual(finished.status, 0, "killed after the swap: a finished run: \(finished.stderr)")
+        let before = try RunFiles(out)
+        XCTAssertEqual(
+            Set(before.files.keys),
+            ["scores.csv", "summary.csv", "explanations.jsonl", "simulations.jsonl.gz", "run.json"])
+
+        // A second run over the first, killed at each commit before its swap: the first stays byte for byte.
+        let other = [
+            "evaluate", "--db", database, "--explainer", "shuffled", "--simulator", "keyword", "--out", out,
+        ]
+        for commit in 1...3 {
+            assertKilled(try run(other, killAfter: commit), "second evaluation commit \(commit)")
+            XCTAssertEqual(try RunFiles(out), before, "commit \(commit)")
+        }
+        XCTAssertEqual(try runCLI(other).status, 0)
+        XCTAssertNotEqual(try RunFiles(out), before)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [], "a finished run leaves no staging directory or lock")
+    }
+}
+
+/// Every file of a run directory, by name, for byte-for-byte comparisons.
+struct RunFiles: Equatable {
+    let files: [String: Data]
+    init(_ path: String) throws {
+        var files: [String: Data] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: path) {
+            files[name] = try Data(contentsOf: URL(fileURLWithPath: path).appendingPathComponent(name))
+        }
+        self.files = files
     }
 }

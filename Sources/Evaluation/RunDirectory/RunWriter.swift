@@ -3,33 +3,45 @@ import Foundation
 import Support
 
 /// Writes an evaluation run directory (columns documented in Schemas/scores.md): scores.csv, summary.csv,
-/// explanations.jsonl, simulations.jsonl.gz and run.json. `RunReader` reads it back; no other code touches these
-/// files.
+/// explanations.jsonl, simulations.jsonl.gz, run.json and (with LLM plug-ins) llm-usage.csv. `RunReader` reads it
+/// back; no other code touches these files.
 ///
-/// Files are written under `.partial` names and renamed when the run ends, run.json last: a directory whose run
-/// died has no scores.csv that could pass for a finished one.
+/// Nothing is lost, whatever happens: the run is built in a private directory beside its destination
+/// (`.NAME.partial`) while a writer lock on the destination refuses any concurrent run by name, and it takes the
+/// destination's place in one atomic swap only when complete. A run that fails, is killed or fills the disk
+/// leaves the destination exactly as it was — an earlier complete run included.
 public final class RunWriter {
     public let directory: URL
+    /// Where the run is built until `finish` swaps it in.
+    private let staging: URL
+    private let lock: WriterLock
     private var scores: FileHandle
     private var explanations: FileHandle
     private var simulations: GzipWriter
     private var rows: [(evaluation: NeuronEvaluation, correlation: Double)] = []
-    /// The files renamed into place at the end, in order, before summary.csv and run.json.
-    private static let streamed: [RunFile] = [.scores, .explanations, .simulations]
 
     public init(directory: URL) throws {
         self.directory = directory
+        let parent = directory.deletingLastPathComponent()
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
         } catch {
             throw EvaluationError.invalidRun(
-                path: directory.path, reason: "cannot create the directory (\(error.localizedDescription))")
+                path: parent.path, reason: "cannot create the directory (\(error.localizedDescription))")
         }
-        for file in RunFile.allCases where file != .llmUsage {
-            try? FileManager.default.removeItem(at: directory.appendingPathComponent(file.rawValue))
+        lock = try WriterLock(for: directory.path)
+        staging = parent.appendingPathComponent(".\(directory.lastPathComponent).partial")
+        // Holding the lock, any staging directory here is a dead writer's.
+        try? FileManager.default.removeItem(at: staging)
+        do {
+            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: false)
+        } catch {
+            throw EvaluationError.invalidRun(
+                path: staging.path, reason: "cannot create the directory (\(error.localizedDescription))")
         }
+        let staging = self.staging
         func open(_ file: RunFile) throws -> FileHandle {
-            let url = Self.partial(file, in: directory)
+            let url = staging.appendingPathComponent(file.rawValue)
             guard FileManager.default.createFile(atPath: url.path, contents: nil),
                 let handle = FileHandle(forWritingAtPath: url.path)
             else {
@@ -39,16 +51,34 @@ public final class RunWriter {
         }
         scores = try open(.scores)
         explanations = try open(.explanations)
-        do { simulations = try GzipWriter(path: Self.partial(.simulations, in: directory).path) } catch let error
-            as SupportError
-        {
-            throw EvaluationError.invalidRun(path: Self.partial(.simulations, in: directory).path, reason: error.reason)
+        let simulationsPath = staging.appendingPathComponent(RunFile.simulations.rawValue).path
+        do { simulations = try GzipWriter(path: simulationsPath) } catch let error as SupportError {
+            throw EvaluationError.invalidRun(path: simulationsPath, reason: error.reason)
         }
-        scores.write(Data(CSV.row(ScoreColumn.allCases.map { .text($0.rawValue) }).utf8))
+        try write(CSV.row(ScoreColumn.allCases.map { .text($0.rawValue) }), to: scores, .scores)
     }
 
-    private static func partial(_ file: RunFile, in directory: URL) -> URL {
-        directory.appendingPathComponent(file.rawValue + ".partial")
+    deinit {
+        // A run that never finished: its staging directory goes, the destination was never touched.
+        if FileManager.default.fileExists(atPath: staging.path) { try? FileManager.default.removeItem(at: staging) }
+    }
+
+    /// A throwing write (Foundation's `write(_:)` traps on a full disk).
+    private func write(_ text: String, to handle: FileHandle, _ file: RunFile) throws {
+        do { try handle.write(contentsOf: Data(text.utf8)) } catch {
+            throw EvaluationError.invalidRun(
+                path: directory.appendingPathComponent(file.rawValue).path,
+                reason: "write failed (\(Self.reason(error)))")
+        }
+    }
+
+    /// The system's words for a failed write ("No space left on device").
+    private static func reason(_ error: Error) -> String {
+        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+        if let code = underlying?.code, underlying?.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(code)))
+        }
+        return error.localizedDescription
     }
 
     /// Records one explainer's explanations (and which excerpts they were made from).
@@ -57,13 +87,13 @@ public final class RunWriter {
     ) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var data = Data()
+        var text = ""
         for ((id, result), shown) in zip(zip(neurons, results), excerpts) {
-            data += try encoder.encode(
+            let line = try encoder.encode(
                 ExplanationLine(neuron: id, explainer: explainer, result: result, excerptIDs: shown))
-            data += Data("\n".utf8)
+            text += String(decoding: line, as: UTF8.self) + "\n"
         }
-        explanations.write(data)
+        try write(text, to: explanations, .explanations)
     }
 
     public func add(_ e: NeuronEvaluation) throws {
@@ -81,7 +111,7 @@ public final class RunWriter {
             .scoreRandomRecords: .integer(e.scoreRandomRecords), .scoredTokens: .integer(e.scoredTokens),
             .error: .text(e.error ?? ""),
         ]
-        scores.write(Data(CSV.row(ScoreColumn.allCases.map { cells[$0]! }).utf8))
+        try write(CSV.row(ScoreColumn.allCases.map { cells[$0]! }), to: scores, .scores)
         if !e.records.isEmpty {
             do { try simulations.write(SimulationRow.line(for: e)) } catch let error as SupportError {
                 throw EvaluationError.invalidRun(path: simulations.path, reason: error.reason)
@@ -131,37 +161,52 @@ public final class RunWriter {
         return out
     }
 
-    /// Writes summary.csv and run.json and gives every file its final name; each file put in place is a commit
-    /// (`KillSwitch`).
+    /// llm-usage.csv: one row per neuron of the LLM plug-ins' calls and tokens (the caller's columns).
+    public func writeLLMUsage(_ rows: [[CSV.Cell]]) throws {
+        try writeWhole(rows.map(CSV.row).joined(), .llmUsage)
+    }
+
+    private func writeWhole(_ text: String, _ file: RunFile) throws {
+        let url = staging.appendingPathComponent(file.rawValue)
+        do { try Data(text.utf8).write(to: url) } catch {
+            throw EvaluationError.invalidRun(
+                path: directory.appendingPathComponent(file.rawValue).path,
+                reason: "write failed (\(Self.reason(error)))")
+        }
+    }
+
+    /// Writes summary.csv and run.json, then swaps the finished run into place. Each step is a commit
+    /// (`KillSwitch`): 1 the streamed files closed, 2 summary.csv, 3 run.json, 4 the swap; only the last one changes
+    /// what the destination holds.
     public func finish(manifest: RunManifest) throws {
         do {
-            for handle in [scores, explanations] { try handle.close() }
-            try simulations.close()
-            for file in Self.streamed {
-                try FileManager.default.moveItem(
-                    at: Self.partial(file, in: directory), to: directory.appendingPathComponent(file.rawValue))
-                KillSwitch.committed()
+            for handle in [scores, explanations] {
+                try handle.synchronize()
+                try handle.close()
             }
+            try simulations.close()
+            KillSwitch.committed()
             let summary = ([SummaryColumn.allCases.map { CSV.Cell.text($0.rawValue) }] + summaryRows()).map(CSV.row)
                 .joined()
-            try summary.write(
-                to: directory.appendingPathComponent(RunFile.summary.rawValue), atomically: true, encoding: .utf8)
+            try writeWhole(summary, .summary)
             KillSwitch.committed()
             var manifest = manifest
             manifest.complete = true
             manifest.neuronsEvaluated = Set(rows.map { $0.evaluation.neuron }).count
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            try encoder.encode(manifest).write(
-                to: directory.appendingPathComponent(RunFile.manifest.rawValue), options: .atomic)
+            try writeWhole(String(decoding: try encoder.encode(manifest), as: UTF8.self), .manifest)
             KillSwitch.committed()
+            try DirectorySwap.replace(directory.path, with: staging.path)
+            KillSwitch.committed()
+            lock.release()
         } catch let error as SupportError {
-            throw EvaluationError.invalidRun(path: directory.path, reason: error.localizedDescription)
+            throw EvaluationError.invalidRun(path: directory.path, reason: error.reason)
         } catch let error as EvaluationError {
             throw error
         } catch {
             throw EvaluationError.invalidRun(
-                path: directory.path, reason: "could not finish the run (\(error.localizedDescription))")
+                path: directory.path, reason: "could not finish the run (\(Self.reason(error)))")
         }
     }
 
