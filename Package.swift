@@ -93,7 +93,7 @@ let package = Package(
         // A self-contained HTML report of an evaluation run (reads run directories and the store).
         .target(
             name: "Reports",
-            dependencies: ["Evaluation", "ActivationStore"],
+            dependencies: ["Evaluation", "ActivationStore", "Support"],
             swiftSettings: projectSettings
         ),
         // Explainer and simulators over any OpenAI-compatible API: client, reply cache, prompts.

@@ -32,6 +32,9 @@ public struct HTMLReport {
     public let headlines: [Headline]
     public let neuronCount: Int
     public let sectionCount: Int
+    /// The files the report was made from, which `write(to:)` never overwrites.
+    let runDirectory: String
+    let databasePath: String
 
     public init(runDirectory: String, databasePath: String? = nil, options: Options = Options()) throws {
         let run = try RunContents(directory: runDirectory)
@@ -42,10 +45,16 @@ public struct HTMLReport {
         headlines = page.headlines
         neuronCount = page.neurons.count
         sectionCount = page.sectionCount
+        self.runDirectory = runDirectory
+        self.databasePath = path
     }
 
-    /// Writes the page atomically (a temporary file renamed into place).
+    /// Writes the page atomically (a temporary file renamed into place). Refuses, before writing anything, an
+    /// output that is one of the report's inputs (by real path), lies inside the run directory, or is an existing
+    /// file that is not a neuronbench report: `--out` is easy to get wrong, and what it would replace may be days
+    /// of work.
     public func write(to path: String) throws {
+        try ReportOutput.check(path, runDirectory: runDirectory, databasePath: databasePath)
         do { try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
             throw ReportError.cannotWrite(path: path, reason: error.localizedDescription)
         }
@@ -86,6 +95,7 @@ struct PageBuilder {
     mutating func render() throws -> String {
         var html = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        html += "<meta name=\"generator\" content=\"\(ReportOutput.generator)\">"
         html +=
             "<title>neuronbench report: \(HTMLText.escaped(run.directory))</title><style>\(ReportAssets.css)</style></head><body>"
         html += header()

@@ -47,14 +47,16 @@ struct EvaluateCommand: AsyncParsableCommand {
                 simulators: simulators.map(\.name), settings: settings, seed: options.seed,
                 tool: "neuronbench \(NeuronbenchVersion.current)")
             if let client { manifest.llm = try await recordLLMUsage(client, neurons: selected.count, writer: writer) }
-            try writer.finish(manifest: manifest)
-            printEvaluationSummary(writer, seconds: Date().timeIntervalSince(started))
+            // A run in which nothing could be scored (a wrong database, an LLM outage) is a failure: it is not put
+            // in place, so an earlier run in `--out` stays as it was.
             let counts = writer.statusCounts
             if !counts.isEmpty && counts.allSatisfy({ $0.ok == 0 }) {
                 throw EvaluationError.invalidSpecification(
-                    "no neuron could be scored (every explanation or simulation failed or was missing); see \(out)/scores.csv"
+                    "no neuron could be scored (every explanation or simulation failed or was missing; first: \(writer.firstProblem ?? "?")); nothing was written to \(out)"
                 )
             }
+            try writer.finish(manifest: manifest)
+            printEvaluationSummary(writer, seconds: Date().timeIntervalSince(started))
         }
     }
 }

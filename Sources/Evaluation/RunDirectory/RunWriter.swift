@@ -210,6 +210,13 @@ public final class RunWriter {
         }
     }
 
+    /// The first failed or missing row, as "NEURON EXPLAINER × SIMULATOR: error", for a message.
+    public var firstProblem: String? {
+        rows.lazy.map(\.evaluation).first { $0.status != .ok }.map {
+            "\($0.neuron) \($0.pair): \($0.error ?? $0.status.rawValue)"
+        }
+    }
+
     /// Per explainer × simulator: counts and the score summary, for a terminal summary.
     public var statusCounts: [(pair: EvaluationPair, ok: Int, failed: Int, missing: Int, summary: ScoreSummary)] {
         groups.map { group in
