@@ -4,7 +4,8 @@ import PackageDescription
 // Data flows one way; a target imports only those before it:
 //   Support (threads, gzip, SHA-256, seeded RNG, progress, version)   SQLite (connection, statements, transactions)
 //   GPT2 (tokenizer, model; Support)   ActivationStore (the database file and its metadata; SQLite, Support)
-//   Precompute (corpus -> excerpts -> model -> samplers -> store; GPT2, ActivationStore)
+//   Sampling (per-neuron samplers; ActivationStore)
+//   Precompute (corpus -> excerpts -> model -> samplers -> store; GPT2, ActivationStore, Sampling)
 //   Evaluation (records -> explainers -> simulators -> scores -> run directory; ActivationStore)
 //   LLM (OpenAI-compatible explainer and simulators; Evaluation, SQLite for its reply cache)
 //   Reports (HTML; Evaluation, ActivationStore)   neuronbench (the CLI over all of them)
@@ -13,15 +14,21 @@ import PackageDescription
 // Release builds of the numeric modules assume an x86-64 CPU with AVX2, FMA and F16C (Intel Haswell, 2013, and
 // AMD Zen or later): float16 conversion becomes one instruction (vcvtps2ph) instead of a library call, and SIMD
 // code uses 256-bit registers. Debug builds (and the tests) use the generic x86-64 baseline.
+// Modules that read files (databases, checkpoints, resume state, safetensors, tokenizers: any of which may be
+// damaged or crafted) keep Swift's bounds and overflow checks, so a missed validation stops the process instead of
+// reading or writing outside an array. Only Sampling, which reads no file, is built with -Ounchecked: without it
+// the main pass runs ~25% slower (BENCHMARKS.md).
 #if arch(x86_64)
-let numericRelease: [SwiftSetting] = [
+let numericRelease: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
+let samplingRelease: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))
 ]
 #else
-let numericRelease: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+let numericRelease: [SwiftSetting] = []
+let samplingRelease: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 #endif
 // The project's own targets treat warnings as errors in debug builds (what the tests build), so a new warning
-// fails `make test`. Release builds are left alone: -Ounchecked can add warnings that debug builds do not have.
+// fails `make test`. Release builds are left alone: the optimiser can add warnings that debug builds do not have.
 let projectSettings: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"], .when(configuration: .debug))]
 
 let package = Package(
@@ -32,6 +39,7 @@ let package = Package(
         .library(name: "Support", targets: ["Support"]),
         .library(name: "GPT2", targets: ["GPT2"]),
         .library(name: "ActivationStore", targets: ["ActivationStore"]),
+        .library(name: "Sampling", targets: ["Sampling"]),
         .library(name: "Precompute", targets: ["Precompute"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Reports", targets: ["Reports"]),
@@ -77,10 +85,19 @@ let package = Package(
             dependencies: ["SQLite", "CZlib", "Support"],
             swiftSettings: numericRelease + projectSettings
         ),
-        // Corpus -> excerpts -> forward pass -> per-neuron samplers -> ActivationStore.
+        // The per-neuron samplers of the main pass (statistics, top / bottom / random / quantile selections): the
+        // hottest loops of a precompute, and the one module built with -Ounchecked. It reads no file: its
+        // checkpoints come to it through Support's bounds-checked BinaryReader, and every value restored from one
+        // is checked explicitly (guards are kept under -Ounchecked) before anything indexes with it.
+        .target(
+            name: "Sampling",
+            dependencies: ["ActivationStore", "Support"],
+            swiftSettings: samplingRelease + projectSettings
+        ),
+        // Corpus -> excerpts -> forward pass -> samplers -> ActivationStore.
         .target(
             name: "Precompute",
-            dependencies: ["GPT2", "ActivationStore", "Support"],
+            dependencies: ["GPT2", "ActivationStore", "Sampling", "Support"],
             swiftSettings: numericRelease + projectSettings
         ),
         // Records -> explanations -> simulations -> scores -> the run directory, whose files it alone reads and
@@ -120,7 +137,9 @@ let package = Package(
             name: "ActivationStoreTests", dependencies: ["ActivationStore", "SQLite", "Support", "TestSupport"]),
         .testTarget(
             name: "PrecomputeTests",
-            dependencies: ["Precompute", "GPT2", "ActivationStore", "SQLite", "Support", "CZlib", "TestSupport"]),
+            dependencies: [
+                "Precompute", "Sampling", "GPT2", "ActivationStore", "SQLite", "Support", "CZlib", "TestSupport",
+            ]),
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "ActivationStore", "Support", "TestSupport"],
             exclude: ["Resources"]),

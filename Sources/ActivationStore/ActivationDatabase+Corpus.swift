@@ -3,6 +3,7 @@ import SQLite
 /// The corpus side of the database: the tokenizer's vocabulary, the documents, and the excerpts cut from them.
 extension ActivationDatabase {
     public func writeVocabulary(_ tokens: [[UInt8]]) throws {
+        cachedVocabularySize = nil
         let statement = try connection.prepare("INSERT INTO vocabulary (id, token) VALUES (?, ?)")
         for (id, bytes) in tokens.enumerated() {
             try statement.bind([.int(id), .blob(bytes)])
@@ -10,9 +11,17 @@ extension ActivationDatabase {
         }
     }
 
-    /// The bytes of every token id, indexed by id.
+    /// The bytes of every token id, indexed by id (ids must run 0, 1, 2, ...).
     public func vocabulary() throws -> [[UInt8]] {
-        try connection.query("SELECT token FROM vocabulary ORDER BY id") { $0.blob(0) }
+        var expected = 0
+        return try connection.query("SELECT id, token FROM vocabulary ORDER BY id") { row in
+            guard row.int(0) == expected else {
+                throw ActivationStoreError.corrupt(
+                    path: path, reason: "vocabulary ids are not consecutive (\(row.int(0)) follows \(expected - 1))")
+            }
+            expected += 1
+            return row.blob(1)
+        }
     }
 
     public func insert(_ document: DocumentRow) throws {
@@ -66,6 +75,12 @@ extension ActivationDatabase {
                 throw ActivationStoreError.corrupt(
                     path: path, reason: "excerpt ids are not consecutive (\(row.int(0)) follows \(expected - 1))")
             }
+            guard row.int(1) >= 0, row.int(2) >= 0, (0...Self.maximumExcerptTokens).contains(row.int(3)) else {
+                throw ActivationStoreError.corrupt(
+                    path: path,
+                    reason:
+                        "excerpt \(row.int(0)) (table excerpts) has a negative or impossible position or token_count")
+            }
             expected += 1
             return ExcerptPlacement(documentID: row.int(1), startToken: row.int(2), tokenCount: row.int(3))
         }
@@ -77,24 +92,41 @@ extension ActivationDatabase {
             "SELECT id, document_id, start_token, token_count, token_ids FROM excerpts WHERE id >= ? AND id < ? ORDER BY id",
             [.int(first), .integer(Int64(min(end, Int(Int64.max))))]
         ) { row in
-            try Self.excerptRow(row, path: path)
+            try excerptRow(row)
         }
     }
 
     public func excerpt(_ id: Int) throws -> ExcerptRow? { try excerpts(from: id, to: id + 1).first }
 
-    private static func excerptRow(_ row: SQLiteStatement, path: String) throws -> ExcerptRow {
+    private func excerptRow(_ row: SQLiteStatement) throws -> ExcerptRow {
         let blob = row.blob(4), count = row.int(3)
-        guard blob.count == 4 * count else {
+        guard count >= 0, blob.count == 4 * count else {
             throw ActivationStoreError.corrupt(
-                path: path, reason: "excerpt \(row.int(0)) has \(blob.count) bytes of token ids for \(count) tokens")
+                path: path,
+                reason:
+                    "excerpt \(row.int(0)) (table excerpts) has \(blob.count) bytes of token ids for \(count) tokens")
         }
         let ids = blob.withUnsafeBytes { raw in
             (0..<count).map { i -> Int in
                 Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
             }
         }
+        let size = try vocabularySize()
+        if let bad = ids.first(where: { $0 >= size }) {
+            throw ActivationStoreError.corrupt(
+                path: path,
+                reason:
+                    "excerpt \(row.int(0)) (table excerpts) has token id \(bad), but the vocabulary has \(size) tokens")
+        }
         return ExcerptRow(id: row.int(0), documentID: row.int(1), startToken: row.int(2), tokenIDs: ids)
+    }
+
+    /// The number of tokens in the vocabulary table.
+    public func vocabularySize() throws -> Int {
+        if let size = cachedVocabularySize { return size }
+        let size = try connection.query("SELECT count(*) FROM vocabulary") { $0.int(0) }.first ?? 0
+        cachedVocabularySize = size
+        return size
     }
 
     /// Each token id's text as a viewer shows it (a token that is part of a UTF-8 character shows U+FFFD).
@@ -111,6 +143,7 @@ extension ActivationDatabase {
     public func removeCorpus() throws {
         try connection.execute(
             "DELETE FROM vocabulary; DELETE FROM documents; DELETE FROM excerpts; DELETE FROM progress;")
+        cachedVocabularySize = nil
     }
 
     /// Copies vocabulary, documents and excerpts from the database at `path` (a merge's first shard, whose corpus
@@ -118,6 +151,7 @@ extension ActivationDatabase {
     public func copyCorpus(fromDatabaseAt path: String) throws {
         try connection.run("ATTACH DATABASE ? AS source", [.text(path)])
         defer { try? connection.execute("DETACH DATABASE source") }
+        cachedVocabularySize = nil
         try connection.transaction {
             try connection.execute(
                 """

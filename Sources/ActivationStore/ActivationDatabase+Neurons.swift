@@ -180,17 +180,27 @@ extension ActivationDatabase {
         guard let (statistics, blob) = rows.first else {
             throw ActivationStoreError.neuronNotFound(path: path, layer: id.layer, neuron: id.neuron)
         }
+        try checkStatistics(statistics, of: id)
+        // LEFT JOIN: a record whose excerpt is missing is an error, not a row that silently disappears.
         let records = try connection.query(
             """
             SELECT r.kind, r.bucket, r.rank, r.excerpt_id, r.max_activation, r.min_activation, r.value_offset, e.token_count
-            FROM records r JOIN excerpts e ON e.id = r.excerpt_id
+            FROM records r LEFT JOIN excerpts e ON e.id = r.excerpt_id
             WHERE r.layer = ? AND r.neuron = ?
             ORDER BY r.value_offset
             """, [.int(id.layer), .int(id.neuron)]
         ) { row -> (StoredRecord, Int, Int) in
+            let record = "record \(row.string(0)) \(row.int(1))/\(row.int(2)) of neuron \(id) (table records)"
             guard let kind = RecordKind(rawValue: row.string(0)) else {
+                throw ActivationStoreError.corrupt(path: path, reason: "\(record) has an unknown kind")
+            }
+            guard !row.isNull(7) else {
                 throw ActivationStoreError.corrupt(
-                    path: path, reason: "record of neuron \(id) has kind \(row.string(0))")
+                    path: path, reason: "\(record) names excerpt \(row.int(3)), which is not in table excerpts")
+            }
+            let buckets = kind == .quantile ? QuantileBuckets.count : 1
+            guard (0..<buckets).contains(row.int(1)), row.int(2) >= 0 else {
+                throw ActivationStoreError.corrupt(path: path, reason: "\(record) has bucket or rank out of range")
             }
             return (
                 StoredRecord(
@@ -199,13 +209,25 @@ extension ActivationDatabase {
                 row.int(6), row.int(7)
             )
         }
-        let total = records.reduce(0) { max($0, $1.1 + $1.2) }
+        // The writer lays the records' values end to end in offset order: anything else (a negative, overlapping
+        // or far-off offset, a negative token count) is a crafted or damaged file, refused before any slicing.
+        var total = 0
+        for (record, offset, count) in records {
+            guard offset == total, count >= 0, count <= Self.maximumExcerptTokens else {
+                throw ActivationStoreError.corrupt(
+                    path: path,
+                    reason:
+                        "record \(record.kind.rawValue) \(record.bucket)/\(record.rank) of neuron \(id) (table records) has value_offset \(offset) and excerpt \(record.excerptID) has token_count \(count), but its values should start at \(total)"
+                )
+            }
+            total += count
+        }
         let values: [Float]
         do {
             values = try RecordCodec.decode(blob, count: total)
         } catch {
             throw ActivationStoreError.corrupt(
-                path: path, reason: "activations of neuron \(id): \(error.localizedDescription)")
+                path: path, reason: "activations of neuron \(id) (table neurons): \(error.localizedDescription)")
         }
         let stored = records.map { record, offset, count -> StoredRecord in
             var record = record
@@ -218,6 +240,24 @@ extension ActivationDatabase {
             records: stored.sorted {
                 (order[$0.kind]!, $0.bucket, $0.rank) < (order[$1.kind]!, $1.bucket, $1.rank)
             })
+    }
+
+    /// No GPT-2 has contexts longer than this; a larger token count is damage, not data.
+    static let maximumExcerptTokens = 1 << 20
+
+    /// The statistics' arrays have the lengths the readers index them by.
+    private func checkStatistics(_ s: NeuronStatistics, of id: NeuronID) throws {
+        let counts = [s.tokenCount, s.excerptCount, s.positiveCount]
+        guard counts.allSatisfy({ $0 >= 0 }), s.quantileBoundaries.count == QuantileBuckets.count,
+            s.excerptsBelowBoundaries.count == QuantileBuckets.count,
+            s.histogramEdges.isEmpty ? s.histogram.isEmpty : s.histogram.count == s.histogramEdges.count + 1
+        else {
+            throw ActivationStoreError.corrupt(
+                path: path,
+                reason:
+                    "the statistics of neuron \(id) (table neurons) have negative counts or arrays of the wrong length"
+            )
+        }
     }
 
     private func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String, what: String) throws -> T {

@@ -11,6 +11,8 @@ public final class ActivationDatabase {
     let connection: SQLiteDatabase
     var insertNeuron: SQLiteStatement?, deleteRecords: SQLiteStatement?
     var recordInserters: [Int: SQLiteStatement] = [:]
+    /// Rows of the vocabulary table, counted once: every token id read is checked against it.
+    var cachedVocabularySize: Int?
 
     /// Whether the precompute that writes the database has finished.
     public enum Status: String, Codable, Sendable { case running, complete }

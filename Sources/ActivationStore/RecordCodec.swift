@@ -23,6 +23,11 @@ public enum RecordCodec {
 
     /// Decodes a blob that must hold exactly `count` values.
     public static func decode(_ blob: [UInt8], count: Int) throws -> [Float] {
+        // zlib compresses at most ~1032:1; a count beyond that is refused before anything is allocated for it.
+        guard count >= 0, count <= 1_032 * (blob.count + 64) else {
+            throw ActivationStoreError.codec(
+                "an activation blob of \(blob.count) bytes cannot hold the \(count) values its records describe")
+        }
         var raw = [UInt8](repeating: 0, count: count * 2)
         var length = uLong(raw.count)
         let code = raw.withUnsafeMutableBufferPointer { out in

@@ -96,7 +96,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 )
             }
             if let size = Self.elementSize[dtype] {
-                let expected = shape.reduce(1, *) * size
+                // A crafted shape could overflow the product: checked, never trapped or wrapped.
+                var expected = size
+                for dimension in shape {
+                    let (product, overflow) = expected.multipliedReportingOverflow(by: dimension)
+                    guard !overflow else { throw invalid("tensor '\(name)' has an impossible shape \(shape)") }
+                    expected = product
+                }
                 guard end - begin == expected else {
                     throw invalid("tensor '\(name)' has \(end - begin) bytes but \(dtype) \(shape) needs \(expected)")
                 }

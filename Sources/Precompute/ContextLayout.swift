@@ -1,11 +1,5 @@
 import ActivationStore
-
-/// The rows of one excerpt inside a forward pass's activations ([rows, neurons]).
-struct ExcerptSpan: Equatable, Sendable {
-    var excerpt: Int
-    var firstRow: Int
-    var length: Int
-}
+import Sampling
 
 /// Which excerpts the model reads together (`Excerpter`'s context rule): contexts in corpus order, each a run
 /// of consecutive excerpt ids of one document block. Contexts are also the unit of sharding (context k belongs to

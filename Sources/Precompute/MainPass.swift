@@ -1,6 +1,7 @@
 import ActivationStore
 import Foundation
 import GPT2
+import Sampling
 import Support
 
 /// Phase 3: this shard's contexts through the model, every recorded layer's activations into its samplers, with

@@ -1,5 +1,6 @@
 import ActivationStore
 import Foundation
+import Sampling
 
 /// Writes one layer's neurons: a second thread encodes them (statistics to JSON, activations compressed) a chunk
 /// ahead while this thread inserts the previous chunk, so compression and SQLite overlap on two cores.

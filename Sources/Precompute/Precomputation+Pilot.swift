@@ -1,6 +1,7 @@
 import ActivationStore
 import Foundation
 import GPT2
+import Sampling
 import Support
 
 /// Phase 2: a pilot pass over a seeded sample of contexts fixes each neuron's quantile boundaries and histogram

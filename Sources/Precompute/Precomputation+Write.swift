@@ -1,5 +1,6 @@
 import ActivationStore
 import Foundation
+import Sampling
 import Support
 
 /// Phase 4: every neuron's statistics and records, the summary, and "complete", in one transaction: a crash

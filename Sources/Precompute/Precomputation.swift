@@ -1,6 +1,7 @@
 import ActivationStore
 import Foundation
 import GPT2
+import Sampling
 import Support
 
 /// Streams a corpus through GPT-2 into an activation database: tokenize -> pilot -> main pass -> write.

@@ -1,5 +1,7 @@
 import ActivationStore
 import Foundation
+import Sampling
+import Support
 
 /// The resume state a precompute keeps in its database's progress table while it runs, and the checks that let a
 /// later run continue it: same identity (settings, model, tokenizer), same corpus. Its encoding (raw little-endian
@@ -57,10 +59,17 @@ extension Precomputation {
         var reader = BinaryReader(bytes)
         do {
             return try layers.map { _ in
-                PilotEstimates(
+                let estimates = PilotEstimates(
                     boundaries: try reader.read(QuantileBuckets.count * neurons),
                     histogramLow: try reader.read(neurons),
                     histogramHigh: try reader.read(neurons))
+                // Histogram bins are computed from these: a NaN or reversed range would trap the conversion.
+                guard estimates.boundaries.allSatisfy({ !$0.isNaN }),
+                    zip(estimates.histogramLow, estimates.histogramHigh).allSatisfy({
+                        $0.isFinite && $1.isFinite && $0 <= $1
+                    })
+                else { throw BinaryReader.Failure.outOfRange }
+                return estimates
             }
         } catch {
             throw PrecomputeError.corruptResumeState(

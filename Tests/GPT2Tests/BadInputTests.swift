@@ -95,6 +95,16 @@ final class BadInputTests: XCTestCase {
             contains: [url.path, "header length 1000000", "past the end of the file"])
     }
 
+    /// A shape whose element count overflows Int (2^32 · 2^32 · 4 bytes) is an error, not a trap or a wrapped
+    /// product that happens to match the byte count (0).
+    func testShapeWhoseSizeOverflowsIsRefused() throws {
+        let directory = try copyOfCheckpoint()
+        let url = directory.appendingPathComponent("model.safetensors")
+        try writeSafetensors(url, [("wte.weight", "F32", [1 << 32, 1 << 32], [])])
+        XCTAssertThrowsMessage(
+            try SafeTensorsFile(url: url), contains: [url.path, "tensor 'wte.weight' has an impossible shape"])
+    }
+
     func testMalformedHeaderJSON() throws {
         let directory = try copyOfCheckpoint()
         let url = directory.appendingPathComponent("model.safetensors")

@@ -1,8 +1,10 @@
 import ActivationStore
+import Support
 import TestSupport
 import XCTest
 
 @testable import Precompute
+@testable import Sampling
 
 final class SamplerTests: XCTestCase {
     /// The selection equals "sort everything by (key, id), keep the first k", whatever the arrival order.

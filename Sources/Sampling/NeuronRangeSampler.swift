@@ -1,13 +1,20 @@
 import ActivationStore
+import Support
 
 /// What the pilot pass fixes for a neuron before the main pass: the quantile buckets' boundaries and the
 /// histogram's range.
-struct PilotEstimates {
+public struct PilotEstimates: Sendable {
     /// [N][QuantileBuckets.count] estimated quantiles `QuantileBuckets.upperEdges` of excerpt maxima.
-    var boundaries: [Float]
+    public var boundaries: [Float]
     /// [N] the histogram's first and last edges.
-    var histogramLow: [Float]
-    var histogramHigh: [Float]
+    public var histogramLow: [Float]
+    public var histogramHigh: [Float]
+
+    public init(boundaries: [Float], histogramLow: [Float], histogramHigh: [Float]) {
+        self.boundaries = boundaries
+        self.histogramLow = histogramLow
+        self.histogramHigh = histogramHigh
+    }
 }
 
 /// All per-neuron state of neurons `firstNeuron ..< firstNeuron + neuronCount` of one layer while streaming:

@@ -1,25 +1,28 @@
-/// Raw little-endian arrays, for checkpointing sampler state (a process on the same machine reads it back).
-struct BinaryWriter {
-    private(set) var bytes: [UInt8] = []
+/// Raw little-endian arrays, for checkpointing sampler state (a process on the same machine reads it back). The
+/// reader checks every count and length against the bytes it has; the values are the caller's to check.
+public struct BinaryWriter {
+    public private(set) var bytes: [UInt8] = []
 
-    mutating func write<T: BitwiseCopyable>(_ values: [T]) {
+    public init() {}
+
+    public mutating func write<T: BitwiseCopyable>(_ values: [T]) {
         withUnsafeBytes(of: UInt64(values.count).littleEndian) { bytes += $0 }
         values.withUnsafeBytes { bytes += $0 }
     }
 
-    mutating func write(_ value: Int) { write([Int64(value)]) }
+    public mutating func write(_ value: Int) { write([Int64(value)]) }
 }
 
-struct BinaryReader {
-    enum Failure: Error { case truncated, countMismatch(expected: Int, found: Int) }
+public struct BinaryReader {
+    public enum Failure: Error { case truncated, countMismatch(expected: Int, found: Int), outOfRange }
 
     private let bytes: [UInt8]
     private var position = 0
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     /// Reads an array written by `BinaryWriter.write`, which must hold `expected` elements.
-    mutating func read<T: BitwiseCopyable>(_ expected: Int) throws -> [T] {
+    public mutating func read<T: BitwiseCopyable>(_ expected: Int) throws -> [T] {
         guard position + 8 <= bytes.count else { throw Failure.truncated }
         let count = Int(
             bytes[position..<(position + 8)].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
@@ -39,5 +42,5 @@ struct BinaryReader {
         return values
     }
 
-    mutating func readInt() throws -> Int { Int((try read(1) as [Int64])[0]) }
+    public mutating func readInt() throws -> Int { Int((try read(1) as [Int64])[0]) }
 }

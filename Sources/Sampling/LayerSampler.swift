@@ -4,12 +4,12 @@ import Support
 /// One layer's samplers over `parts` disjoint neuron ranges, updated in parallel on all cores. The result is
 /// identical to one sampler over every neuron (each neuron's state depends only on its own values); the number
 /// of parts is fixed, not taken from the machine, so checkpoints resume anywhere.
-struct LayerSampler {
+public struct LayerSampler: Sendable {
     static let parts = 8
     private(set) var samplers: [NeuronRangeSampler]
-    let neuronCount: Int
+    public let neuronCount: Int
 
-    init(
+    public init(
         layer: Int, neuronCount: Int, maxTokens: Int, sizes: SampleSizes, seed: UInt64, histogramBins: Int,
         pilot: PilotEstimates
     ) {
@@ -27,7 +27,7 @@ struct LayerSampler {
         }
     }
 
-    mutating func update(values: UnsafeBufferPointer<Float>, spans: [ExcerptSpan]) {
+    public mutating func update(values: UnsafeBufferPointer<Float>, spans: [ExcerptSpan]) {
         samplers.withUnsafeMutableBufferPointer { parts in
             Parallel.forEach(parts.count) { part in
                 parts[part].update(values: values, spans: spans)
@@ -35,12 +35,12 @@ struct LayerSampler {
         }
     }
 
-    func encodedNeuron(_ neuron: Int) throws -> ActivationDatabase.EncodedNeuron {
+    public func encodedNeuron(_ neuron: Int) throws -> ActivationDatabase.EncodedNeuron {
         let part = samplers.lastIndex { $0.firstNeuron <= neuron }!
         return try samplers[part].encodedNeuron(neuron - samplers[part].firstNeuron)
     }
 
-    func serialize() -> [UInt8] {
+    public func serialize() -> [UInt8] {
         var writer = BinaryWriter()
         for sampler in samplers {
             let bytes = sampler.serialize()
@@ -50,7 +50,7 @@ struct LayerSampler {
         return writer.bytes
     }
 
-    mutating func restore(_ bytes: [UInt8]) throws {
+    public mutating func restore(_ bytes: [UInt8]) throws {
         var reader = BinaryReader(bytes)
         for part in samplers.indices {
             let count = try reader.readInt()

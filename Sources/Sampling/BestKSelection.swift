@@ -1,3 +1,5 @@
+import Support
+
 /// For each of many neurons, the `capacity` candidates with the smallest (key, excerpt id), kept while streaming.
 ///
 /// One structure serves every sampler by its choice of key: the top records use −max, the bottom records the
@@ -165,5 +167,23 @@ struct BestKSelection {
         maxima = try reader.read(maxima.count); minima = try reader.read(minima.count);
         lengths = try reader.read(lengths.count)
         slots = try reader.read(slots.count); activations = try reader.read(activations.count)
+        try checkRestored()
+    }
+
+    /// A checkpoint comes from a file: every count, slot and length it holds is checked before anything indexes
+    /// with it (each neuron's slots a permutation of 0..<capacity, counts and lengths within bounds).
+    private func checkRestored() throws {
+        var seen = [Bool](repeating: false, count: capacity)
+        for n in 0..<neuronCount {
+            guard (0...capacity).contains(Int(count[n])) else { throw BinaryReader.Failure.outOfRange }
+            for i in seen.indices { seen[i] = false }
+            for entry in (n * capacity)..<((n + 1) * capacity) {
+                let slot = Int(slots[entry])
+                guard (0..<capacity).contains(slot), !seen[slot], (0...maxTokens).contains(Int(lengths[entry])),
+                    excerptIDs[entry] >= 0
+                else { throw BinaryReader.Failure.outOfRange }
+                seen[slot] = true
+            }
+        }
     }
 }

@@ -1,0 +1,185 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Databases travel (Slurm arrays, shared volumes, downloads), so a damaged or crafted one must never corrupt
+/// memory: every offset, count and length the readers use is checked, and each failure is one line naming the
+/// file and the table. Each case edits a copy of a good database with Python's sqlite3, then runs inspect,
+/// evaluate and report on it.
+final class CraftedDatabaseTests: XCTestCase {
+    private typealias Small = PrecomputeCLITests
+
+    /// The top record of neuron 0:0 and its excerpt, as SQL conditions.
+    private static let topRecord = "layer = 0 AND neuron = 0 AND kind = 'top' AND rank = 0"
+    private static let topExcerpt =
+        "id = (SELECT excerpt_id FROM records WHERE layer = 0 AND neuron = 0 AND kind = 'top' AND rank = 0)"
+
+    /// (what is crafted, the SQL, a fragment of the message).
+    private static let cases: [(name: String, sql: String, message: String)] = [
+        ("negative excerpt token_count", "UPDATE excerpts SET token_count = -7 WHERE \(topExcerpt)", "token_count -7"),
+        ("huge excerpt token_count", "UPDATE excerpts SET token_count = 1000000000 WHERE \(topExcerpt)", "token_count"),
+        ("negative value_offset", "UPDATE records SET value_offset = -100000 WHERE \(topRecord)", "value_offset"),
+        ("far value_offset", "UPDATE records SET value_offset = 100000 WHERE \(topRecord)", "value_offset"),
+        (
+            "overlapping value_offset",
+            "UPDATE records SET value_offset = 1 WHERE layer = 0 AND neuron = 0 AND kind = 'top' AND rank = 1",
+            "value_offset"
+        ),
+        ("missing excerpt", "UPDATE records SET excerpt_id = 999999 WHERE \(topRecord)", "not in table excerpts"),
+        (
+            "quantile bucket out of range",
+            "UPDATE records SET bucket = 9 WHERE layer = 0 AND neuron = 0 AND kind = 'quantile' AND bucket = 0 AND rank = 0",
+            "bucket or rank"
+        ),
+        (
+            "truncated token ids", "UPDATE excerpts SET token_ids = substr(token_ids, 1, 10) WHERE \(topExcerpt)",
+            "bytes"
+        ),
+        (
+            "token id past the vocabulary",
+            "UPDATE excerpts SET token_ids = X'FFFFFF00' || substr(token_ids, 5) WHERE \(topExcerpt)",
+            "token id 16777215"
+        ),
+        (
+            "garbage activations blob", "UPDATE neurons SET activations = X'0011223344' WHERE layer = 0 AND neuron = 0",
+            "activations of neuron 0:0"
+        ),
+        (
+            "empty activations blob", "UPDATE neurons SET activations = X'' WHERE layer = 0 AND neuron = 0",
+            "activations of neuron 0:0"
+        ),
+        (
+            "histogram of the wrong length", "UPDATE neurons SET histogram = '[1,2]' WHERE layer = 0 AND neuron = 0",
+            "arrays of the wrong length"
+        ),
+        (
+            "quantile boundaries missing",
+            "UPDATE neurons SET quantile_boundaries = '[]' WHERE layer = 0 AND neuron = 0",
+            "arrays of the wrong length"
+        ),
+        (
+            "histogram not JSON", "UPDATE neurons SET histogram = '[1,2' WHERE layer = 0 AND neuron = 0",
+            "not valid JSON"
+        ),
+        (
+            "vocabulary ids with a gap", "UPDATE vocabulary SET id = id + 100000 WHERE id = 5",
+            "vocabulary ids are not consecutive"
+        ),
+    ]
+
+    func testEveryReaderRefusesEveryCraftedOffsetAndCountWithOneLine() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let good = directory.appendingPathComponent("good.db").path
+        XCTAssertEqual(try runCLI(Small.precomputeArguments(good)).status, 0)
+        let run = directory.appendingPathComponent("run").path
+        let evaluated = try runCLI([
+            "evaluate", "--db", good, "--neurons", "0:0-3", "--explainer", "token-list", "--simulator", "keyword",
+            "--out", run,
+        ])
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+
+        for (index, crafted) in Self.cases.enumerated() {
+            let database = directory.appendingPathComponent("crafted-\(index).db").path
+            try FileManager.default.copyItem(atPath: good, toPath: database)
+            try sqlite(database, crafted.sql)
+            let commands: [(String, [String])] = [
+                ("inspect", ["inspect", "--db", database, "--neuron", "0:0"]),
+                (
+                    "evaluate",
+                    [
+                        "evaluate", "--db", database, "--neurons", "0:0", "--explainer", "token-list", "--simulator",
+                        "keyword", "--out", directory.appendingPathComponent("out-\(index)").path,
+                    ]
+                ),
+                (
+                    "report",
+                    [
+                        "report", run, "--db", database, "--out",
+                        directory.appendingPathComponent("r-\(index).html").path,
+                    ]
+                ),
+            ]
+            for (command, arguments) in commands {
+                let result = try runCLI(arguments)
+                let context = "\(crafted.name), \(command): status \(result.status): \(result.stderr)"
+                XCTAssertEqual(result.status, 1, context)
+                XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, context)
+                XCTAssertTrue(result.stderr.contains("\(database): corrupt database: "), context)
+                XCTAssertTrue(result.stderr.contains(crafted.message), context)
+            }
+        }
+    }
+
+    /// A crafted resume state (pilot estimates, sampler slots and lengths) is refused by the resuming precompute
+    /// before the samplers index with it.
+    func testACraftedResumeStateIsRefusedBeforeUse() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let crafts: [(name: String, script: String)] = [
+            ("pilot histogram range NaN", Self.pilotNaN),
+            ("top slot out of range", Self.samplerField(field: "slots", value: 1_000_000)),
+            ("top length past the excerpt", Self.samplerField(field: "lengths", value: 1_000_000)),
+        ]
+        for (index, craft) in crafts.enumerated() {
+            let database = directory.appendingPathComponent("resume-\(index).db").path
+            let arguments = Small.precomputeArguments(database)
+            let killed = try runCLI(arguments, environment: ["NEURONBENCH_KILL_AFTER_COMMIT": "4"])
+            XCTAssertEqual(killed.status, SIGKILL, killed.stderr)
+            try python(craft.script, database)
+            let resumed = try runCLI(arguments)
+            let context = "\(craft.name): status \(resumed.status): \(resumed.stderr)"
+            XCTAssertEqual(resumed.status, 1, context)
+            XCTAssertTrue(resumed.stderr.contains("\(database)"), context)
+            XCTAssertTrue(resumed.stderr.contains("resume state"), context)
+            XCTAssertEqual(resumed.stderr.split(separator: "\n").count, 1, context)
+        }
+    }
+
+    private func python(_ script: String, _ database: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, database]
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, script)
+    }
+
+    /// Layer 0's pilot: every histogram low becomes NaN (arrays: u64 count, then the values; boundaries, lows, highs).
+    private static let pilotNaN = """
+        import sqlite3, struct, sys
+        c = sqlite3.connect(sys.argv[1])
+        blob = bytearray(c.execute("SELECT value FROM progress WHERE key = 'pilot'").fetchone()[0])
+        (n,) = struct.unpack_from('<Q', blob, 0)
+        at = 8 + 4 * n
+        (lows,) = struct.unpack_from('<Q', blob, at)
+        for i in range(lows):
+            struct.pack_into('<f', blob, at + 8 + 4 * i, float('nan'))
+        c.execute("UPDATE progress SET value = ? WHERE key = 'pilot'", (bytes(blob),))
+        c.commit()
+        """
+
+    /// Layer 0's first sampler part: the first entry of the top selection's `field` set to `value`. The part is
+    /// NeuronRangeSampler.serialize's arrays (u64 count, then values): tokenCount, excerptCount, sums, minimum,
+    /// maximum, positive, histogram, below, then the top BestKSelection's count, worstKey, worstID, keys,
+    /// excerptIDs, maxima, minima, lengths, slots, activations.
+    private static func samplerField(field: String, value: Int) -> String {
+        """
+        import sqlite3, struct, sys
+        c = sqlite3.connect(sys.argv[1])
+        blob = bytearray(c.execute("SELECT value FROM progress WHERE key = 'state.0'").fetchone()[0])
+        at = 8 + 8 + 8  # the part's length (an array of one Int64), then the part's byte array's count
+        names = ['tokenCount', 'excerptCount', 'sums', 'minimum', 'maximum', 'positive', 'histogram', 'below',
+                 'count', 'worstKey', 'worstID', 'keys', 'excerptIDs', 'maxima', 'minima', 'lengths', 'slots']
+        strides = [8, 8, 8, 4, 4, 8, 8, 8, 4, 8, 4, 8, 4, 4, 4, 4, 4]
+        for name, stride in zip(names, strides):
+            (n,) = struct.unpack_from('<Q', blob, at)
+            if name == '\(field)':
+                struct.pack_into('<i', blob, at + 8, \(value))
+                break
+            at += 8 + stride * n
+        else:
+            sys.exit('field not found')
+        c.execute("UPDATE progress SET value = ? WHERE key = 'state.0'", (bytes(blob),))
+        c.commit()
+        """
+    }
+}
