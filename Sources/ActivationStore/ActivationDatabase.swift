@@ -103,16 +103,45 @@ public final class ActivationDatabase {
 
     /// Before the one big transaction that writes every neuron: a rollback journal instead of the WAL. The
     /// transaction appends new pages, which a rollback journal does not copy, so ~1 GB is written once instead of
-    /// to the WAL and again at the checkpoint; a crash still rolls back to the resumable state.
-    public func beginFinalWrite() throws {
-        try connection.execute("PRAGMA journal_mode = DELETE")
-    }
+    /// to the WAL and again at the checkpoint; a crash still rolls back to the resumable state. Leaving WAL mode
+    /// needs every other connection closed: while a reader (`sqlite3`, Python) has the file open, the write stays
+    /// in WAL mode (slower, never failing). Returns whether it switched.
+    @discardableResult
+    public func beginFinalWrite() throws -> Bool { try leaveWALMode() }
 
     /// After the writer's last transaction: returns free pages to the file system and leaves one self-contained
-    /// file (no -wal beside it).
-    public func compact() throws {
+    /// file (no -wal beside it), waiting up to `seconds` for readers to close the file (`waiting` is called once
+    /// if it has to wait). If they do not, the database stays complete in WAL mode, checkpointed so that the main
+    /// file holds every committed page; returns whether it is one file.
+    public func compact(waitingForReaders seconds: Double = 10, waiting: () -> Void = {}) throws -> Bool {
         try connection.execute("PRAGMA incremental_vacuum")
-        try connection.execute("PRAGMA journal_mode = DELETE")
+        let deadline = Date().addingTimeInterval(seconds)
+        var warned = false
+        while true {
+            if try leaveWALMode() { return true }
+            if Date() >= deadline { break }
+            if !warned { waiting(); warned = true }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return false
+    }
+
+    /// Switches to a rollback journal if no other connection is open; false (still WAL) if one is.
+    private func leaveWALMode() throws -> Bool {
+        connection.setBusyTimeout(milliseconds: 0)
+        defer { connection.setBusyTimeout(milliseconds: 5_000) }
+        do {
+            try connection.execute("PRAGMA journal_mode = DELETE")
+            return try journalMode() != "wal"
+        } catch let error as SQLiteError where error.isBusy {
+            return false
+        }
+    }
+
+    /// "wal" while the database has a -wal file beside it that readers need; "delete" for one self-contained file.
+    public func journalMode() throws -> String {
+        try connection.query("PRAGMA journal_mode") { $0.string(0) }.first ?? ""
     }
 
     /// The file's size in bytes (0 if it cannot be read).

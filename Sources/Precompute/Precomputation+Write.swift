@@ -3,14 +3,14 @@ import Foundation
 import Sampling
 import Support
 
-/// Phase 4: every neuron's statistics and records, the summary, and "complete", in one transaction: a crash
-/// before its commit leaves the resumable state of the last checkpoint, never a half-written database that
-/// looks finished.
+/// Phase 4: every neuron's statistics and records, the summary, and "complete", in one transaction: a crash before
+/// its commit leaves the resumable state of the last checkpoint, never a half-written database that looks
+/// finished. Then one file again; returns false if a reader kept the database in WAL mode.
 extension Precomputation {
     func writeNeurons(
         _ database: ActivationDatabase, _ samplers: [LayerSampler], neuronCount: Int, summary: inout DatabaseSummary,
         _ progress: (ProgressReport) -> Void
-    ) throws {
+    ) throws -> Bool {
         let started = Date()
         try database.beginFinalWrite()
         try database.transaction {
@@ -26,7 +26,13 @@ extension Precomputation {
             try database.clearProgress()
             try database.markComplete()
         }
-        try database.compact()
+        // The records are committed: an open reader can only delay the switch to one file, never fail the run.
+        return try database.compact {
+            progress(
+                ProgressReport(
+                    phase: "finish: waiting up to 10 s for other readers to close the database", done: 0, total: 0,
+                    unit: "readers", elapsed: 0))
+        }
     }
 }
 

@@ -79,8 +79,9 @@ public final class Precomputation {
         summary.stored.shardExcerpts = pass.excerptsInShard
         summary.mainPassTokensPerSecond = pass.tokensPerSecond
 
-        try writeNeurons(
+        let singleFile = try writeNeurons(
             database, pass.samplers, neuronCount: inputs.config.neuronCount, summary: &summary.stored, progress)
+        summary.leftInWALMode = !singleFile
         summary.databaseBytes = ActivationDatabase.fileSize(outputPath)
         summary.seconds = Date().timeIntervalSince(started)
         return summary

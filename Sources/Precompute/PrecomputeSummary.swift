@@ -11,6 +11,9 @@ public struct PrecomputeSummary: Sendable {
     public var databaseBytes = 0
     public var seconds = 0.0
     public var mainPassTokensPerSecond = 0.0
+    /// A reader kept the file open past the end of the run: the database is complete but in WAL mode, so a copy
+    /// must include its -wal file (or be made after `PRAGMA journal_mode = DELETE` once readers have closed it).
+    public var leftInWALMode = false
 
     public init() {}
 }

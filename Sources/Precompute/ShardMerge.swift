@@ -81,7 +81,8 @@ public enum ShardMerge {
             try database.setSummary(summary.stored)
             try database.markComplete()
         }
-        try database.compact()
+        // Nobody reads the temporary file: it becomes one file at once (checkpointed in full otherwise).
+        _ = try database.compact(waitingForReaders: 0)
         try FileManager.default.moveItem(atPath: temporary, toPath: output)
         summary.databaseBytes = ActivationDatabase.fileSize(output)
         return summary

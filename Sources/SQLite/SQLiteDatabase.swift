@@ -10,6 +10,9 @@ public struct SQLiteError: LocalizedError, Equatable, Sendable {
     public let sql: String?
     public let path: String
 
+    /// Another connection holds a lock that this statement needs (SQLITE_BUSY or SQLITE_LOCKED).
+    public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+
     public var errorDescription: String? {
         var text = "\(path): SQLite error \(code): \(message)"
         if let sql { text += " (in: \(sql.prefix(120)))" }
@@ -39,6 +42,9 @@ public final class SQLiteDatabase {
     }
 
     deinit { sqlite3_close_v2(handle) }
+
+    /// How long a statement waits for another connection's lock before failing with SQLITE_BUSY (5 s by default).
+    public func setBusyTimeout(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
     func error(_ code: Int32, sql: String?) -> SQLiteError {
         SQLiteError(code: code, message: String(cString: sqlite3_errmsg(handle)), sql: sql, path: path)

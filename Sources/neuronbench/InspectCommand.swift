@@ -62,6 +62,7 @@ struct InspectCommand: ParsableCommand {
         try reportingErrors {
             let id = NeuronID(neuron)!
             let store = try ActivationDatabase.openForReading(path: database, allowIncomplete: allowIncomplete)
+            if try store.journalMode() == "wal" { warn(walNote(database)) }
             let data = try store.neuron(id)
             let vocabulary = try store.tokenStrings()
             func record(_ r: StoredRecord) throws -> RecordJSON {

@@ -148,10 +148,18 @@ func printSummary(_ summary: PrecomputeSummary, path: String, precision: MatrixP
                 + s.boundaryErrorMedian.map { String(format: "%.4f", $0) }.joined(separator: "/") + ", max "
                 + s.boundaryErrorMax.map { String(format: "%.4f", $0) }.joined(separator: "/"))
     }
+    if summary.leftInWALMode { lines.append("  note: " + walNote(path)) }
     if summary.seconds > 0 {
         lines.append(
             "  time: \(String(format: "%.1f", summary.seconds)) s, main pass \(String(format: "%.0f", summary.mainPassTokensPerSecond)) tokens/s"
         )
     }
     FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+}
+
+/// Why a database still has a -wal file beside it, and what to do before copying it.
+func walNote(_ path: String) -> String {
+    "\(path) is complete but in WAL mode (another program had it open when the writer finished): copy it together "
+        + "with \(path)-wal, or first make it one file with `sqlite3 \(path) 'PRAGMA journal_mode = DELETE'` once "
+        + "nothing else has it open"
 }
