@@ -34,9 +34,15 @@ public struct Corpus: Sendable {
         }
         self.url = url
         if isDirectory.boolValue {
+            // A folder that cannot be listed is an error, never a silent gap in the corpus.
+            nonisolated(unsafe) var unlisted: (URL, Error)?
             guard
                 let enumerator = FileManager.default.enumerator(
-                    at: url, includingPropertiesForKeys: [.isRegularFileKey])
+                    at: url, includingPropertiesForKeys: [.isRegularFileKey], options: [],
+                    errorHandler: { folder, error in
+                        unlisted = unlisted ?? (folder, error)
+                        return false
+                    })
             else {
                 throw PrecomputeError.unreadableCorpus(path: path, reason: "cannot list the directory")
             }
@@ -45,6 +51,12 @@ public struct Corpus: Sendable {
             for case let file as URL in enumerator where file.pathExtension == "txt" {
                 let full = file.standardizedFileURL.path
                 files.append(String(full.dropFirst(base.count).drop { $0 == "/" }))
+            }
+            if let (folder, error) = unlisted {
+                let reason = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)?.localizedDescription
+                throw PrecomputeError.unreadableCorpus(
+                    path: folder.path,
+                    reason: "cannot list this folder of the corpus (\(reason ?? error.localizedDescription))")
             }
             guard !files.isEmpty else {
                 throw PrecomputeError.unsupportedCorpus(path: path, reason: "the directory has no .txt files")
