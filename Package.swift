@@ -145,7 +145,7 @@ let package = Package(
             exclude: ["Resources"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "ActivationStore", "TestSupport"]),
         .testTarget(
-            name: "LLMTests", dependencies: ["LLM", "Evaluation", "ActivationStore", "TestSupport"],
+            name: "LLMTests", dependencies: ["LLM", "Evaluation", "ActivationStore", "Support", "TestSupport"],
             exclude: ["Resources"]),
         .testTarget(name: "CLITests", dependencies: ["neuronbench", "Support", "TestSupport"]),
     ]

@@ -13,7 +13,8 @@ Behaviour without faults (deterministic):
   at each "unknown" after a tab, top_logprobs give "10" with probability 0.8 and "0" 0.2 for description words,
   "0" 0.9 and "10" 0.1 otherwise.
 Control endpoints:
-- POST /faults ["429", "500", "hang", "truncated", "drop", "missing-token", "401", "404", "400", "ok", ...]: each
+- POST /faults ["429", "500", "hang", "truncated", "drop", "missing-token", "401", "404", "400", "echo-auth" (a 401
+  whose message quotes the Authorization header), "ok", ...]: each
   following API request takes the next fault from the queue.
 - POST /config {"delay": seconds}: every API request waits this long (to observe concurrency).
 - GET /stats: {"requests": n, "max_in_flight": n, "faults_left": n}
@@ -155,14 +156,19 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
+            if fault == "echo-auth":
+                # A careless proxy: the rejection quotes the request's Authorization header back.
+                echoed = self.headers.get("Authorization", "")
+                return self.send_json(401, {"error": {"message": f"Invalid credentials in header Authorization: {echoed}"}})
             if fault in ("429", "500", "400", "401", "404"):
                 headers = {"Retry-After": "1"} if fault == "429" else {}
                 messages = {"429": "Rate limit reached", "500": "The server had an error", "400": "Bad request",
                             "401": "Incorrect API key provided", "404": "The model `fake` does not exist"}
                 return self.send_json(int(fault), {"error": {"message": messages[fault]}}, headers)
-            if self.path.endswith("/chat/completions"):
+            path = self.path.split("?")[0]
+            if path.endswith("/chat/completions"):
                 reply = chat_reply(body, fault)
-            elif self.path.endswith("/completions"):
+            elif path.endswith("/completions"):
                 reply = completion_reply(body)
             else:
                 return self.send_json(404, {"error": {"message": f"unknown endpoint {self.path}"}})

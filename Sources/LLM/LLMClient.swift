@@ -54,7 +54,8 @@ public final class LLMClient: Sendable {
         // The cache key covers the endpoint URL and the exact request, never the API key.
         let url = configuration.baseURL.appendingPathComponent(endpoint)
         var hasher = SHA256Hex()
-        hasher.update(Data(url.absoluteString.utf8))
+        // Credentials in the URL are not part of a reply's identity (and never reach the cache, even hashed).
+        hasher.update(Data(SecretRedaction.redact(url.absoluteString).utf8))
         hasher.update(payload)
         let key = hasher.finalize()
         if let cache, let cached = await cache.get(key),

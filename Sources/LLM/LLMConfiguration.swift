@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// How to reach an OpenAI-compatible API (OpenAI, vLLM, llama.cpp's server, Ollama, OpenRouter, …).
 ///
@@ -46,8 +47,12 @@ public struct LLMConfiguration: Sendable {
     /// The key, if the variable is set (local servers often need none).
     var apiKey: String? {
         guard let value = ProcessInfo.processInfo.environment[apiKeyVariable], !value.isEmpty else { return nil }
+        SecretRedaction.register(value)
         return value
     }
+
+    /// The base URL as it may be stored or printed: user info and credential-like query values masked.
+    public var redactedBaseURL: String { SecretRedaction.redact(baseURL.absoluteString) }
 
     /// Dollars for this many tokens, if both prices are set.
     public func cost(promptTokens: Int, completionTokens: Int) -> Double? {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Why a call to an OpenAI-compatible API gave no usable answer. The plug-ins hand it to the evaluator as the
 /// explainer's or simulator's failure, once, so a message reads "simulator failed: <this>".
@@ -11,7 +12,11 @@ public enum LLMError: LocalizedError, Equatable, Sendable {
     /// A reply that arrived but cannot be read as the answer asked for.
     case invalidReply(String)
 
-    public var errorDescription: String? {
+    /// What went wrong, with every secret masked (a server may echo the Authorization header; a URL may carry
+    /// credentials): this text reaches scores.csv, explanations.jsonl and the terminal.
+    public var errorDescription: String? { SecretRedaction.redact(description) }
+
+    private var description: String {
         switch self {
         case let .invalidRequest(reason):
             return "could not encode the request: \(reason)"

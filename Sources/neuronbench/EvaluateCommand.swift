@@ -77,7 +77,7 @@ extension EvaluateCommand {
         if let cost { line += String(format: ", $%.4f ($%.6f per neuron)", cost, cost / Double(max(1, neurons))) }
         FileHandle.standardError.write(Data((line + "\n").utf8))
         return RunManifest.LLMUsage(
-            model: configuration.model, baseURL: configuration.baseURL.absoluteString, calls: total.calls,
+            model: configuration.model, baseURL: configuration.redactedBaseURL, calls: total.calls,
             cachedCalls: total.cachedCalls, failedCalls: total.failedCalls, retries: retries,
             promptTokens: total.usage.promptTokens, completionTokens: total.usage.completionTokens,
             costDollars: cost)
@@ -152,7 +152,9 @@ extension EvaluateCommand {
     }
 }
 
-func warn(_ message: String) { FileHandle.standardError.write(Data("neuronbench: warning: \(message)\n".utf8)) }
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("neuronbench: warning: \(SecretRedaction.redact(message))\n".utf8))
+}
 
 func printEvaluationSummary(_ writer: RunWriter, seconds: Double) {
     var lines = [

@@ -91,7 +91,7 @@ public final class RunWriter {
         for ((id, result), shown) in zip(zip(neurons, results), excerpts) {
             let line = try encoder.encode(
                 ExplanationLine(neuron: id, explainer: explainer, result: result, excerptIDs: shown))
-            text += String(decoding: line, as: UTF8.self) + "\n"
+            text += SecretRedaction.redact(String(decoding: line, as: UTF8.self)) + "\n"
         }
         try write(text, to: explanations, .explanations)
     }
@@ -103,13 +103,14 @@ public final class RunWriter {
             .layer: .integer(e.neuron.layer), .neuron: .integer(e.neuron.neuron), .explainer: .text(e.explainer),
             .simulator: .text(e.simulator), .calibration: .text(e.calibration.rawValue),
             .status: .text(e.status.rawValue),
-            .explanation: .text(e.explanation ?? ""), .correlation: score(s?.correlation),
+            .explanation: .text(SecretRedaction.redact(e.explanation ?? "")), .correlation: score(s?.correlation),
             .topCorrelation: score(s?.topCorrelation),
             .randomCorrelation: score(s?.randomCorrelation), .rSquared: score(s?.rSquared),
-            .absoluteDeviationExplained: score(s?.absoluteDeviationExplained), .scoreNotes: .text(s?.notes ?? ""),
+            .absoluteDeviationExplained: score(s?.absoluteDeviationExplained),
+            .scoreNotes: .text(SecretRedaction.redact(s?.notes ?? "")),
             .explainRecords: .integer(e.explainRecords), .scoreTopRecords: .integer(e.scoreTopRecords),
             .scoreRandomRecords: .integer(e.scoreRandomRecords), .scoredTokens: .integer(e.scoredTokens),
-            .error: .text(e.error ?? ""),
+            .error: .text(SecretRedaction.redact(e.error ?? "")),
         ]
         try write(CSV.row(ScoreColumn.allCases.map { cells[$0]! }), to: scores, .scores)
         if !e.records.isEmpty {
@@ -195,7 +196,8 @@ public final class RunWriter {
             manifest.neuronsEvaluated = Set(rows.map { $0.evaluation.neuron }).count
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            try writeWhole(String(decoding: try encoder.encode(manifest), as: UTF8.self), .manifest)
+            try writeWhole(
+                SecretRedaction.redact(String(decoding: try encoder.encode(manifest), as: UTF8.self)), .manifest)
             KillSwitch.committed()
             try DirectorySwap.replace(directory.path, with: staging.path)
             KillSwitch.committed()
