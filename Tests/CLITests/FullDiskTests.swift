@@ -1,0 +1,50 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// A full disk during evaluate is one clear line and a non-zero exit, never a backtrace (Foundation's
+/// `FileHandle.write(_:)` traps) and never a run that looks complete. The disk is a small tmpfs, mounted as root;
+/// where mounting is refused the test is skipped with the reason.
+final class FullDiskTests: XCTestCase {
+    private typealias Small = PrecomputeCLITests
+
+    func testAFullDiskDuringEvaluateIsOneLineAndLeavesNothingThatLooksComplete() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let database = directory.appendingPathComponent("a.db").path
+        XCTAssertEqual(try runCLI(Small.precomputeArguments(database)).status, 0)
+        let disk = directory.appendingPathComponent("disk")
+        try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
+        let mount = try shell("/bin/mount", ["-t", "tmpfs", "-o", "size=24k", "tmpfs", disk.path])
+        guard mount.status == 0 else { throw XCTSkip("cannot mount a tmpfs here: \(mount.output)") }
+        addTeardownBlock { _ = try? self.shell("/bin/umount", ["-l", disk.path]) }
+
+        let run = disk.appendingPathComponent("R").path
+        let result = try runCLI([
+            "evaluate", "--db", database, "--explainer", "token-list", "--explainer", "shuffled", "--simulator",
+            "keyword", "--out", run,
+        ])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("neuronbench: error: ") }
+        XCTAssertEqual(errors.count, 1, result.stderr)
+        XCTAssertFalse(result.stderr.contains("Fatal error") || result.stderr.contains("Backtrace"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("No space left on device"), result.stderr)
+        XCTAssertTrue(result.stderr.contains(run), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run), "nothing is put in place")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: disk.path), [],
+            "the staging directory and the lock are gone, and with them the space they took")
+    }
+
+    private func shell(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+}
