@@ -50,7 +50,7 @@ public struct HTMLReport {
     }
 
     /// Writes the page atomically (a temporary file renamed into place). Refuses, before writing anything, an
-    /// output that is one of the report's inputs (by real path), lies inside the run directory, or is an existing
+    /// output that is one of the report's inputs (by real path) or the run's own files, or is an existing
     /// file that is not a neuronbench report: `--out` is easy to get wrong, and what it would replace may be days
     /// of work.
     public func write(to path: String) throws {

@@ -1,7 +1,9 @@
+import Evaluation
 import Foundation
 import Support
 
-/// Which paths a report may be written to: never over its inputs or a run's files, and over an existing file only
+/// Which paths a report may be written to: never over its database, the run directory or the run's own files (a
+/// report inside the run directory is fine: a new run carries it over), and over an existing file only
 /// if that file is itself a neuronbench report (recognised by its generator tag, or by the title that reports
 /// had before the tag).
 enum ReportOutput {
@@ -15,9 +17,12 @@ enum ReportOutput {
             throw ReportError.cannotWrite(path: path, reason: "it is the report's database (\(databasePath))")
         }
         let run = realPath(runDirectory)
-        if output == run || output.hasPrefix(run + "/") {
-            throw ReportError.cannotWrite(
-                path: path, reason: "it is inside the run directory \(runDirectory); write the report beside it")
+        if output == run {
+            throw ReportError.cannotWrite(path: path, reason: "it is the run directory; name a file")
+        }
+        let runFiles = RunFile.allCases.map { run + "/" + $0.rawValue }
+        if runFiles.contains(output) {
+            throw ReportError.cannotWrite(path: path, reason: "it is one of the run's files (\(runDirectory))")
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory) else { return }

@@ -83,6 +83,35 @@ final class RunDirectoryTests: XCTestCase {
         }
     }
 
+    /// A run replaces only an earlier run: a directory of other work (or the working directory) is refused and left
+    /// alone, and files in an earlier run that are not the run's own (its report) are carried over, not deleted.
+    func testEvaluateReplacesOnlyAnEarlierRunAndKeepsItsOtherFiles() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let database = try database(in: directory)
+        let work = directory.appendingPathComponent("work")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try Data("my notes".utf8).write(to: work.appendingPathComponent("notes.txt"))
+        let refusals = [
+            (work.path, "is not an evaluation run directory"),
+            (FileManager.default.currentDirectoryPath, "is the working directory"),
+        ]
+        for (out, reason) in refusals {
+            let refused = try runCLI(evaluate(database, out))
+            XCTAssertEqual(refused.status, 1, refused.stderr)
+            XCTAssertTrue(refused.stderr.contains(reason), refused.stderr)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work.path), ["notes.txt"])
+
+        let run = directory.appendingPathComponent("R").path
+        XCTAssertEqual(try runCLI(evaluate(database, run)).status, 0)
+        XCTAssertEqual(try runCLI(["report", run, "--out", run + "/report.html"]).status, 0)
+        let report = try Data(contentsOf: URL(fileURLWithPath: run + "/report.html"))
+        XCTAssertEqual(
+            try runCLI(evaluate(database, run, ["--explainer", "shuffled", "--simulator", "keyword"])).status, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: run + "/report.html")), report)
+        XCTAssertTrue(try String(contentsOfFile: run + "/run.json", encoding: .utf8).contains("shuffled"))
+    }
+
     /// `report --out` refuses its own database, the run's files and any file that is not a report; it replaces
     /// an earlier report, also one written before reports carried their generator tag.
     func testReportNeverOverwritesItsInputsOrAFileThatIsNotAReport() throws {
@@ -98,9 +127,9 @@ final class RunDirectoryTests: XCTestCase {
         let refusals: [(out: String, reason: String)] = [
             (database, "it is the report's database"),
             (link, "it is the report's database"),
-            (run + "/scores.csv", "inside the run directory"),
-            (run + "/report.html", "inside the run directory"),
-            (run, "inside the run directory"),
+            (run + "/scores.csv", "one of the run's files"),
+            (run + "/run.json", "one of the run's files"),
+            (run, "it is the run directory"),
             (notes, "not a neuronbench report"),
         ]
         for (out, reason) in refusals {
@@ -112,6 +141,8 @@ final class RunDirectoryTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: database)), databaseBytes)
         XCTAssertEqual(try String(contentsOfFile: notes, encoding: .utf8), "<html>my notes</html>")
         XCTAssertEqual(Set(try RunFiles(run).files.keys).count, 5)
+        XCTAssertEqual(
+            try runCLI(["report", run, "--out", run + "/report.html"]).status, 0, "a report may live in its run")
 
         let report = directory.appendingPathComponent("report.html").path
         XCTAssertEqual(try runCLI(["report", run, "--out", report]).status, 0)

@@ -21,7 +21,9 @@ public final class RunWriter {
     private var rows: [(evaluation: NeuronEvaluation, correlation: Double)] = []
 
     public init(directory: URL) throws {
+        let directory = directory.standardizedFileURL
         self.directory = directory
+        try Self.checkReplaceable(directory)
         let parent = directory.deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
@@ -56,6 +58,38 @@ public final class RunWriter {
             throw EvaluationError.invalidRun(path: simulationsPath, reason: error.reason)
         }
         try write(CSV.row(ScoreColumn.allCases.map { .text($0.rawValue) }), to: scores, .scores)
+    }
+
+    /// The destination is swapped out whole, so it must be nothing, an empty directory, or an earlier run (whose
+    /// other files, such as a report, are carried over): never a directory of someone's other work, and never the
+    /// working directory.
+    private static func checkReplaceable(_ directory: URL) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else { return }
+        func refuse(_ reason: String) -> EvaluationError { .invalidRun(path: directory.path, reason: reason) }
+        guard isDirectory.boolValue else { throw refuse("exists and is not a directory") }
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL
+        guard directory.resolvingSymlinksInPath().path != here.resolvingSymlinksInPath().path else {
+            throw refuse("is the working directory; write the run into a directory of its own")
+        }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        let runFiles = Set(RunFile.allCases.map(\.rawValue))
+        guard entries.isEmpty || entries.contains(where: runFiles.contains) else {
+            throw refuse(
+                "exists and is not an evaluation run directory (no scores.csv or run.json among its \(entries.count) entries), so it is not replaced; choose another output directory"
+            )
+        }
+    }
+
+    /// Files in the earlier run that are not the run's own (a report, notes) move into the new one before the
+    /// swap, so replacing a run never deletes them.
+    private func carryOverForeignFiles() throws {
+        let runFiles = Set(RunFile.allCases.map(\.rawValue))
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in entries where !runFiles.contains(name) {
+            try FileManager.default.moveItem(
+                at: directory.appendingPathComponent(name), to: staging.appendingPathComponent(name))
+        }
     }
 
     deinit {
@@ -199,6 +233,7 @@ public final class RunWriter {
             try writeWhole(
                 SecretRedaction.redact(String(decoding: try encoder.encode(manifest), as: UTF8.self)), .manifest)
             KillSwitch.committed()
+            try carryOverForeignFiles()
             try DirectorySwap.replace(directory.path, with: staging.path)
             KillSwitch.committed()
             lock.release()
