@@ -129,7 +129,8 @@ extension ActivationDatabase {
         return size
     }
 
-    /// Each token id's text as a viewer shows it (a token that is part of a UTF-8 character shows U+FFFD).
+    /// Each token id's text as a viewer shows it (a token that is part of a UTF-8 character shows U+FFFD), indexed
+    /// by id: every id in an excerpt read from this database indexes it.
     public func tokenStrings() throws -> [String] {
         try vocabulary().map { String(decoding: $0, as: UTF8.self) }
     }

@@ -60,9 +60,9 @@ public final class NeuronRecordReader {
 
     public func neuronIDs() throws -> [NeuronID] { try database.neuronIDs() }
 
-    /// The token strings of excerpt `id`.
+    /// The token strings of excerpt `id` (the store has checked every id against the vocabulary).
     public func tokens(ofExcerpt id: Int) throws -> [String] {
-        try tokenIDs(ofExcerpt: id).map { $0 < vocabulary.count ? vocabulary[$0] : "<\($0)>" }
+        try tokenIDs(ofExcerpt: id).map { vocabulary[$0] }
     }
 
     private func tokenIDs(ofExcerpt id: Int) throws -> [Int] {

@@ -242,7 +242,7 @@ struct PageBuilder {
                     path: databasePath, reason: "a record names missing excerpt \(excerptID)")
             }
             let tokens = excerpt.tokenIDs.map {
-                HTMLText.jsonString($0 < vocabulary.count ? vocabulary[$0] : "<\($0)>")
+                HTMLText.jsonString(vocabulary[$0])
             }
             excerpts.append(
                 "\"\(excerptID)\":[\(HTMLText.jsonString(sources[excerpt.documentID] ?? "?")),\(excerpt.startToken),[\(tokens.joined(separator: ","))]]"

@@ -73,7 +73,7 @@ struct InspectCommand: ParsableCommand {
                 return RecordJSON(
                     excerpt_id: r.excerptID, max_activation: Double(r.maxActivation),
                     min_activation: Double(r.minActivation),
-                    tokens: excerpt.tokenIDs.map { $0 < vocabulary.count ? vocabulary[$0] : "<\($0)>" },
+                    tokens: excerpt.tokenIDs.map { vocabulary[$0] },
                     ids: excerpt.tokenIDs, activations: r.activations.map(Double.init))
             }
             let s = data.statistics

@@ -22,7 +22,7 @@ struct PuzzlesCommand: AsyncParsableCommand {
             let database = try ActivationDatabase.openForReading(path: db)
             let vocabulary = try database.tokenStrings()
             let rows = try database.excerpts(from: 0, to: excerpts).map { excerpt in
-                (id: excerpt.id, tokens: excerpt.tokenIDs.map { $0 < vocabulary.count ? vocabulary[$0] : "<\($0)>" })
+                (id: excerpt.id, tokens: excerpt.tokenIDs.map { vocabulary[$0] })
             }
             let puzzles = Puzzle.standard(excerpts: rows, seed: options.seed)
             let records = puzzles.enumerated().map { $1.record(index: $0, excerpts: rows, seed: options.seed) }
