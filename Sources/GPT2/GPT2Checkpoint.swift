@@ -57,6 +57,13 @@ public struct GPT2Checkpoint: Sendable {
 
     /// The tensor `name` (without prefix) as Float32, after checking that its shape is `shape`.
     public func tensor(_ name: String, shape: [Int]) throws -> [Float] {
+        let (file, key) = try checkTensor(name, shape: shape)
+        return try file.floats(key)
+    }
+
+    /// Checks that tensor `name` (without prefix) exists with shape `shape`; returns its file and full name.
+    @discardableResult
+    public func checkTensor(_ name: String, shape: [Int]) throws -> (file: SafeTensorsFile, key: String) {
         guard let file = files[name], let prefix = prefixes[name], let info = file.tensors[prefix + name] else {
             throw GPT2Error.missingTensor(name: name, path: directory.path)
         }
@@ -64,6 +71,6 @@ public struct GPT2Checkpoint: Sendable {
             throw GPT2Error.tensorShapeMismatch(
                 name: prefix + name, path: file.url.path, expected: shape, actual: info.shape)
         }
-        return try file.floats(prefix + name)
+        return (file, prefix + name)
     }
 }

@@ -54,12 +54,23 @@ public struct GPT2Config: Codable, Equatable, Sendable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = GPT2Config()
-        vocabularySize = try c.decodeIfPresent(Int.self, forKey: .vocabularySize) ?? defaults.vocabularySize
-        contextLength = try c.decodeIfPresent(Int.self, forKey: .contextLength) ?? defaults.contextLength
-        embeddingSize = try c.decodeIfPresent(Int.self, forKey: .embeddingSize) ?? defaults.embeddingSize
-        layerCount = try c.decodeIfPresent(Int.self, forKey: .layerCount) ?? defaults.layerCount
-        headCount = try c.decodeIfPresent(Int.self, forKey: .headCount) ?? defaults.headCount
-        innerSize = try c.decodeIfPresent(Int.self, forKey: .innerSize)
+        // A size that is a JSON number but not an integer (4.5, 1e30) is named as such; Foundation would report
+        // the whole file as "not valid JSON".
+        func integer(_ key: CodingKeys) throws -> Int? {
+            guard c.contains(key), try !c.decodeNil(forKey: key) else { return nil }
+            if let value = try? c.decode(Int.self, forKey: key) { return value }
+            if let value = try? c.decode(Double.self, forKey: key) {
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: [key], debugDescription: "must be an integer, got \(value)"))
+            }
+            return try c.decode(Int.self, forKey: key)
+        }
+        vocabularySize = try integer(.vocabularySize) ?? defaults.vocabularySize
+        contextLength = try integer(.contextLength) ?? defaults.contextLength
+        embeddingSize = try integer(.embeddingSize) ?? defaults.embeddingSize
+        layerCount = try integer(.layerCount) ?? defaults.layerCount
+        headCount = try integer(.headCount) ?? defaults.headCount
+        innerSize = try integer(.innerSize)
         activationFunction =
             try c.decodeIfPresent(String.self, forKey: .activationFunction) ?? defaults.activationFunction
         layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? defaults.layerNormEpsilon
@@ -86,6 +97,12 @@ public struct GPT2Config: Codable, Equatable, Sendable {
         try validate(path: url.path)
     }
 
+    /// Upper bounds far above every published GPT-2 (XL: 48 layers, n_embd 1,600, n_inner 6,400, 1,024 positions,
+    /// 50,257 tokens) that keep every derived size well inside memory and `Int32` token ids.
+    public static let limits = (
+        vocabularySize: 1 << 24, contextLength: 1 << 16, embeddingSize: 1 << 16, layerCount: 4_096, innerSize: 1 << 18
+    )
+
     /// The activation functions that are exactly GPT-2's tanh approximation of GELU.
     public static let supportedActivations = ["gelu_new", "gelu_pytorch_tanh"]
 
@@ -101,11 +118,21 @@ public struct GPT2Config: Codable, Equatable, Sendable {
         guard scaleAttentionWeights else {
             throw GPT2Error.unsupportedConfig(path: path, key: "scale_attn_weights", value: "false", supported: "true")
         }
-        for (key, value) in [
-            ("vocab_size", vocabularySize), ("n_positions", contextLength), ("n_embd", embeddingSize),
-            ("n_layer", layerCount), ("n_head", headCount), ("n_inner", neuronCount),
-        ] where value <= 0 {
-            throw GPT2Error.invalidConfig(path: path, reason: "\(key) must be positive, got \(value)")
+        // Bounds first: every size derived below (n_inner = 4 · n_embd, buffers, the layer list) must not
+        // overflow or allocate gigabytes for a mistyped config before the checkpoint is consulted.
+        for (key, value, limit) in [
+            ("vocab_size", vocabularySize, Self.limits.vocabularySize),
+            ("n_positions", contextLength, Self.limits.contextLength),
+            ("n_embd", embeddingSize, Self.limits.embeddingSize), ("n_layer", layerCount, Self.limits.layerCount),
+            ("n_head", headCount, Self.limits.embeddingSize), ("n_inner", innerSize ?? 1, Self.limits.innerSize),
+        ] {
+            guard value > 0 else {
+                throw GPT2Error.invalidConfig(path: path, reason: "\(key) must be positive, got \(value)")
+            }
+            guard value <= limit else {
+                throw GPT2Error.invalidConfig(
+                    path: path, reason: "\(key) is \(value), beyond any GPT-2 this tool can run (at most \(limit))")
+            }
         }
         guard embeddingSize % headCount == 0 else {
             throw GPT2Error.invalidConfig(

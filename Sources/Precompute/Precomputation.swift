@@ -92,8 +92,12 @@ public final class Precomputation {
         try settings.validate()
         guard batchSize > 0 else { throw PrecomputeError.invalidSetting("batch size", "must be positive") }
         let corpus = try Corpus(path: corpusPath)
-        let config = try GPT2Config(contentsOf: modelDirectory.appendingPathComponent("config.json"))
+        // The checkpoint is validated (config bounds, safetensors headers, every needed tensor's shape) before it is
+        // hashed, before `--out` is opened and before anything is sized by its config.
+        let checkpoint = try GPT2Checkpoint(directory: modelDirectory)
+        let config = checkpoint.config
         let layers = try resolvedLayers(config)
+        try GPT2Weights.checkShapes(checkpoint, layerCount: (layers.max() ?? 0) + 1)
         guard settings.excerpter.context <= config.contextLength else {
             throw PrecomputeError.contextTooLong(tokens: settings.excerpter.context, positions: config.contextLength)
         }

@@ -20,12 +20,21 @@ public struct SHA256Hex {
         return hasher.finalize()
     }
 
-    /// The digest of a regular file, read in 4 MB chunks.
+    /// The digest of a regular file, read in 4 MB chunks up to the size it had when opened: a device or pipe
+    /// (`/dev/zero` behind a symlink) is refused instead of read forever.
     public static func digest(ofFile path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw SupportError.unreadableFile(path: path) }
         defer { try? handle.close() }
+        var status = stat()
+        guard fstat(handle.fileDescriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            throw SupportError.notARegularFile(path: path)
+        }
         var hasher = SHA256Hex()
-        while let chunk = try handle.read(upToCount: 1 << 22), !chunk.isEmpty { hasher.update(chunk) }
+        var left = Int(status.st_size)
+        while left > 0, let chunk = try handle.read(upToCount: min(left, 1 << 22)), !chunk.isEmpty {
+            hasher.update(chunk)
+            left -= chunk.count
+        }
         return hasher.finalize()
     }
 }

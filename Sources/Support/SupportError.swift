@@ -4,6 +4,7 @@ import Foundation
 public enum SupportError: LocalizedError, Equatable, Sendable {
     case gzip(path: String, reason: String)
     case unreadableFile(path: String)
+    case notARegularFile(path: String)
     /// Another process holds the writer lock on the output at `path`.
     case locked(path: String, holder: String)
     case lockFailed(path: String, reason: String)
@@ -14,6 +15,7 @@ public enum SupportError: LocalizedError, Equatable, Sendable {
         switch self {
         case let .gzip(path, reason): return "\(path): \(reason)"
         case let .unreadableFile(path): return "\(path): cannot be opened for reading"
+        case let .notARegularFile(path): return "\(path): not a regular file (a device, pipe or directory?)"
         case let .locked(path, holder):
             return
                 "\(path): another neuronbench is writing it (\(holder)); wait for it to finish, or write elsewhere"
@@ -27,6 +29,7 @@ public enum SupportError: LocalizedError, Equatable, Sendable {
         switch self {
         case let .gzip(_, reason): return reason
         case .unreadableFile: return "cannot be opened for reading"
+        case .notARegularFile: return "not a regular file (a device, pipe or directory?)"
         case let .locked(_, holder): return "another neuronbench is writing it (\(holder))"
         case let .lockFailed(_, reason): return "cannot take the writer lock: \(reason)"
         case let .writeFailed(_, reason): return "write failed: \(reason)"

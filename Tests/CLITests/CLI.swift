@@ -72,6 +72,10 @@ final class CLIProcess {
         try process.run()
     }
 
+    var isRunning: Bool { process.isRunning }
+
+    func kill() { Foundation.kill(process.processIdentifier, SIGKILL) }
+
     func finish() throws -> CLIResult {
         process.waitUntilExit()
         return CLIResult(

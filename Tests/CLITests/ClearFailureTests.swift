@@ -1,0 +1,102 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Every bad argument, config or checkpoint gets a message naming the problem and a non-zero exit: never a
+/// signal, a backtrace or a hang, and nothing written.
+final class ClearFailureTests: XCTestCase {
+    private typealias Small = PrecomputeCLITests
+
+    /// A copy of the small fixture checkpoint with `edit` applied to its config.json.
+    private func checkpoint(in directory: URL, _ name: String, _ edit: (inout [String: Any]) -> Void) throws -> String {
+        let copy = directory.appendingPathComponent(name)
+        try FileManager.default.copyItem(atPath: Small.model, toPath: copy.path)
+        let url = copy.appendingPathComponent("config.json")
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        edit(&config)
+        try JSONSerialization.data(withJSONObject: config).write(to: url)
+        return copy.path
+    }
+
+    /// Exit 1 (a neuronbench error) or 64 (an argument error), never a signal; the problem named; no backtrace.
+    private func assertCleanFailure(
+        _ result: CLIResult, _ fragment: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
+        XCTAssertTrue(
+            [1, 64].contains(result.status), "status \(result.status): \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(fragment), "\(result.stderr) lacks \(fragment)", file: file, line: line)
+        for crash in ["Fatal error", "Backtrace", "Stack dump", "Current stack trace"] {
+            XCTAssertFalse(result.stderr.contains(crash), result.stderr, file: file, line: line)
+        }
+        let first = result.stderr.split(separator: "\n").first.map(String.init) ?? ""
+        XCTAssertTrue(first.lowercased().contains("error"), "first line: \(first)", file: file, line: line)
+    }
+
+    func testBadSizesAndRangesAreMessagesNotCrashes() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let database = directory.appendingPathComponent("d.db").path
+        XCTAssertEqual(try runCLI(Small.precomputeArguments(database)).status, 0)
+        let out = directory.appendingPathComponent("a.db").path
+        func precompute(_ extra: [String], model: String = Small.model) -> [String] {
+            var arguments = Small.precomputeArguments(out, extra)
+            arguments[arguments.firstIndex(of: "--model")! + 1] = model
+            return arguments
+        }
+        let cases: [([String], String)] = [
+            (precompute(["--layers", "3-1"]), "--layers"),
+            (precompute(["--layers", "0-1000000000000"]), "--layers"),
+            (precompute(["--excerpt-tokens", "0"]), "--excerpt-tokens"),
+            (precompute(["--context-tokens", "0"]), "--context-tokens"),
+            (["inspect", "--db", database, "--neuron", "0:0", "--records=-1"], "--records"),
+            (
+                precompute([], model: try checkpoint(in: directory, "huge-n-layer") { $0["n_layer"] = 1_000_000_000 }),
+                "n_layer is 1000000000, beyond any GPT-2"
+            ),
+            (
+                precompute([], model: try checkpoint(in: directory, "more-layers") { $0["n_layer"] = 100 }),
+                "tensor 'h.2."
+            ),
+            (
+                precompute(
+                    [],
+                    model: try checkpoint(in: directory, "huge-n-embd") {
+                        $0["n_embd"] = 1 << 62
+                        $0.removeValue(forKey: "n_inner")
+                    }), "n_embd is 4611686018427387904, beyond any GPT-2"
+            ),
+            (
+                precompute([], model: try checkpoint(in: directory, "fractional") { $0["n_layer"] = 4.5 }),
+                "n_layer: must be an integer, got 4.5"
+            ),
+        ]
+        for (arguments, fragment) in cases {
+            assertCleanFailure(try runCLI(arguments), fragment)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), "\(fragment): nothing is written")
+        }
+    }
+
+    /// `model.safetensors` a symlink to /dev/zero: refused at once (it used to be hashed forever), with no
+    /// database left behind to refuse the corrected re-run.
+    func testACheckpointThatIsADeviceIsRefusedAtOnce() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let model = try checkpoint(in: directory, "zero") { _ in }
+        let weights = model + "/model.safetensors"
+        try FileManager.default.removeItem(atPath: weights)
+        try FileManager.default.createSymbolicLink(atPath: weights, withDestinationPath: "/dev/zero")
+        let out = directory.appendingPathComponent("a.db").path
+        var arguments = Small.precomputeArguments(out)
+        arguments[arguments.firstIndex(of: "--model")! + 1] = model
+        let run = try CLIProcess(arguments, scratch: directory)
+        let deadline = Date().addingTimeInterval(60)
+        while run.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        if run.isRunning { run.kill() }
+        let result = try run.finish()
+        assertCleanFailure(result, "\(weights): not a valid safetensors file")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+
+        try FileManager.default.removeItem(atPath: weights)
+        try FileManager.default.copyItem(atPath: Small.model + "/model.safetensors", toPath: weights)
+        let fixed = try runCLI(arguments)
+        XCTAssertEqual(fixed.status, 0, fixed.stderr)
+    }
+}
