@@ -15,7 +15,8 @@ public struct SQLiteError: LocalizedError, Equatable, Sendable {
 
     public var errorDescription: String? {
         var text = "\(path): SQLite error \(code): \(message)"
-        if let sql { text += " (in: \(sql.prefix(120)))" }
+        // The statement on one line, its whitespace collapsed: an error message is one line.
+        if let sql { text += " (in: \(sql.split(whereSeparator: \.isWhitespace).joined(separator: " ").prefix(120)))" }
         if code == SQLITE_NOTADB || code == SQLITE_CORRUPT { text += ". The file is not an intact SQLite database." }
         return text
     }

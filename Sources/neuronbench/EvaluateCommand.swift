@@ -153,7 +153,8 @@ extension EvaluateCommand {
 }
 
 func warn(_ message: String) {
-    FileHandle.standardError.write(Data("neuronbench: warning: \(SecretRedaction.redact(message))\n".utf8))
+    let line = TerminalText.escaped(SecretRedaction.redact(message), newline: " ")
+    FileHandle.standardError.write(Data("neuronbench: warning: \(line)\n".utf8))
 }
 
 func printEvaluationSummary(_ writer: RunWriter, seconds: Double) {

@@ -116,7 +116,7 @@ struct InspectCommand: ParsableCommand {
             print("\n\(title)")
             for r in records.prefix(self.records) {
                 let text = zip(r.tokens, r.activations).map { token, value -> String in
-                    let visible = token.replacingOccurrences(of: "\n", with: "⏎")
+                    let visible = TerminalText.escaped(token)
                     let strength = value / scale
                     guard strength >= 0.25 else { return visible }
                     if colour {

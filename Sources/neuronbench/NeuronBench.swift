@@ -38,7 +38,8 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
 
 private func reported(_ error: Error) -> Error {
     if error is ExitCode || error is ValidationError { return error }
-    let line = SecretRedaction.redact("\(error.localizedDescription)\(flagHint(error))")
+    let line = TerminalText.escaped(
+        SecretRedaction.redact("\(error.localizedDescription)\(flagHint(error))"), newline: " ")
     FileHandle.standardError.write(Data("neuronbench: error: \(line)\n".utf8))
     return ExitCode.failure
 }

@@ -45,7 +45,8 @@ struct PuzzlesCommand: AsyncParsableCommand {
                 print(
                     puzzle.name.padding(toLength: 15, withPad: " ", startingAt: 0)
                         + pair.padding(toLength: 35, withPad: " ", startingAt: 0)
-                        + String(format: "%11.3f", correlation) + "  " + (result.explanation ?? result.error ?? ""))
+                        + String(format: "%11.3f", correlation) + "  "
+                        + TerminalText.escaped(result.explanation ?? result.error ?? ""))
             }
             print("\nrules: " + puzzles.map { "\($0.name) = \($0.rule)" }.joined(separator: "; "))
             if let out {

@@ -100,3 +100,32 @@ final class ClearFailureTests: XCTestCase {
         XCTAssertEqual(fixed.status, 0, fixed.stderr)
     }
 }
+
+/// Corpus text printed on a terminal cannot drive it: control characters are shown escaped, JSON stays data.
+final class TerminalInjectionTests: XCTestCase {
+    func testInspectEscapesControlCharactersAndJSONKeepsThem() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let database = directory.appendingPathComponent("d.db").path
+        XCTAssertEqual(try runCLI(PrecomputeCLITests.precomputeArguments(database)).status, 0)
+        // An OSC 52 clipboard write, a colour change and a bell, as the text of the top record's first token.
+        let hostile = "\u{1B}]52;c;SGVsbG8=\u{07}\u{1B}[31mred\u{9B}2J"
+        let hex = Array(hostile.utf8).map { String(format: "%02X", $0) }.joined()
+        try sqlite(
+            database,
+            """
+            UPDATE vocabulary SET token = X'\(hex)' WHERE id = (SELECT unicode(substr(token_ids, 1, 1)) + 256 *
+                unicode(substr(token_ids, 2, 1)) FROM excerpts WHERE id = (SELECT excerpt_id FROM records WHERE
+                layer = 0 AND neuron = 0 AND kind = 'top' AND rank = 0))
+            """)
+        let text = try runCLI(["inspect", "--db", database, "--neuron", "0:0", "--records", "1"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("\\u{1B}]52;c;SGVsbG8=\\u{7}\\u{1B}[31mred\\u{9B}2J"), text.stdout)
+        for control in ["\u{1B}", "\u{07}", "\u{9B}"] { XCTAssertFalse(text.stdout.contains(control)) }
+
+        let json = try runCLI(["inspect", "--db", database, "--neuron", "0:0", "--records", "1", "--json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
+        let top = ((object["records"] as! [String: Any])["top"] as! [[String: Any]])[0]
+        XCTAssertEqual((top["tokens"] as! [String])[0], hostile)
+    }
+}
