@@ -40,6 +40,13 @@ public struct HTMLReport {
         let run = try RunContents(directory: runDirectory)
         let path = databasePath ?? run.manifest.database
         let database = try ActivationDatabase.openForReading(path: path)
+        if let expected = run.manifest.databaseFingerprint, try database.fingerprint() != expected {
+            throw ReportError.databaseInconsistent(
+                path: path,
+                reason:
+                    "this is not the database the run in \(runDirectory) was evaluated on (\(run.manifest.database)): its settings, model or corpus differ"
+            )
+        }
         var page = PageBuilder(run: run, database: database, databasePath: path, options: options)
         html = try page.render()
         headlines = page.headlines

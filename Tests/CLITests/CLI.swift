@@ -13,9 +13,10 @@ enum CLI {
 struct CLIResult { let status: Int32; let stdout: String; let stderr: String }
 
 /// Runs `neuronbench arguments…` to completion.
-func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
+func runCLI(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> CLIResult {
     let process = Process()
     process.executableURL = CLI.executable
+    if let directory { process.currentDirectoryURL = directory }
     process.arguments = arguments
     if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe(), err = Pipe()

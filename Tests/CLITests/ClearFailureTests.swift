@@ -129,3 +129,28 @@ final class TerminalInjectionTests: XCTestCase {
         XCTAssertEqual((top["tokens"] as! [String])[0], hostile)
     }
 }
+
+/// A report is drawn from the database its run was evaluated on, whatever directory either command ran in.
+final class ReportDatabaseTests: XCTestCase {
+    func testAReportOverAnotherDatabaseIsRefusedAndRelativePathsResolve() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let database = directory.appendingPathComponent("d.db").path
+        XCTAssertEqual(try runCLI(PrecomputeCLITests.precomputeArguments(database)).status, 0)
+        let other = directory.appendingPathComponent("other.db").path
+        XCTAssertEqual(try runCLI(PrecomputeCLITests.precomputeArguments(other, ["--seed", "1"])).status, 0)
+        // Evaluated from inside `directory` with relative paths; reported from elsewhere.
+        let evaluated = try runCLI(
+            ["evaluate", "--db", "d.db", "--explainer", "token-list", "--simulator", "keyword", "--out", "R"],
+            in: directory)
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        let run = directory.appendingPathComponent("R").path
+        let report = directory.appendingPathComponent("r.html").path
+        let found = try runCLI(["report", run, "--out", report])
+        XCTAssertEqual(found.status, 0, found.stderr)
+
+        let wrong = try runCLI(["report", run, "--db", other, "--out", report])
+        XCTAssertEqual(wrong.status, 1, wrong.stderr)
+        XCTAssertTrue(wrong.stderr.contains("\(other): this is not the database the run"), wrong.stderr)
+        XCTAssertEqual(wrong.stderr.split(separator: "\n").count, 1, wrong.stderr)
+    }
+}

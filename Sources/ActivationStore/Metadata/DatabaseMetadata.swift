@@ -55,6 +55,18 @@ extension ActivationDatabase {
         try setValue(identity.tokenizerSHA256, .tokenizerSHA256)
     }
 
+    /// A digest of what the records depend on — settings, model and tokenizer files, corpus content — but not of
+    /// where the files lie: an evaluation run stores it so that a report over another database is refused.
+    public func fingerprint() throws -> String {
+        var hasher = SHA256Hex()
+        for key in [MetadataKey.settings, .modelSHA256, .tokenizerSHA256] {
+            hasher.update(Data((try metadataText(key) ?? "").utf8))
+            hasher.update(Data([0]))
+        }
+        hasher.update(Data((try corpus()?.sha256 ?? "").utf8))
+        return hasher.finalize()
+    }
+
     public func settings() throws -> PrecomputeSettings? { try value(PrecomputeSettings.self, .settings) }
     public func corpus() throws -> CorpusManifest? { try value(CorpusManifest.self, .corpus) }
     public func setCorpus(_ manifest: CorpusManifest) throws { try setValue(manifest, .corpus) }

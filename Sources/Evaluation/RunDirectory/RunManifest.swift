@@ -1,8 +1,13 @@
+import Foundation
+
 /// run.json: how a run was made and that it finished. Written last, so a directory whose run.json says
 /// `complete` holds every other file whole.
 public struct RunManifest: Codable, Equatable, Sendable {
-    /// The activation database, as given to evaluate (relative paths resolve against its working directory).
+    /// The activation database's absolute path (runs written before this was absolute hold the path as given).
     public var database: String
+    /// `ActivationDatabase.fingerprint()` of that database, checked by readers that open it again (absent in
+    /// older runs).
+    public var databaseFingerprint: String?
     /// The neuron selection as given ("all" when none).
     public var neurons: String
     public var explainers: [String]
@@ -56,14 +61,14 @@ public struct RunManifest: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case database, neurons, explainers, simulators, calibration, explainRecords = "explain_records"
         case scoreTopRecords = "score_top_records", scoreRandomRecords = "score_random_records", seed, tool, complete
-        case neuronsEvaluated = "neurons_evaluated"
+        case neuronsEvaluated = "neurons_evaluated", databaseFingerprint = "database_fingerprint"
     }
 
     public init(
         database: String, neurons: String, explainers: [String], simulators: [String], settings: EvaluationSettings,
         seed: UInt64, tool: String
     ) {
-        self.database = database
+        self.database = URL(fileURLWithPath: database).standardizedFileURL.path
         self.neurons = neurons
         self.explainers = explainers
         self.simulators = simulators
@@ -90,6 +95,7 @@ public struct RunManifest: Codable, Equatable, Sendable {
         tool = try c.decode(String.self, forKey: .tool)
         complete = try c.decodeIfPresent(Bool.self, forKey: .complete) ?? false
         neuronsEvaluated = try c.decodeIfPresent(Int.self, forKey: .neuronsEvaluated) ?? 0
+        databaseFingerprint = try c.decodeIfPresent(String.self, forKey: .databaseFingerprint)
         let l = try decoder.container(keyedBy: LLMUsage.CodingKeys.self)
         llm = l.contains(.model) ? try LLMUsage(from: decoder) : nil
     }
@@ -108,6 +114,7 @@ public struct RunManifest: Codable, Equatable, Sendable {
         try c.encode(tool, forKey: .tool)
         try c.encode(complete, forKey: .complete)
         try c.encode(neuronsEvaluated, forKey: .neuronsEvaluated)
+        try c.encodeIfPresent(databaseFingerprint, forKey: .databaseFingerprint)
         try llm?.encode(to: encoder)
     }
 }
