@@ -47,13 +47,15 @@ public final class ActivationDatabase {
     public static func openForWriting(path: String) throws -> ActivationDatabase {
         let connection = try SQLiteDatabase(path: path)
         let database = ActivationDatabase(path: path, connection: connection)
+        // 16 KB pages: a neuron's ~25 KB activation blob spans 2 pages instead of 7, and the records B-tree is
+        // shallower (Python's sqlite3 and every SQLite reader handle any page size). The pragma only takes effect
+        // before the file's first page exists, so it comes before anything reads it; on an existing database it
+        // does nothing.
+        try connection.execute("PRAGMA page_size = 16384")
         let tables = try connection.query("SELECT count(*) FROM sqlite_master") { $0.int(0) }.first ?? 0
         if tables == 0 {
             // Resume checkpoints are large and deleted at the end: incremental vacuum gives their pages back.
             try connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
-            // 16 KB pages: a neuron's ~25 KB activation blob spans 2 pages instead of 7, and the records B-tree is
-            // shallower (Python's sqlite3 and every SQLite reader handle any page size).
-            try connection.execute("PRAGMA page_size = 16384")
             try connection.execute("PRAGMA journal_mode = WAL")
             try connection.transaction {
                 try connection.execute(ActivationSchema.sql)

@@ -18,6 +18,15 @@ final class ActivationStoreTests: XCTestCase {
             file, ActivationSchema.sql, "regenerate with: swift run neuronbench schema > Schemas/activations.sql")
     }
 
+    /// What `openForWriting` promises about the file: 16 KB pages, incremental auto-vacuum (read back by SQLite).
+    func testANewDatabaseHasSixteenKilobytePagesAndIncrementalVacuum() throws {
+        let path = try TestSupport.temporaryDirectory(self).appendingPathComponent("a.db").path
+        _ = try ActivationDatabase.openForWriting(path: path)
+        let connection = try SQLiteDatabase(path: path, readOnly: true)
+        XCTAssertEqual(try connection.query("PRAGMA page_size") { $0.int(0) }, [16_384])
+        XCTAssertEqual(try connection.query("PRAGMA auto_vacuum") { $0.int(0) }, [2], "2 = incremental")
+    }
+
     func testCodecRoundTripsFloat16ValuesExactly() throws {
         let values: [Float] = [0, -0.17004, 1, 3.14159, 65504, -2.5e-5, 0.1]
         let decoded = try RecordCodec.decode(try RecordCodec.encode(values), count: values.count)
