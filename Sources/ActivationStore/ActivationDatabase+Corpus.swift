@@ -153,13 +153,19 @@ extension ActivationDatabase {
         try connection.run("ATTACH DATABASE ? AS source", [.text(path)])
         defer { try? connection.execute("DETACH DATABASE source") }
         cachedVocabularySize = nil
-        try connection.transaction {
-            try connection.execute(
-                """
-                INSERT INTO vocabulary SELECT * FROM source.vocabulary;
-                INSERT INTO documents SELECT * FROM source.documents;
-                INSERT INTO excerpts SELECT * FROM source.excerpts;
-                """)
+        do {
+            try connection.transaction {
+                try connection.execute(
+                    """
+                    INSERT INTO vocabulary SELECT * FROM source.vocabulary;
+                    INSERT INTO documents SELECT * FROM source.documents;
+                    INSERT INTO excerpts SELECT * FROM source.excerpts;
+                    """)
+            }
+        } catch let error as SQLiteError where !error.isDiskFull {
+            // The source is what failed to read (this file is new): name it, not the merge's temporary output.
+            throw ActivationStoreError.corrupt(
+                path: path, reason: "its corpus tables cannot be copied (\(error.message))")
         }
     }
 }

@@ -75,6 +75,8 @@ public struct ImportedExplainer: Explainer {
     }
 
     private static func integer(_ value: Any?) -> Int? {
+        // JSON true/false arrive as NSNumber too (as 1 and 0): a boolean is not a layer.
+        if let number = value as? NSNumber, String(cString: number.objCType) == "c" { return nil }
         if let number = value as? NSNumber, number.doubleValue == number.doubleValue.rounded() {
             return number.intValue
         }

@@ -5,7 +5,11 @@ import ActivationStore
 /// from all neurons if there is no other item). The result is sorted and free of duplicates.
 public enum NeuronSelection {
     public static func select(_ specification: String?, from available: [NeuronID], seed: UInt64) throws -> [NeuronID] {
-        guard let specification, !specification.isEmpty else { return available.sorted() }
+        guard let specification else { return available.sorted() }
+        // An empty selection is a mistake (an unset shell variable), not "all": "all" is spelt out.
+        guard !specification.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw EvaluationError.invalidSpecification("neuron selection is empty; write all for every neuron")
+        }
         var chosen = Set<NeuronID>()
         var randomCount: Int?
         var hasItems = false
@@ -24,7 +28,8 @@ public enum NeuronSelection {
             } else if item.hasPrefix("random:") {
                 guard let n = Int(item.dropFirst("random:".count)), n > 0 else {
                     throw EvaluationError.invalidSpecification(
-                        "neuron selection: \"\(item)\" needs a positive count, e.g. random:100")
+                        "neuron selection: \"\(item)\" needs a positive whole number of neurons (digits only), e.g. random:100"
+                    )
                 }
                 randomCount = n
             } else if let colon = item.firstIndex(of: ":") {

@@ -27,7 +27,13 @@ public struct PluginRegistry: Sendable {
             }
             return try ImportedExplainer(path: argument)
         }
-        registry.register(explainer: "constant") { argument, _ in ConstantExplainer(text: argument) }
+        registry.register(explainer: "constant") { argument, _ in
+            if let argument, argument.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw EvaluationError.invalidSpecification(
+                    "constant: needs a text after the colon (constant:TEXT), or no colon for the pooled token list")
+            }
+            return ConstantExplainer(text: argument)
+        }
         registry.register(simulator: "keyword") { _ in KeywordSimulator() }
         return registry
     }

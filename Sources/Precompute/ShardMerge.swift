@@ -18,6 +18,9 @@ public enum ShardMerge {
         let lock = try WriterLock(for: output)
         defer { lock.release() }
         let shards = try inputs.map { try ActivationDatabase.openForReading(path: $0) }
+        for shard in shards where try shard.neuronIDs().isEmpty {
+            throw PrecomputeError.cannotMerge("\(shard.path) is marked complete but records no neurons")
+        }
         let identities = try shards.map { shard -> ActivationDatabase.Identity in
             guard let identity = try shard.identity() else {
                 throw PrecomputeError.cannotMerge("\(shard.path) has no settings")
@@ -49,14 +52,47 @@ public enum ShardMerge {
 
         try checkRecordsComeFromOwnShard(shards, identities)
 
-        // Written beside the output and renamed into place when complete: no half-merged file ever has its name.
+        // Written beside the output and renamed into place when complete: no half-merged file ever has its name. A
+        // failed merge (a full disk, a bad input) removes it with its journal files; a killed one leaves them for
+        // the next merge to clear.
         let temporary = output + ".partial"
-        try? FileManager.default.removeItem(atPath: temporary)
-        var merged = first.settings
+        func removeTemporary() {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                try? FileManager.default.removeItem(atPath: temporary + suffix)
+            }
+        }
+        removeTemporary()
+        var summary = PrecomputeSummary()
+        do {
+            try writeMerged(
+                shards, inputs: inputs, corpora: corpora, settings: first.settings, to: temporary, &summary, progress)
+        } catch {
+            removeTemporary()
+            throw error
+        }
+        guard !FileManager.default.fileExists(atPath: output) else {
+            removeTemporary()
+            throw PrecomputeError.cannotMerge("\(output) appeared while merging; the merged database is not put there")
+        }
+        guard rename(temporary, output) == 0 else {
+            let reason = String(cString: strerror(errno))
+            removeTemporary()
+            throw PrecomputeError.cannotMerge("cannot put the merged database in place at \(output) (\(reason))")
+        }
+        summary.databaseBytes = ActivationDatabase.fileSize(output)
+        return summary
+    }
+
+    /// The merged database at `temporary`: corpus copied from the first shard, every neuron re-selected, the
+    /// summary, "complete", one file.
+    private static func writeMerged(
+        _ shards: [ActivationDatabase], inputs: [String], corpora: [CorpusManifest?], settings: PrecomputeSettings,
+        to temporary: String, _ summary: inout PrecomputeSummary, _ progress: (ProgressReport) -> Void
+    ) throws {
+        var merged = settings
         merged.shardIndex = 0
         merged.shardCount = 1
         let database = try ActivationDatabase.openForWriting(path: temporary)
-        var summary = PrecomputeSummary()
         summary.stored = try shards[0].summary() ?? DatabaseSummary()
         summary.stoppedAtMaxTokens = corpora[0]?.stoppedAtMaxTokens ?? false
         // Vocabulary, documents and excerpts are the same in every shard: copied from the first.
@@ -83,9 +119,6 @@ public enum ShardMerge {
         }
         // Nobody reads the temporary file: it becomes one file at once (checkpointed in full otherwise).
         _ = try database.compact(waitingForReaders: 0)
-        try FileManager.default.moveItem(atPath: temporary, toPath: output)
-        summary.databaseBytes = ActivationDatabase.fileSize(output)
-        return summary
     }
 
     /// Every shard's records must come from its own contexts (context k belongs to shard k % N): a database whose

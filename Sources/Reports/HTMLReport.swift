@@ -62,7 +62,19 @@ public struct HTMLReport {
     /// of work.
     public func write(to path: String) throws {
         try ReportOutput.check(path, runDirectory: runDirectory, databasePath: databasePath)
-        do { try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        // Our own temporary name beside the output (Foundation's `.atomic` picks a new one each time, which a killed
+        // report leaves behind for good): a failure removes it, and a killed report's is cleared by the next one.
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
+        try? FileManager.default.removeItem(at: temporary)
+        do {
+            try Data(html.utf8).write(to: temporary)
+            guard rename(temporary.path, path) == 0 else {
+                throw ReportError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            if let error = error as? ReportError { throw error }
             throw ReportError.cannotWrite(path: path, reason: error.localizedDescription)
         }
     }

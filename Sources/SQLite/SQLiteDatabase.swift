@@ -12,6 +12,8 @@ public struct SQLiteError: LocalizedError, Equatable, Sendable {
 
     /// Another connection holds a lock that this statement needs (SQLITE_BUSY or SQLITE_LOCKED).
     public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+    /// The disk (or a quota) is full: the file being written is at fault, not what is read.
+    public var isDiskFull: Bool { code & 0xff == SQLITE_FULL }
 
     public var errorDescription: String? {
         var text = "\(path): SQLite error \(code): \(message)"

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Raw little-endian arrays, for checkpointing sampler state (a process on the same machine reads it back). The
 /// reader checks every count and length against the bytes it has; the values are the caller's to check.
 public struct BinaryWriter {
@@ -14,7 +16,17 @@ public struct BinaryWriter {
 }
 
 public struct BinaryReader {
-    public enum Failure: Error { case truncated, countMismatch(expected: Int, found: Int), outOfRange }
+    public enum Failure: LocalizedError {
+        case truncated, countMismatch(expected: Int, found: Int), outOfRange
+
+        public var errorDescription: String? {
+            switch self {
+            case .truncated: return "the checkpoint data ends early"
+            case let .countMismatch(expected, found): return "an array holds \(found) values where \(expected) belong"
+            case .outOfRange: return "a value lies outside its range"
+            }
+        }
+    }
 
     private let bytes: [UInt8]
     private var position = 0

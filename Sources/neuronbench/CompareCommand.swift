@@ -13,6 +13,8 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            // Only finished runs: a directory without a complete run.json may hold a half-written scores.csv.
+            for run in [runA, runB] { _ = try RunContents.manifest(directory: run) }
             let comparisons = PairedComparison.compare(try RunScores(directory: runA), try RunScores(directory: runB))
             if let out {
                 let csv = ([PairedComparison.columns.map { CSV.Cell.text($0) }] + comparisons.map(\.cells)).map(CSV.row)

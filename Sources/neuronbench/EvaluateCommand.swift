@@ -26,7 +26,8 @@ struct EvaluateCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let reader = try NeuronRecordReader(path: db)
-            let selected = try NeuronSelection.select(neurons, from: try reader.neuronIDs(), seed: options.seed)
+            let available = try reader.neuronIDs()
+            let selected = try NeuronSelection.select(neurons, from: available, seed: options.seed)
             if dryRun {
                 try printDryRun(reader: reader, neurons: selected)
                 return
@@ -35,6 +36,13 @@ struct EvaluateCommand: AsyncParsableCommand {
             let (explainers, simulators, client) = try options.plugins()
             for case let imported as ImportedExplainer in explainers {
                 for problem in imported.problems { warn("\(imported.path): \(problem) (skipped)") }
+                let known = Set(available)
+                let strangers = imported.explanations.keys.filter { !known.contains($0) }.sorted()
+                if let first = strangers.first {
+                    warn(
+                        "\(imported.path): \(strangers.count) explained neurons are not in \(db) (e.g. \(first)); they are not evaluated"
+                    )
+                }
             }
             let settings = try options.settings()
             let writer = try RunWriter(directory: URL(fileURLWithPath: out))

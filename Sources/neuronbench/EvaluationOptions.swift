@@ -44,7 +44,10 @@ struct EvaluationOptions: ParsableArguments {
         guard (1...2).contains(parts.count), parts.allSatisfy({ ($0 ?? -1) >= 0 }) else {
             throw ValidationError("--score-records must be N or TOP+RANDOM, e.g. 5 or 5+5.")
         }
-        return (parts[0]!, parts[parts.count - 1]!)
+        let (top, random) = (parts[0]!, parts[parts.count - 1]!)
+        // Nothing scored would make every correlation NaN: a run with no result that still exits 0.
+        guard top + random > 0 else { throw ValidationError("--score-records must score at least one record.") }
+        return (top, random)
     }
 
     func settings() throws -> EvaluationSettings {

@@ -87,7 +87,9 @@ struct PrecomputeCommand: ParsableCommand {
         if let maxTokens, maxTokens <= 0 { throw ValidationError("--max-tokens must be positive.") }
         if let batch, batch <= 0 { throw ValidationError("--batch must be positive.") }
         if let maxMemoryGb, !(maxMemoryGb > 0) { throw ValidationError("--max-memory-gb must be positive.") }
-        guard checkpointSeconds >= 0 else { throw ValidationError("--checkpoint-seconds cannot be negative.") }
+        guard checkpointSeconds.isFinite, checkpointSeconds >= 0 else {
+            throw ValidationError("--checkpoint-seconds must be a number of seconds, 0 or more.")
+        }
     }
 
     func run() throws {

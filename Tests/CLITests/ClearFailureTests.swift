@@ -154,3 +154,84 @@ final class ReportDatabaseTests: XCTestCase {
         XCTAssertEqual(wrong.stderr.split(separator: "\n").count, 1, wrong.stderr)
     }
 }
+
+/// Inputs that used to be accepted without a word: each is refused or reported.
+final class SilentInputTests: XCTestCase {
+    private typealias Small = PrecomputeCLITests
+
+    func testSelectionsOptionsAndImportsThatMeanNothingAreRefusedOrReported() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let database = directory.appendingPathComponent("d.db").path
+        XCTAssertEqual(try runCLI(Small.precomputeArguments(database)).status, 0)
+        let out = directory.appendingPathComponent("R").path
+        func evaluate(_ extra: [String]) -> [String] {
+            ["evaluate", "--db", database, "--out", out, "--simulator", "keyword"]
+                + (extra.contains("--explainer") ? extra : extra + ["--explainer", "token-list"])
+        }
+        let refusals: [([String], Int32, String)] = [
+            (evaluate(["--neurons", ""]), 1, "neuron selection is empty"),
+            (evaluate(["--neurons", "random:1e9"]), 1, "needs a positive whole number of neurons"),
+            (evaluate(["--score-records", "0"]), 64, "--score-records must score at least one record"),
+            (evaluate(["--explainer", "constant:"]), 1, "constant: needs a text"),
+            (
+                Small.precomputeArguments(
+                    directory.appendingPathComponent("p.db").path, ["--checkpoint-seconds", "nan"]),
+                64, "--checkpoint-seconds"
+            ),
+        ]
+        for (arguments, status, fragment) in refusals {
+            let result = try runCLI(arguments)
+            XCTAssertEqual(result.status, status, "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(fragment), "\(arguments): \(result.stderr)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+
+        // An import with a boolean layer and with neurons the database lacks: both reported, the rest evaluated.
+        let file = directory.appendingPathComponent("mine.jsonl")
+        try Data(
+            """
+            {"layer": 0, "neuron": 1, "explanation": "the word \\"the\\""}
+            {"layer": true, "neuron": 2, "explanation": "a boolean layer"}
+            {"layer": 7, "neuron": 3, "explanation": "a layer this model lacks"}
+            {"layer": 0, "neuron": 900, "explanation": "a neuron this model lacks"}
+
+            """.utf8
+        ).write(to: file)
+        let imported = try runCLI(evaluate(["--explainer", "file:\(file.path)", "--neurons", "0:0-3"]))
+        XCTAssertEqual(imported.status, 0, imported.stderr)
+        XCTAssertTrue(
+            imported.stderr.contains("line 2: layer and neuron must be non-negative integers"), imported.stderr)
+        XCTAssertTrue(
+            imported.stderr.contains("2 explained neurons are not in \(database) (e.g. 0:900)"), imported.stderr)
+
+        // compare needs finished runs; merge refuses a complete shard without neurons.
+        let unfinished = directory.appendingPathComponent("unfinished").path
+        try FileManager.default.copyItem(atPath: out, toPath: unfinished)
+        try FileManager.default.removeItem(atPath: unfinished + "/run.json")
+        let compare = try runCLI(["compare", out, unfinished])
+        XCTAssertEqual(compare.status, 1, compare.stderr)
+        XCTAssertTrue(compare.stderr.contains("\(unfinished)/run.json: not found"), compare.stderr)
+        let empty = directory.appendingPathComponent("empty.db").path
+        try FileManager.default.copyItem(atPath: database, toPath: empty)
+        try sqlite(empty, "DELETE FROM records; DELETE FROM neurons")
+        let merge = try runCLI(["merge", empty, "--out", directory.appendingPathComponent("m.db").path])
+        XCTAssertEqual(merge.status, 1, merge.stderr)
+        XCTAssertTrue(merge.stderr.contains("\(empty) is marked complete but records no neurons"), merge.stderr)
+    }
+
+    /// A merge that fails on a bad input names that input, never its own temporary file, and leaves none.
+    func testAMergeFailureNamesTheInputAndLeavesNoTemporaryFile() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let database = directory.appendingPathComponent("d.db").path
+        XCTAssertEqual(try runCLI(Small.precomputeArguments(database)).status, 0)
+        try sqlite(database, "ALTER TABLE excerpts DROP COLUMN token_ids")
+        let merged = directory.appendingPathComponent("m.db").path
+        let result = try runCLI(["merge", database, "--out", merged])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("\(database): corrupt database: its corpus tables cannot be copied"))
+        XCTAssertFalse(result.stderr.contains(".partial"), result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("m.db") }
+        XCTAssertEqual(left, [])
+    }
+}

@@ -33,6 +33,23 @@ final class FullDiskTests: XCTestCase {
         XCTAssertEqual(
             try FileManager.default.contentsOfDirectory(atPath: disk.path), [],
             "the staging directory and the lock are gone, and with them the space they took")
+
+        // A report and a merge that fill the disk leave nothing either (no temporary file, no -wal).
+        let fine = directory.appendingPathComponent("R").path
+        XCTAssertEqual(
+            try runCLI([
+                "evaluate", "--db", database, "--explainer", "token-list", "--simulator", "keyword", "--out", fine,
+            ]).status, 0)
+        let stale = disk.appendingPathComponent(".r.html.partial").path
+        XCTAssertTrue(FileManager.default.createFile(atPath: stale, contents: Data("killed".utf8)))
+        let report = try runCLI(["report", fine, "--out", disk.appendingPathComponent("r.html").path])
+        XCTAssertEqual(report.status, 1, report.stderr)
+        XCTAssertTrue(report.stderr.contains("r.html: cannot write the report"), report.stderr)
+        let merge = try runCLI(["merge", database, "--out", disk.appendingPathComponent("m.db").path])
+        XCTAssertEqual(merge.status, 1, merge.stderr)
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: disk.path), [],
+            "no report or merge leftovers, and the stale temporary file of a killed report is cleared")
     }
 
     private func shell(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
