@@ -110,6 +110,18 @@ final class CraftedDatabaseTests: XCTestCase {
         }
     }
 
+    /// An SQLite failure inside a multi-line statement is still one line (the statement's whitespace collapsed).
+    func testAnSQLiteErrorInAMultiLineStatementIsOneLine() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let database = directory.appendingPathComponent("d.db").path
+        XCTAssertEqual(try runCLI(Small.precomputeArguments(database)).status, 0)
+        try sqlite(database, "DROP TABLE records")
+        let result = try runCLI(["inspect", "--db", database, "--neuron", "0:0"])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("\(database): SQLite error 1: no such table: records"), result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+    }
+
     /// A crafted resume state (pilot estimates, sampler slots and lengths) is refused by the resuming precompute
     /// before the samplers index with it.
     func testACraftedResumeStateIsRefusedBeforeUse() throws {
