@@ -179,7 +179,8 @@ final class EvaluateCLITests: XCTestCase {
         XCTAssertEqual(Double(rows[1][5])!, Double(rows[1][3])! - Double(rows[1][4])!, accuracy: 1e-9)
         let missing = try runCLI(["compare", directory.path, directory.appendingPathComponent("control").path])
         XCTAssertEqual(missing.status, 1)
-        XCTAssertTrue(missing.stderr.contains("scores.csv"), missing.stderr)
+        // Not a run directory: compare reads only finished runs, and says which file is missing.
+        XCTAssertTrue(missing.stderr.contains("\(directory.path)/run.json: not found"), missing.stderr)
     }
 }
 
