@@ -47,11 +47,9 @@ public final class ActivationDatabase {
     public static func openForWriting(path: String) throws -> ActivationDatabase {
         let connection = try SQLiteDatabase(path: path)
         let database = ActivationDatabase(path: path, connection: connection)
-        // 16 KB pages: a neuron's ~25 KB activation blob spans 2 pages instead of 7, and the records B-tree is
-        // shallower (Python's sqlite3 and every SQLite reader handle any page size). The pragma only takes effect
-        // before the file's first page exists, so it comes before anything reads it; on an existing database it
-        // does nothing.
-        try connection.execute("PRAGMA page_size = 16384")
+        // SQLite's default 4 KB pages, chosen by measurement: 16 KB pages (the pragma must come before the file's
+        // first read to take effect) made the demo database 31% larger, 87.5 MB against 66.6 MB, as each neuron's
+        // activation blob rounds up to whole pages, with no gain in speed (BENCHMARKS.md).
         let tables = try connection.query("SELECT count(*) FROM sqlite_master") { $0.int(0) }.first ?? 0
         if tables == 0 {
             // Resume checkpoints are large and deleted at the end: incremental vacuum gives their pages back.

@@ -18,12 +18,12 @@ final class ActivationStoreTests: XCTestCase {
             file, ActivationSchema.sql, "regenerate with: swift run neuronbench schema > Schemas/activations.sql")
     }
 
-    /// What `openForWriting` promises about the file: 16 KB pages, incremental auto-vacuum (read back by SQLite).
-    func testANewDatabaseHasSixteenKilobytePagesAndIncrementalVacuum() throws {
+    /// What `openForWriting` promises about the file: 4 KB pages, incremental auto-vacuum (read back by SQLite).
+    func testANewDatabaseHasFourKilobytePagesAndIncrementalVacuum() throws {
         let path = try TestSupport.temporaryDirectory(self).appendingPathComponent("a.db").path
         _ = try ActivationDatabase.openForWriting(path: path)
         let connection = try SQLiteDatabase(path: path, readOnly: true)
-        XCTAssertEqual(try connection.query("PRAGMA page_size") { $0.int(0) }, [16_384])
+        XCTAssertEqual(try connection.query("PRAGMA page_size") { $0.int(0) }, [4_096])
         XCTAssertEqual(try connection.query("PRAGMA auto_vacuum") { $0.int(0) }, [2], "2 = incremental")
     }
 
