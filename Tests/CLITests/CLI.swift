@@ -14,8 +14,15 @@ struct CLIResult { let status: Int32; let stdout: String; let stderr: String }
 
 /// Runs `neuronbench arguments…` to completion.
 func runCLI(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> CLIResult {
+    try runProcess(CLI.executable, arguments, environment: environment, in: directory)
+}
+
+/// Runs any program to completion, collecting its status, stdout and stderr.
+func runProcess(
+    _ executable: URL, _ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil
+) throws -> CLIResult {
     let process = Process()
-    process.executableURL = CLI.executable
+    process.executableURL = executable
     if let directory { process.currentDirectoryURL = directory }
     process.arguments = arguments
     if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
@@ -41,18 +48,17 @@ func runCLI(_ arguments: [String], environment: [String: String] = [:], in direc
 /// Runs SQL statements on the database at `path` through Python's sqlite3 (an independent writer, for crafting
 /// databases the way a user, a bug or an attacker could).
 func sqlite(_ path: String, _ script: String) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [
-        "python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()",
-        path, script,
-    ]
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
+    try python(
+        "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()", path, script)
+}
+
+/// Runs a Python script with `arguments`; throws if it fails.
+func python(_ script: String, _ arguments: String...) throws {
+    let result = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script] + arguments)
+    guard result.status == 0 else {
         throw NSError(
-            domain: "sqlite", code: Int(process.terminationStatus),
-            userInfo: [NSLocalizedDescriptionKey: "python3 sqlite3 could not run \(script) on \(path)"])
+            domain: "python", code: Int(result.status),
+            userInfo: [NSLocalizedDescriptionKey: "python3 failed on \(arguments): \(result.stderr)"])
     }
 }
 

@@ -146,15 +146,6 @@ final class CraftedDatabaseTests: XCTestCase {
         }
     }
 
-    private func python(_ script: String, _ database: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, database]
-        try process.run()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, script)
-    }
-
     /// Layer 0's pilot: every histogram low becomes NaN (arrays: u64 count, then the values; boundaries, lows, highs).
     private static let pilotNaN = """
         import sqlite3, struct, sys

@@ -53,15 +53,7 @@ final class FullDiskTests: XCTestCase {
     }
 
     private func shell(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        let result = try runProcess(URL(fileURLWithPath: executable), arguments)
+        return (result.status, result.stdout + result.stderr)
     }
 }

@@ -49,15 +49,8 @@ final class UnreadableCorpusTests: XCTestCase {
     /// `neuronbench arguments…` as nobody when this process is root, as this user otherwise.
     private func runUnprivileged(_ arguments: [String]) throws -> CLIResult {
         guard getuid() == 0 else { return try runCLI(arguments) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", CLI.executable.path] + arguments
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLIResult(status: process.terminationStatus, stdout: "", stderr: String(decoding: stderr, as: UTF8.self))
+        return try runProcess(
+            URL(fileURLWithPath: "/usr/bin/setpriv"),
+            ["--reuid=65534", "--regid=65534", "--clear-groups", CLI.executable.path] + arguments)
     }
 }
