@@ -6,6 +6,7 @@ public enum EvaluationError: LocalizedError, Equatable, Sendable {
     case missingExplanation
     case explainerFailed(String)
     case simulatorFailed(String)
+    case judgeFailed(String)
     case invalidSpecification(String)
     case invalidImport(path: String, reason: String)
     case unknownPlugin(kind: String, name: String, known: [String])
@@ -16,6 +17,7 @@ public enum EvaluationError: LocalizedError, Equatable, Sendable {
         case .missingExplanation: return "no explanation for this neuron"
         case let .explainerFailed(reason): return "explainer failed: \(reason)"
         case let .simulatorFailed(reason): return "simulator failed: \(reason)"
+        case let .judgeFailed(reason): return "judge failed: \(reason)"
         case let .invalidSpecification(reason): return reason
         case let .invalidImport(path, reason): return "\(path): \(reason)"
         case let .unknownPlugin(kind, name, known):

@@ -26,7 +26,9 @@ public struct InMemoryRecords: NeuronRecordSource {
 public struct EvaluationSettings: Sendable, Equatable {
     public var splits = RecordSplits.Sizes()
     public var calibration = CalibrationMethod.linear
-    /// Neurons simulated per call to a simulator.
+    /// How detection and fuzzing choose and show examples.
+    public var examples = ExampleSettings()
+    /// Neurons scored per call to a scorer.
     public var chunkSize = 64
 
     public init() {}
@@ -34,7 +36,7 @@ public struct EvaluationSettings: Sendable, Equatable {
 
 public enum EvaluationStatus: String, Sendable, Codable {
     case ok
-    /// The explainer or simulator failed for this neuron: counted, never scored as 0.
+    /// The explainer or scorer failed for this neuron: counted, never scored as 0.
     case failed
     /// The explainer has no explanation for this neuron (e.g. not in an imported file).
     case missing
@@ -53,31 +55,34 @@ public struct SimulatedRecord: Sendable, Codable, Equatable {
     public var calibrated: [Double]
 }
 
-/// The evaluation of one neuron by one explainer × simulator.
+/// The evaluation of one neuron by one explainer × scorer.
 public struct NeuronEvaluation: Sendable {
     public var neuron: NeuronID
     public var explainer: String
-    public var simulator: String
-    public var calibration: CalibrationMethod
+    public var scorer: String
     public var explanation: String?
     public var status: EvaluationStatus
     public var error: String?
-    public var scores: ScoreSet?
+    /// Records shown to the explainer.
     public var explainRecords: Int
-    public var scoreTopRecords: Int
-    public var scoreRandomRecords: Int
-    public var scoredTokens: Int
-    public var records: [SimulatedRecord]
+    /// The scorer's result when `status` is ok.
+    public var score: UnitScore?
 
-    public var pair: EvaluationPair { EvaluationPair(explainer: explainer, simulator: simulator) }
+    public var pair: EvaluationPair { EvaluationPair(explainer: explainer, scorer: scorer) }
+
+    public var simulation: SimulationScore? { if case let .simulation(s) = score { return s } else { return nil } }
+    public var classification: ClassificationScore? {
+        if case let .classification(c) = score { return c } else { return nil }
+    }
+    /// A simulation scorer's scores.
+    public var scores: ScoreSet? { simulation?.scores }
 }
 
-/// Neuron records -> explanations -> simulations -> calibration -> scores.
+/// Neuron records -> explanations -> scores.
 ///
 /// Phase 1 asks every explainer for every neuron at once (explainers may batch, run concurrently, or relate
-/// neurons, as the shuffled control does). Phase 2 simulates neurons in chunks, so memory stays bounded.
-/// Correlations are computed on the simulator's own values (calibration cannot change them); R² and absolute
-/// deviation explained on the calibrated values.
+/// neurons, as the shuffled control does). Phase 2 scores neurons in chunks, every explainer × scorer, so memory
+/// stays bounded. Every scorer gets the same held-out records; none ever sees an excerpt the explainer was shown.
 public final class Evaluator {
     public let source: NeuronRecordSource
     public let settings: EvaluationSettings
@@ -87,8 +92,22 @@ public final class Evaluator {
         self.settings = settings
     }
 
+    /// The shorthand of `--simulator X`: every simulator as the scorer `simulation:X`.
     public func run(
         neurons: [NeuronID], explainers: [any Explainer], simulators: [any Simulator],
+        progress: (ProgressReport) -> Void = { _ in },
+        explained: (String, [NeuronID], [Result<String, EvaluationError>], [[Int]]) throws -> Void = { _, _, _, _ in },
+        emit: (NeuronEvaluation) throws -> Void
+    ) async throws {
+        try await run(
+            neurons: neurons, explainers: explainers,
+            scorers: simulators.map {
+                SimulationScorer(simulator: $0, splits: settings.splits, calibration: settings.calibration)
+            }, progress: progress, explained: explained, emit: emit)
+    }
+
+    public func run(
+        neurons: [NeuronID], explainers: [any Explainer], scorers: [any Scorer],
         progress: (ProgressReport) -> Void = { _ in },
         explained: (String, [NeuronID], [Result<String, EvaluationError>], [[Int]]) throws -> Void = { _, _, _, _ in },
         emit: (NeuronEvaluation) throws -> Void
@@ -123,21 +142,22 @@ public final class Evaluator {
         }
         requests = []
 
-        // Phase 2: simulate and score, a chunk of neurons at a time.
-        let total = neurons.count * explainers.count * simulators.count
+        // Phase 2: score, a chunk of neurons at a time.
+        let total = neurons.count * explainers.count * scorers.count
         var done = 0
         for chunkStart in stride(from: 0, to: neurons.count, by: max(1, settings.chunkSize)) {
             let chunk = Array(chunkStart..<min(chunkStart + max(1, settings.chunkSize), neurons.count))
-            let splits = try chunk.map { RecordSplits(try source.record(neurons[$0]), sizes: settings.splits) }
+            let records = try chunk.map { try source.record(neurons[$0]) }
+            let shown = records.map { Set(RecordSplits($0, sizes: settings.splits).explain.map(\.excerptID)) }
             for (e, explainer) in explainers.enumerated() {
-                for simulator in simulators {
+                for scorer in scorers {
                     try await evaluate(
-                        chunk: chunk, splits: splits, neurons: neurons, explanations: explanations[e],
-                        explainer: explainer.name, simulator: simulator, emit: emit)
+                        chunk: chunk, records: records, shown: shown, neurons: neurons, explanations: explanations[e],
+                        explainer: explainer.name, scorer: scorer, emit: emit)
                     done += chunk.count
                     progress(
                         ProgressReport(
-                            phase: "simulate and score", done: done, total: total, unit: "neuron evaluations",
+                            phase: "score", done: done, total: total, unit: "neuron evaluations",
                             elapsed: Date().timeIntervalSince(started)))
                 }
             }
@@ -145,98 +165,44 @@ public final class Evaluator {
     }
 
     private func evaluate(
-        chunk: [Int], splits: [RecordSplits], neurons: [NeuronID],
-        explanations: [Result<String, EvaluationError>], explainer: String, simulator: any Simulator,
+        chunk: [Int], records: [NeuronRecord], shown: [Set<Int>], neurons: [NeuronID],
+        explanations: [Result<String, EvaluationError>], explainer: String, scorer: any Scorer,
         emit: (NeuronEvaluation) throws -> Void
     ) async throws {
-        // Every record to simulate, per neuron: calibration (if used), then scored top and random.
-        var requests: [SimulationRequest] = []
-        var plan:
-            [(position: Int, explanation: String, records: [(SimulatedRecord.Role, ActivationRecord)], first: Int)] = []
-        var failures: [(Int, EvaluationStatus, String)] = []
+        var requests: [ScoreRequest] = [], requested: [Int] = []
         for (position, index) in chunk.enumerated() {
-            switch explanations[index] {
-            case let .failure(error):
-                failures.append(
-                    (position, error == .missingExplanation ? .missing : .failed, error.localizedDescription))
-            case let .success(explanation):
-                let s = splits[position]
-                let records =
-                    (settings.calibration == .none ? [] : s.calibration.map { (SimulatedRecord.Role.calibration, $0) })
-                    + s.scoreTop.map { (.top, $0) } + s.scoreRandom.map { (.random, $0) }
-                plan.append((position, explanation, records, requests.count))
-                requests += records.map {
-                    SimulationRequest(explanation: explanation, tokens: $0.1.tokens, neuron: neurons[index])
-                }
+            if case let .success(explanation) = explanations[index] {
+                requests.append(
+                    ScoreRequest(
+                        neuron: neurons[index], explanation: explanation, record: records[position],
+                        shown: shown[position]))
+                requested.append(position)
             }
         }
-        let results = requests.isEmpty ? [] : await simulator.simulate(requests)
+        let results = requests.isEmpty ? [] : await scorer.score(requests)
         guard results.count == requests.count else {
-            throw EvaluationError.simulatorFailed(
-                "\(simulator.name) returned \(results.count) results for \(requests.count) requests")
+            throw EvaluationError.invalidSpecification(
+                "scorer \(scorer.name) returned \(results.count) results for \(requests.count) neurons")
         }
-        var evaluations: [Int: NeuronEvaluation] = [:]
-        for (position, status, error) in failures {
-            evaluations[position] = base(
-                neurons[chunk[position]], explainer, simulator.name, nil, splits[position], status: status, error: error
-            )
-        }
-        for item in plan {
-            var evaluation = base(
-                neurons[chunk[item.position]], explainer, simulator.name, item.explanation, splits[item.position],
-                status: .ok, error: nil)
-            var simulated: [SimulatedRecord] = []
-            for (offset, (role, record)) in item.records.enumerated() {
-                switch results[item.first + offset] {
+        let resultAt = Dictionary(uniqueKeysWithValues: zip(requested, results))
+        for (position, index) in chunk.enumerated() {
+            var evaluation = NeuronEvaluation(
+                neuron: neurons[index], explainer: explainer, scorer: scorer.name, explanation: nil, status: .ok,
+                error: nil, explainRecords: shown[position].count, score: nil)
+            switch explanations[index] {
+            case let .failure(error):
+                evaluation.status = error == .missingExplanation ? .missing : .failed
+                evaluation.error = error.localizedDescription
+            case let .success(explanation):
+                evaluation.explanation = explanation
+                switch resultAt[position]! {
+                case let .success(score): evaluation.score = score
                 case let .failure(error):
                     evaluation.status = .failed
                     evaluation.error = error.localizedDescription
-                case let .success(values) where values.count != record.tokens.count:
-                    evaluation.status = .failed
-                    evaluation.error = "simulator returned \(values.count) values for \(record.tokens.count) tokens"
-                case let .success(values):
-                    simulated.append(
-                        SimulatedRecord(
-                            role: role, excerptID: record.excerptID, tokens: record.tokens,
-                            actual: record.activations, simulated: values, calibrated: values))
                 }
-                if evaluation.status == .failed { break }
             }
-            if evaluation.status == .ok {
-                let calibrationRecords = simulated.filter { $0.role == .calibration }
-                let calibration = Calibration.fit(
-                    settings.calibration, simulated: calibrationRecords.flatMap(\.simulated),
-                    actual: calibrationRecords.flatMap { $0.actual.map(Double.init) })
-                for i in simulated.indices where simulated[i].role != .calibration {
-                    simulated[i].calibrated = calibration.apply(simulated[i].simulated)
-                }
-                let top = simulated.filter { $0.role == .top }, random = simulated.filter { $0.role == .random }
-                func pairs(_ records: [SimulatedRecord], calibrated: Bool) -> [([Double], [Double])] {
-                    records.map { ($0.actual.map(Double.init), calibrated ? $0.calibrated : $0.simulated) }
-                }
-                var scores = Scoring.scores(
-                    top: pairs(top, calibrated: false), random: pairs(random, calibrated: false))
-                let calibrated = Scoring.scores(
-                    top: pairs(top, calibrated: true), random: pairs(random, calibrated: true))
-                scores.rSquared = calibrated.rSquared
-                scores.absoluteDeviationExplained = calibrated.absoluteDeviationExplained
-                evaluation.scores = scores
-                evaluation.records = simulated
-            }
-            evaluations[item.position] = evaluation
+            try emit(evaluation)
         }
-        for position in chunk.indices { try emit(evaluations[position]!) }
-    }
-
-    private func base(
-        _ id: NeuronID, _ explainer: String, _ simulator: String, _ explanation: String?, _ splits: RecordSplits,
-        status: EvaluationStatus, error: String?
-    ) -> NeuronEvaluation {
-        NeuronEvaluation(
-            neuron: id, explainer: explainer, simulator: simulator, calibration: settings.calibration,
-            explanation: explanation, status: status, error: error, scores: nil,
-            explainRecords: splits.explain.count, scoreTopRecords: splits.scoreTop.count,
-            scoreRandomRecords: splits.scoreRandom.count,
-            scoredTokens: (splits.scoreTop + splits.scoreRandom).reduce(0) { $0 + $1.tokens.count }, records: [])
     }
 }

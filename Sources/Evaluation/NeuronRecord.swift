@@ -23,6 +23,8 @@ public struct NeuronRecord: Equatable, Sendable {
     public var mostPositive: [ActivationRecord]
     public var random: [ActivationRecord]
     public var randomByQuantile: [[ActivationRecord]]
+    /// The bottom records: lowest excerpt minimum first (non-activating examples for detection and fuzzing).
+    public var mostNegative: [ActivationRecord]
     public var quantileBoundaries: [Float]
     public var mean: Double
     public var variance: Double
@@ -31,13 +33,15 @@ public struct NeuronRecord: Equatable, Sendable {
 
     public init(
         id: NeuronID, mostPositive: [ActivationRecord], random: [ActivationRecord],
-        randomByQuantile: [[ActivationRecord]] = [], quantileBoundaries: [Float] = [],
+        randomByQuantile: [[ActivationRecord]] = [], mostNegative: [ActivationRecord] = [],
+        quantileBoundaries: [Float] = [],
         mean: Double = .nan, variance: Double = .nan, skewness: Double = .nan, kurtosis: Double = .nan
     ) {
         self.id = id
         self.mostPositive = mostPositive
         self.random = random
         self.randomByQuantile = randomByQuantile
+        self.mostNegative = mostNegative
         self.quantileBoundaries = quantileBoundaries
         self.mean = mean
         self.variance = variance
@@ -87,6 +91,7 @@ public final class NeuronRecordReader {
         return NeuronRecord(
             id: id, mostPositive: try records(data.records(.top)), random: try records(data.records(.random)),
             randomByQuantile: try (0..<4).map { try records(data.records(.quantile, bucket: $0)) },
+            mostNegative: try records(data.records(.bottom)),
             quantileBoundaries: s.quantileBoundaries, mean: s.mean, variance: s.variance,
             skewness: s.skewness, kurtosis: s.kurtosis)
     }

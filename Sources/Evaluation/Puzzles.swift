@@ -1,8 +1,8 @@
 import ActivationStore
 
 /// Synthetic neurons with known rules, planted over real corpus excerpts: a check of which rules an explainer and
-/// simulator can recover. A planted neuron is 1 on the tokens its rule selects and 0 elsewhere (the noise neuron is
-/// seeded uniform noise), and gets records the way the precompute chooses them: the top excerpts by maximum (ties to
+/// scorer can recover. A planted neuron is 1 on the tokens its rule selects and 0 elsewhere (the noise neuron is
+/// seeded sparse noise), and gets records the way the precompute chooses them: the top excerpts by maximum (ties to
 /// the lower excerpt id) and a random sample by seeded hash.
 public struct Puzzle: Sendable {
     public var name: String
@@ -48,13 +48,15 @@ public struct Puzzle: Sendable {
                 name: "capitalised", rule: "capitalised words",
                 activate: rule { tokens, i in tokens[i].trimmingCharacters(in: .whitespaces).first?.isUppercase ?? false
                 }),
+            // Sparse, so that some excerpts are silent and detection and fuzzing have negatives: a score near
+            // chance (0 for correlation, 0.5 for balanced accuracy) is the right answer.
             Puzzle(
-                name: "noise", rule: "nothing: uniform noise",
+                name: "noise", rule: "nothing: a random 1 in 64 tokens, with a uniform random value",
                 activate: { tokens, excerpt in
                     tokens.indices.map {
-                        Float(
-                            SampleHash.key(seed: seed, stream: .random, layer: 99, neuron: $0, excerpt: excerpt)
-                                / 9007199254740992)
+                        let u = SampleHash.key(seed: seed, stream: .random, layer: 99, neuron: $0, excerpt: excerpt)
+                            / 9007199254740992
+                        return u < 1.0 / 64 ? Float(u * 64) : 0
                     }
                 }),
         ]

@@ -19,14 +19,22 @@ public struct ScoreSet: Equatable, Sendable {
     public var rSquared: Score
     public var absoluteDeviationExplained: Score
 
-    /// The reasons of the undefined scores, "name: reason; …".
-    public var notes: String {
+    /// The scores by column name, in column order.
+    public var named: [(name: String, score: Score)] {
         [
             ("correlation", correlation), ("top_correlation", topCorrelation),
-            ("random_correlation", randomCorrelation),
-            ("r_squared", rSquared), ("absolute_dev_explained", absoluteDeviationExplained),
+            ("random_correlation", randomCorrelation), ("r_squared", rSquared),
+            ("absolute_dev_explained", absoluteDeviationExplained),
         ]
-        .compactMap { name, score in score.reason.map { "\(name): \($0)" } }.joined(separator: "; ")
+    }
+
+    public static let metricNames = [
+        "correlation", "top_correlation", "random_correlation", "r_squared", "absolute_dev_explained",
+    ]
+
+    /// The reasons of the undefined scores, "name: reason; …".
+    public var notes: String {
+        named.compactMap { metric in metric.score.reason.map { "\(metric.name): \($0)" } }.joined(separator: "; ")
     }
 }
 

@@ -93,6 +93,8 @@ struct PageBuilder {
     /// neuron → pair index → score row.
     let rows: [NeuronID: [Int: RunScores.Row]]
     var headlines: [HTMLReport.Headline] = []
+    /// Scorers in the run that the report does not show (detection, fuzzing).
+    let otherScorers: [String]
     var sectionCount = 0
 
     init(run: RunContents, database: ActivationDatabase, databasePath: String, options: HTMLReport.Options) {
@@ -100,11 +102,16 @@ struct PageBuilder {
         self.database = database
         self.databasePath = databasePath
         self.options = options
-        pairs = run.scores.pairs
+        // The report shows simulation scores (real beside simulated activations); other scorers' metrics are in
+        // scores.csv and summary.csv, and the overview names them.
+        pairs = run.scores.pairs.filter { $0.kind == .simulation }
+        otherScorers = Array(Set(run.scores.pairs.filter { $0.kind != .simulation }.map(\.scorer))).sorted()
         let pairIndex = Dictionary(uniqueKeysWithValues: pairs.enumerated().map { ($1, $0) })
         headlinePair = pairs.firstIndex { !$0.isControl } ?? 0
         var rows: [NeuronID: [Int: RunScores.Row]] = [:]
-        for row in run.scores.rows { rows[row.neuron, default: [:]][pairIndex[row.pair]!] = row }
+        for row in run.scores.rows {
+            if let index = pairIndex[row.pair] { rows[row.neuron, default: [:]][index] = row }
+        }
         self.rows = rows
         neurons = rows.keys.sorted()
     }
@@ -163,7 +170,12 @@ struct PageBuilder {
         var html =
             "<section id=\"overview\"><h2>Overview</h2><p class=\"hint\">Score: Pearson correlation of real and simulated "
             + "activations over each neuron's held-out top and random records (Schemas/scores.md). Controls (shuffled or constant "
-            + "explanations) show what a score means when the explanation is unrelated to the neuron.</p><div class=\"cards\">"
+            + "explanations) show what a score means when the explanation is unrelated to the neuron."
+            + (otherScorers.isEmpty
+                ? ""
+                : " This run was also scored by \(HTMLText.escaped(otherScorers.joined(separator: ", "))): their metrics "
+                    + "are in scores.csv and summary.csv.")
+            + "</p><div class=\"cards\">"
         for (index, pair) in pairs.enumerated() {
             let group = neurons.compactMap { rows[$0]?[index] }
             let scores = group.compactMap(definedScore)

@@ -18,4 +18,13 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// Fisher–Yates with this generator, written out so that a seed gives the same order on every Swift version
+    /// (the standard library does not promise `shuffle(using:)`'s algorithm).
+    public mutating func shuffle<T>(_ elements: inout [T]) {
+        guard elements.count > 1 else { return }
+        for i in stride(from: elements.count - 1, to: 0, by: -1) {
+            elements.swapAt(i, Int(next() % UInt64(i + 1)))
+        }
+    }
 }

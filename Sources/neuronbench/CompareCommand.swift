@@ -9,13 +9,31 @@ struct CompareCommand: ParsableCommand {
 
     @Argument(help: "Run directory A.") var runA: String
     @Argument(help: "Run directory B.") var runB: String
+    @Option(
+        help:
+            "The metric compared (a scores.csv column, e.g. correlation, balanced_accuracy, f1); default each scorer's headline, pairs of the same scorer kind."
+    )
+    var metric: String?
     @Option(help: "Also write the comparison as CSV to this file.") var out: String?
+
+    func validate() throws {
+        let known = ScorerKind.allCases.flatMap(\.metrics)
+        if let metric, !known.contains(metric) {
+            throw ValidationError("--metric must be one of \(known.joined(separator: ", ")).")
+        }
+    }
 
     func run() throws {
         try reportingErrors {
             // Only finished runs: a directory without a complete run.json may hold a half-written scores.csv.
             for run in [runA, runB] { _ = try RunContents.manifest(directory: run) }
-            let comparisons = PairedComparison.compare(try RunScores(directory: runA), try RunScores(directory: runB))
+            let comparisons = PairedComparison.compare(
+                try RunScores(directory: runA), try RunScores(directory: runB), metric: metric)
+            guard !comparisons.isEmpty else {
+                throw EvaluationError.invalidSpecification(
+                    "\(runA) and \(runB) have no explainer × scorer pairs to compare\(metric.map { " on \($0)" } ?? " (no scorer kind in common)")"
+                )
+            }
             if let out {
                 let csv = ([PairedComparison.columns.map { CSV.Cell.text($0) }] + comparisons.map(\.cells)).map(CSV.row)
                     .joined()
@@ -26,8 +44,8 @@ struct CompareCommand: ParsableCommand {
                 print(
                     String(
                         format:
-                            "  %d neurons scored by both: mean A %.3f, mean B %.3f, A − B %+.3f [95%% CI %+.3f, %+.3f]; A wins %d, B wins %d, ties %d (A win rate %.1f%%)",
-                        c.neurons, c.meanA, c.meanB, c.meanDifference, c.confidenceLow, c.confidenceHigh, c.winsA,
+                            "  %@, %d neurons scored by both: mean A %.3f, mean B %.3f, A − B %+.3f [95%% CI %+.3f, %+.3f]; A wins %d, B wins %d, ties %d (A win rate %.1f%%)",
+                        c.metric, c.neurons, c.meanA, c.meanB, c.meanDifference, c.confidenceLow, c.confidenceHigh, c.winsA,
                         c.winsB, c.ties, 100 * c.winRateA))
             }
         }

@@ -10,7 +10,7 @@ struct EvaluateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
         abstract:
-            "Explain, simulate and score neurons; write scores.csv, summary.csv, explanations.jsonl, simulations.jsonl.gz.",
+            "Explain and score neurons; write scores.csv, summary.csv, explanations.jsonl, simulations.jsonl.gz, judgements.jsonl.gz.",
         discussion: "Columns: Schemas/scores.md. The database is opened read-only.")
 
     @Option(help: "The activation database (from `neuronbench precompute`).")
@@ -33,7 +33,7 @@ struct EvaluateCommand: AsyncParsableCommand {
                 return
             }
             let started = Date()
-            let (explainers, simulators, client) = try options.plugins()
+            let (explainers, scorers, client) = try options.plugins()
             for case let imported as ImportedExplainer in explainers {
                 for problem in imported.problems { warn("\(imported.path): \(problem) (skipped)") }
                 let known = Set(available)
@@ -48,11 +48,11 @@ struct EvaluateCommand: AsyncParsableCommand {
             let writer = try RunWriter(directory: URL(fileURLWithPath: out))
             let display = ProgressDisplay()
             try await Evaluator(source: reader, settings: settings).run(
-                neurons: selected, explainers: explainers, simulators: simulators, progress: display.report,
+                neurons: selected, explainers: explainers, scorers: scorers, progress: display.report,
                 explained: writer.explained, emit: writer.add)
             var manifest = RunManifest(
                 database: db, neurons: neurons ?? "all", explainers: explainers.map(\.name),
-                simulators: simulators.map(\.name), settings: settings, seed: options.seed,
+                scorers: scorers.map(\.name), settings: settings, seed: options.seed,
                 tool: "neuronbench \(NeuronbenchVersion.current)")
             manifest.databaseFingerprint = try reader.database.fingerprint()
             if let client { manifest.llm = try await recordLLMUsage(client, neurons: selected.count, writer: writer) }
@@ -118,7 +118,9 @@ extension EvaluateCommand {
         let settings = try options.settings()
         var calls = 0, promptCharacters = 0, completionTokens = 0
         let llmExplainers = options.explainers.filter { $0 == "llm" || $0 == "shuffled:llm" }.count
-        let llmSimulators = options.simulators.filter { $0 == "llm" || $0.hasPrefix("llm:") }
+        let llmSimulators = options.scorerSpecifications.filter { $0.hasPrefix("simulation:llm") }.map {
+            String($0.dropFirst("simulation:".count))
+        }
         let explanation = "words and phrases about government spending and the national budget in general"
         for id in neurons {
             let splits = RecordSplits(try reader.record(id), sizes: settings.splits)
@@ -168,16 +170,19 @@ func warn(_ message: String) {
 
 func printEvaluationSummary(_ writer: RunWriter, seconds: Double) {
     var lines = [
-        "wrote \(writer.directory.path)/{scores.csv, summary.csv, explanations.jsonl, simulations.jsonl.gz, run.json} in \(String(format: "%.1f", seconds)) s"
+        "wrote \(writer.directory.path)/{scores.csv, summary.csv, explanations.jsonl, simulations.jsonl.gz, judgements.jsonl.gz, run.json} in \(String(format: "%.1f", seconds)) s"
     ]
     for c in writer.statusCounts {
         let s = c.summary
+        // Balanced accuracy's chance level is 0.5, so its share is reported at 0.8.
+        let classification = c.pair.kind != .simulation
         lines.append(
             String(
                 format:
-                    "  %@: %d scored (%d undefined), %d failed, %d missing; mean correlation %.3f [95%% CI %.3f, %.3f], median %.3f, ≥0.5: %.1f%%",
-                c.pair.description, s.count, c.ok - s.count, c.failed, c.missing, s.mean, s.confidenceLow,
-                s.confidenceHigh, s.median, 100 * s.fractionAtLeastHalf))
+                    "  %@: %d scored (%d undefined), %d failed, %d missing; mean %@ %.3f [95%% CI %.3f, %.3f], median %.3f, %@: %.1f%%",
+                c.pair.description, s.count, c.ok - s.count, c.failed, c.missing, c.metric, s.mean, s.confidenceLow,
+                s.confidenceHigh, s.median, classification ? "≥0.8" : "≥0.5",
+                100 * (classification ? s.fractionAtLeast08 : s.fractionAtLeastHalf)))
     }
     FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
 }

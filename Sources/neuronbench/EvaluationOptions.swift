@@ -3,7 +3,8 @@ import Evaluation
 import Foundation
 import LLM
 
-/// Options shared by `evaluate` and `puzzles`: which explainers and simulators, and how records are split.
+/// Options shared by `evaluate` and `puzzles`: which explainers and scorers, how records are split and how
+/// detection and fuzzing choose their examples.
 struct EvaluationOptions: ParsableArguments {
     @Option(
         name: .customLong("explainer"),
@@ -12,9 +13,15 @@ struct EvaluationOptions: ParsableArguments {
             discussion: "file:PATH imports explanations; shuffled[:EXPLAINER] and constant[:TEXT] are controls."))
     var explainers: [String] = []
     @Option(
+        name: .customLong("scorer"),
+        help: ArgumentHelp(
+            "A scorer (repeatable): simulation:SIMULATOR, detection[:JUDGE], fuzzing[:JUDGE] (judge: \(PluginRegistry.standard.judgeNames.joined(separator: ", ")), the default).",
+            discussion: "Every explainer is scored by every scorer."))
+    var scorers: [String] = []
+    @Option(
         name: .customLong("simulator"),
         help:
-            "A simulator (repeatable): \((PluginRegistry.standard.simulatorNames + ["llm (= llm:json)", "llm:all-at-once"]).joined(separator: ", "))."
+            "Shorthand for --scorer simulation:SIMULATOR (repeatable): \((PluginRegistry.standard.simulatorNames + ["llm (= llm:json)", "llm:all-at-once"]).joined(separator: ", "))."
     )
     var simulators: [String] = []
     @Option(
@@ -26,12 +33,49 @@ struct EvaluationOptions: ParsableArguments {
     var explainRecords = 5
     @Option(help: "Scored records: N (N top + N random) or TOP+RANDOM.")
     var scoreRecords = "5"
-    @Option(help: "Seed of the controls and of random:N neuron selection.")
+    @Option(help: "Seed of the controls, of random:N neuron selection and of detection and fuzzing's examples.")
     var seed: UInt64 = 0
+    @Option(help: "Detection and fuzzing: activating examples per neuron (held-out top records and quantile buckets).")
+    var activatingExamples = 20
+    @Option(help: "Detection and fuzzing: non-activating examples per neuron (random records, then bottom records).")
+    var nonActivatingExamples = 20
+    @Option(
+        help:
+            "Detection and fuzzing: a token is active at this fraction of the neuron's maximum or more (above 0 for units that are 0 when silent)."
+    )
+    var activationThreshold = 0.2
+    @Option(help: "Detection and fuzzing: fewer examples of either kind than this make a neuron's result undefined.")
+    var minimumExamples = 5
+    @Option(help: "Detection and fuzzing: examples shown per judge call.")
+    var examplesPerCall = 5
+    @Option(
+        help:
+            "Fuzzing's negatives: non-activating (highlighted where an activating example is active) or shifted (activating examples, highlights shifted by one)."
+    )
+    var fuzzingNegatives = ExampleSettings.FuzzingNegatives.nonActivating.rawValue
+
+    /// Every scorer named, each once: `--simulator X` first (as `simulation:X`), then `--scorer`s in order.
+    var scorerSpecifications: [String] {
+        var seen = Set<String>()
+        return (simulators.map { "simulation:\($0)" } + scorers).filter { seen.insert($0).inserted }
+    }
 
     func validate() throws {
         guard !explainers.isEmpty else { throw ValidationError("Give at least one --explainer (e.g. token-list).") }
-        guard !simulators.isEmpty else { throw ValidationError("Give at least one --simulator (e.g. keyword).") }
+        guard !scorerSpecifications.isEmpty else {
+            throw ValidationError("Give at least one --scorer or --simulator (e.g. --scorer detection:keyword).")
+        }
+        guard activatingExamples > 0, nonActivatingExamples > 0, examplesPerCall > 0, minimumExamples >= 1 else {
+            throw ValidationError(
+                "--activating-examples, --non-activating-examples, --examples-per-call and --minimum-examples must be positive."
+            )
+        }
+        guard activationThreshold.isFinite, activationThreshold > 0, activationThreshold <= 1 else {
+            throw ValidationError("--activation-threshold must be a fraction in (0, 1], e.g. 0.2.")
+        }
+        guard ExampleSettings.FuzzingNegatives(rawValue: fuzzingNegatives) != nil else {
+            throw ValidationError("--fuzzing-negatives must be non-activating or shifted.")
+        }
         guard CalibrationMethod(rawValue: calibration) != nil else {
             throw ValidationError("--calibration must be none, linear or percentile.")
         }
@@ -55,17 +99,24 @@ struct EvaluationOptions: ParsableArguments {
         let (top, random) = try scoreSizes()
         settings.splits = RecordSplits.Sizes(explainRecords: explainRecords, scoreTop: top, scoreRandom: random)
         settings.calibration = CalibrationMethod(rawValue: calibration)!
+        settings.examples.activating = activatingExamples
+        settings.examples.nonActivating = nonActivatingExamples
+        settings.examples.thresholdFraction = activationThreshold
+        settings.examples.minimum = minimumExamples
+        settings.examples.perCall = examplesPerCall
+        settings.examples.fuzzingNegatives = ExampleSettings.FuzzingNegatives(rawValue: fuzzingNegatives)!
         return settings
     }
 
     @OptionGroup var llm: LLMOptions
 
     var usesLLM: Bool {
-        (explainers + simulators).contains { $0 == "llm" || $0.hasPrefix("llm:") || $0.hasPrefix("shuffled:llm") }
+        explainers.contains { $0 == "llm" || $0.hasPrefix("shuffled:llm") }
+            || scorerSpecifications.contains { $0.hasPrefix("simulation:llm") }
     }
 
     /// The plug-ins, and the LLM client if one is used (for its usage ledger).
-    func plugins() throws -> ([any Explainer], [any Simulator], LLMClient?) {
+    func plugins() throws -> ([any Explainer], [any Scorer], LLMClient?) {
         var registry = PluginRegistry.standard
         var client: LLMClient?
         if usesLLM {
@@ -81,7 +132,7 @@ struct EvaluationOptions: ParsableArguments {
         }
         return (
             try explainers.map { try registry.explainer($0, seed: seed) },
-            try simulators.map { try registry.simulator($0) }, client
+            try scorerSpecifications.map { try registry.scorer($0, settings: try settings(), seed: seed) }, client
         )
     }
 }

@@ -7,7 +7,7 @@ import Foundation
 struct PuzzlesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "puzzles",
-        abstract: "Score explainers and simulators on planted neurons with known rules over real excerpts.")
+        abstract: "Score explainers with every scorer on planted neurons with known rules over real excerpts.")
 
     @Option(help: "An activation database whose excerpts the puzzles are planted in.")
     var db: String
@@ -26,27 +26,28 @@ struct PuzzlesCommand: AsyncParsableCommand {
             }
             let puzzles = Puzzle.standard(excerpts: rows, seed: options.seed)
             let records = puzzles.enumerated().map { $1.record(index: $0, excerpts: rows, seed: options.seed) }
-            let (explainers, simulators, _) = try options.plugins()
+            let (explainers, scorers, _) = try options.plugins()
             var results: [NeuronEvaluation] = []
             try await Evaluator(source: InMemoryRecords(records), settings: try options.settings())
-                .run(neurons: records.map(\.id), explainers: explainers, simulators: simulators) { results.append($0) }
-            let columns = ["puzzle", "rule", "explainer", "simulator", "status", "correlation", "explanation"]
+                .run(neurons: records.map(\.id), explainers: explainers, scorers: scorers) { results.append($0) }
+            let columns = ["puzzle", "rule", "explainer", "scorer", "status", "metric", "score", "explanation"]
             var table: [[CSV.Cell]] = [columns.map { .text($0) }]
-            print("puzzle         explainer / simulator              correlation  explanation")
+            print("puzzle         explainer / scorer                         metric              score  explanation")
             for result in results {
                 let puzzle = puzzles[result.neuron.neuron]
-                let correlation = result.scores?.correlation.number ?? .nan
+                let metric = result.pair.kind?.headline ?? "score"
+                let score = result.score?.headline.number ?? .nan
                 table.append([
-                    .text(puzzle.name), .text(puzzle.rule), .text(result.explainer), .text(result.simulator),
-                    .text(result.status.rawValue), .number(correlation),
+                    .text(puzzle.name), .text(puzzle.rule), .text(result.explainer), .text(result.scorer),
+                    .text(result.status.rawValue), .text(metric), .number(score),
                     .text(result.explanation ?? result.error ?? ""),
                 ])
-                let pair = result.pair.description
                 print(
                     puzzle.name.padding(toLength: 15, withPad: " ", startingAt: 0)
-                        + pair.padding(toLength: 35, withPad: " ", startingAt: 0)
-                        + String(format: "%11.3f", correlation) + "  "
-                        + TerminalText.escaped(result.explanation ?? result.error ?? ""))
+                        + result.pair.description.padding(toLength: 43, withPad: " ", startingAt: 0)
+                        + metric.padding(toLength: 17, withPad: " ", startingAt: 0)
+                        + String(format: "%8.3f", score) + "  "
+                        + TerminalText.escaped(result.explanation ?? result.error ?? result.score?.notes ?? ""))
             }
             print("\nrules: " + puzzles.map { "\($0.name) = \($0.rule)" }.joined(separator: "; "))
             if let out {

@@ -11,7 +11,12 @@ public struct RunManifest: Codable, Equatable, Sendable {
     /// The neuron selection as given ("all" when none).
     public var neurons: String
     public var explainers: [String]
+    /// Every scorer, as named in scores.csv (runs written before scorers existed: `simulation:S` per simulator).
+    public var scorers: [String]
+    /// The simulators of the simulation scorers.
     public var simulators: [String]
+    /// How detection and fuzzing chose their examples (absent in runs written before they existed).
+    public var examples: ExampleSettings?
     public var calibration: CalibrationMethod
     public var explainRecords: Int
     public var scoreTopRecords: Int
@@ -59,19 +64,22 @@ public struct RunManifest: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case database, neurons, explainers, simulators, calibration, explainRecords = "explain_records"
+        case database, neurons, explainers, scorers, simulators, examples, calibration
+        case explainRecords = "explain_records"
         case scoreTopRecords = "score_top_records", scoreRandomRecords = "score_random_records", seed, tool, complete
         case neuronsEvaluated = "neurons_evaluated", databaseFingerprint = "database_fingerprint"
     }
 
     public init(
-        database: String, neurons: String, explainers: [String], simulators: [String], settings: EvaluationSettings,
+        database: String, neurons: String, explainers: [String], scorers: [String], settings: EvaluationSettings,
         seed: UInt64, tool: String
     ) {
         self.database = URL(fileURLWithPath: database).standardizedFileURL.path
         self.neurons = neurons
         self.explainers = explainers
-        self.simulators = simulators
+        self.scorers = scorers
+        simulators = scorers.compactMap { EvaluationPair(explainer: "", scorer: $0).simulator }
+        examples = scorers.contains { ScorerKind(scorer: $0) != .simulation } ? settings.examples : nil
         calibration = settings.calibration
         explainRecords = settings.splits.explainRecords
         scoreTopRecords = settings.splits.scoreTop
@@ -87,6 +95,8 @@ public struct RunManifest: Codable, Equatable, Sendable {
         neurons = try c.decode(String.self, forKey: .neurons)
         explainers = try c.decode([String].self, forKey: .explainers)
         simulators = try c.decode([String].self, forKey: .simulators)
+        scorers = try c.decodeIfPresent([String].self, forKey: .scorers) ?? simulators.map { "simulation:\($0)" }
+        examples = try c.decodeIfPresent(ExampleSettings.self, forKey: .examples)
         calibration = try c.decode(CalibrationMethod.self, forKey: .calibration)
         explainRecords = try c.decode(Int.self, forKey: .explainRecords)
         scoreTopRecords = try c.decode(Int.self, forKey: .scoreTopRecords)
@@ -105,7 +115,9 @@ public struct RunManifest: Codable, Equatable, Sendable {
         try c.encode(database, forKey: .database)
         try c.encode(neurons, forKey: .neurons)
         try c.encode(explainers, forKey: .explainers)
+        try c.encode(scorers, forKey: .scorers)
         try c.encode(simulators, forKey: .simulators)
+        try c.encodeIfPresent(examples, forKey: .examples)
         try c.encode(calibration, forKey: .calibration)
         try c.encode(explainRecords, forKey: .explainRecords)
         try c.encode(scoreTopRecords, forKey: .scoreTopRecords)
@@ -116,5 +128,40 @@ public struct RunManifest: Codable, Equatable, Sendable {
         try c.encode(neuronsEvaluated, forKey: .neuronsEvaluated)
         try c.encodeIfPresent(databaseFingerprint, forKey: .databaseFingerprint)
         try llm?.encode(to: encoder)
+    }
+}
+
+/// run.json's "examples" object.
+extension ExampleSettings: Codable {
+    enum CodingKeys: String, CodingKey {
+        case activating = "activating_examples", nonActivating = "non_activating_examples"
+        case thresholdFraction = "activation_threshold", minimum = "minimum_examples", perCall = "examples_per_call"
+        case fuzzingNegatives = "fuzzing_negatives"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        activating = try c.decode(Int.self, forKey: .activating)
+        nonActivating = try c.decode(Int.self, forKey: .nonActivating)
+        thresholdFraction = try c.decode(Double.self, forKey: .thresholdFraction)
+        minimum = try c.decode(Int.self, forKey: .minimum)
+        perCall = try c.decode(Int.self, forKey: .perCall)
+        let negatives = try c.decode(String.self, forKey: .fuzzingNegatives)
+        guard let parsed = FuzzingNegatives(rawValue: negatives) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .fuzzingNegatives, in: c, debugDescription: "unknown fuzzing negatives \"\(negatives)\"")
+        }
+        fuzzingNegatives = parsed
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(activating, forKey: .activating)
+        try c.encode(nonActivating, forKey: .nonActivating)
+        try c.encode(thresholdFraction, forKey: .thresholdFraction)
+        try c.encode(minimum, forKey: .minimum)
+        try c.encode(perCall, forKey: .perCall)
+        try c.encode(fuzzingNegatives.rawValue, forKey: .fuzzingNegatives)
     }
 }

@@ -6,16 +6,29 @@ import Support
 public struct RunScores: Sendable {
     public struct Row: Sendable {
         public var neuron: NeuronID
-        public var explainer, simulator, calibration: String
+        public var explainer, scorer, calibration: String
         public var status: EvaluationStatus
         public var explanation: String
-        public var correlation, topCorrelation, randomCorrelation, rSquared: Double
+        /// Every metric column of the row's scorer kind, by name (NaN when undefined or failed).
+        public var metrics: [String: Double]
         /// Why a score is NaN, or for failed and missing rows what went wrong.
         public var notes: String
 
-        public var pair: EvaluationPair { EvaluationPair(explainer: explainer, simulator: simulator) }
+        public var pair: EvaluationPair { EvaluationPair(explainer: explainer, scorer: scorer) }
+        public var correlation: Double { metric("correlation") }
+        public var topCorrelation: Double { metric("top_correlation") }
+        public var randomCorrelation: Double { metric("random_correlation") }
+        public var rSquared: Double { metric("r_squared") }
+
+        public func metric(_ name: String) -> Double { metrics[name] ?? .nan }
+        /// `metric` when the row was scored and it is defined.
+        public func defined(_ name: String) -> Double? {
+            status == .ok && metric(name).isFinite ? metric(name) : nil
+        }
+        /// The headline metric of the row's scorer when defined (correlation for simulation).
+        public var definedHeadline: Double? { defined(pair.kind?.headline ?? "correlation") }
         /// The headline correlation when the row was scored and it is defined.
-        public var definedCorrelation: Double? { status == .ok && correlation.isFinite ? correlation : nil }
+        public var definedCorrelation: Double? { defined("correlation") }
     }
     public let path: String
     public let rows: [Row]
@@ -40,36 +53,50 @@ public struct RunScores: Sendable {
             }
             return index
         }
-        let (layer, neuron, explainer, simulator, status, correlation) =
-            (
-                try column(.layer), try column(.neuron), try column(.explainer), try column(.simulator),
-                try column(.status), try column(.correlation)
-            )
+        let (layer, neuron, explainer, status) =
+            (try column(.layer), try column(.neuron), try column(.explainer), try column(.status))
+        // Runs written before scorers existed have no scorer column: every row is simulation:SIMULATOR.
+        let scorer = header.firstIndex(of: ScoreColumn.scorer.rawValue)
+        let simulator = header.firstIndex(of: ScoreColumn.simulator.rawValue)
+        guard scorer != nil || simulator != nil else {
+            throw EvaluationError.invalidRun(path: url.path, reason: "no column scorer (or simulator)")
+        }
+        let metricNames = ScorerKind.allCases.flatMap(\.metrics)
+        let metricColumns = metricNames.compactMap { name in header.firstIndex(of: name).map { (name, $0) } }
         let optional: [ScoreColumn: Int] = Dictionary(
-            uniqueKeysWithValues: [
-                ScoreColumn.calibration, .explanation, .topCorrelation, .randomCorrelation, .rSquared, .scoreNotes,
-                .error,
-            ].compactMap { name in header.firstIndex(of: name.rawValue).map { (name, $0) } })
+            uniqueKeysWithValues: [ScoreColumn.calibration, .explanation, .scoreNotes, .error].compactMap { name in
+                header.firstIndex(of: name.rawValue).map { (name, $0) }
+            })
         rows = try table.dropFirst().map { row in
             guard row.fields.count == header.count, let l = Int(row.fields[layer]), let n = Int(row.fields[neuron]),
                 let state = EvaluationStatus(rawValue: row.fields[status])
             else {
                 throw EvaluationError.invalidRun(path: url.path, reason: "line \(row.line) is malformed")
             }
+            let name = scorer.map { row.fields[$0] } ?? "simulation:\(row.fields[simulator!])"
+            guard let kind = ScorerKind(scorer: name) else {
+                throw EvaluationError.invalidRun(
+                    path: url.path, reason: "line \(row.line): unknown scorer \"\(name)\"")
+            }
+            guard kind.metrics.allSatisfy({ metric in metricColumns.contains { $0.0 == metric } }) else {
+                throw EvaluationError.invalidRun(
+                    path: url.path, reason: "line \(row.line): the columns of \(kind.rawValue) metrics are missing")
+            }
             func text(_ name: ScoreColumn) -> String { optional[name].map { row.fields[$0] } ?? "" }
+            var metrics: [String: Double] = [:]
+            for (metric, index) in metricColumns where kind.metrics.contains(metric) {
+                metrics[metric] = Double(row.fields[index]) ?? .nan
+            }
             return Row(
-                neuron: NeuronID(layer: l, neuron: n), explainer: row.fields[explainer],
-                simulator: row.fields[simulator],
+                neuron: NeuronID(layer: l, neuron: n), explainer: row.fields[explainer], scorer: name,
                 calibration: text(.calibration), status: state, explanation: CSV.unneutralised(text(.explanation)),
-                correlation: Double(row.fields[correlation]) ?? .nan,
-                topCorrelation: Double(text(.topCorrelation)) ?? .nan,
-                randomCorrelation: Double(text(.randomCorrelation)) ?? .nan, rSquared: Double(text(.rSquared)) ?? .nan,
+                metrics: metrics,
                 notes: [text(.scoreNotes), CSV.unneutralised(text(.error))].filter { !$0.isEmpty }.joined(
                     separator: "; "))
         }
     }
 
-    /// The explainer × simulator pairs in this run, in order of appearance.
+    /// The explainer × scorer pairs in this run, in order of appearance.
     public var pairs: [EvaluationPair] { rows.distinctPairs(\.pair) }
 }
 
@@ -123,6 +150,13 @@ public struct RunContents: Sendable {
         try lines(SimulationRow.self, of: path(.simulations, directory), what: "a simulation row")
     }
 
+    /// Every line of judgements.jsonl.gz (none for runs written before classification scorers existed).
+    public static func judgements(directory: String) throws -> [JudgementRow] {
+        let file = path(.judgements, directory)
+        guard FileManager.default.fileExists(atPath: file) else { return [] }
+        return try lines(JudgementRow.self, of: file, what: "a judgement row")
+    }
+
     /// The JSON lines of a file (gzip-compressed if its name ends in .gz), each decoded as `type`.
     private static func lines<T: Decodable>(_ type: T.Type, of path: String, what: String) throws -> [T] {
         let bytes: [UInt8]
@@ -137,6 +171,8 @@ public struct RunContents: Sendable {
             bytes = Array(data)
         }
         let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         var values: [T] = []
         for (index, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: true).enumerated() {
             do { values.append(try decoder.decode(type, from: Data(line))) } catch {

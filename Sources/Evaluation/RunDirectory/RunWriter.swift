@@ -3,7 +3,7 @@ import Foundation
 import Support
 
 /// Writes an evaluation run directory (columns documented in Schemas/scores.md): scores.csv, summary.csv,
-/// explanations.jsonl, simulations.jsonl.gz, run.json and (with LLM plug-ins) llm-usage.csv. `RunReader` reads it
+/// explanations.jsonl, simulations.jsonl.gz, judgements.jsonl.gz, run.json and (with LLM plug-ins) llm-usage.csv. `RunReader` reads it
 /// back; no other code touches these files.
 ///
 /// Nothing is lost, whatever happens: the run is built in a private directory beside its destination
@@ -18,7 +18,9 @@ public final class RunWriter {
     private var scores: FileHandle
     private var explanations: FileHandle
     private var simulations: GzipWriter
-    private var rows: [(evaluation: NeuronEvaluation, correlation: Double)] = []
+    private var judgements: GzipWriter
+    /// Every row without its records, for the summaries.
+    private var rows: [NeuronEvaluation] = []
 
     public init(directory: URL) throws {
         let directory = directory.standardizedFileURL
@@ -53,10 +55,14 @@ public final class RunWriter {
         }
         scores = try open(.scores)
         explanations = try open(.explanations)
-        let simulationsPath = staging.appendingPathComponent(RunFile.simulations.rawValue).path
-        do { simulations = try GzipWriter(path: simulationsPath) } catch let error as SupportError {
-            throw EvaluationError.invalidRun(path: simulationsPath, reason: error.reason)
+        func gzip(_ file: RunFile) throws -> GzipWriter {
+            let path = staging.appendingPathComponent(file.rawValue).path
+            do { return try GzipWriter(path: path) } catch let error as SupportError {
+                throw EvaluationError.invalidRun(path: path, reason: error.reason)
+            }
         }
+        simulations = try gzip(.simulations)
+        judgements = try gzip(.judgements)
         try write(CSV.row(ScoreColumn.allCases.map { .text($0.rawValue) }), to: scores, .scores)
     }
 
@@ -131,66 +137,86 @@ public final class RunWriter {
     }
 
     public func add(_ e: NeuronEvaluation) throws {
-        let s = e.scores
-        func score(_ value: Score?) -> CSV.Cell { .number(value?.number ?? .nan) }
-        let cells: [ScoreColumn: CSV.Cell] = [
+        var cells: [ScoreColumn: CSV.Cell] = [
             .layer: .integer(e.neuron.layer), .neuron: .integer(e.neuron.neuron), .explainer: .text(e.explainer),
-            .simulator: .text(e.simulator), .calibration: .text(e.calibration.rawValue),
-            .status: .text(e.status.rawValue),
-            .explanation: .text(SecretRedaction.redact(e.explanation ?? "")), .correlation: score(s?.correlation),
-            .topCorrelation: score(s?.topCorrelation),
-            .randomCorrelation: score(s?.randomCorrelation), .rSquared: score(s?.rSquared),
-            .absoluteDeviationExplained: score(s?.absoluteDeviationExplained),
-            .scoreNotes: .text(SecretRedaction.redact(s?.notes ?? "")),
-            .explainRecords: .integer(e.explainRecords), .scoreTopRecords: .integer(e.scoreTopRecords),
-            .scoreRandomRecords: .integer(e.scoreRandomRecords), .scoredTokens: .integer(e.scoredTokens),
-            .error: .text(SecretRedaction.redact(e.error ?? "")),
+            .scorer: .text(e.scorer), .simulator: .text(e.pair.simulator ?? ""), .status: .text(e.status.rawValue),
+            .explanation: .text(SecretRedaction.redact(e.explanation ?? "")), .scoreNotes: .text(""),
+            .explainRecords: .integer(e.explainRecords), .error: .text(SecretRedaction.redact(e.error ?? "")),
         ]
-        try write(CSV.row(ScoreColumn.allCases.map { cells[$0]! }), to: scores, .scores)
-        if !e.records.isEmpty {
-            do { try simulations.write(SimulationRow.line(for: e)) } catch let error as SupportError {
-                throw EvaluationError.invalidRun(path: simulations.path, reason: error.reason)
+        // The metrics of the row's scorer kind: NaN when failed or undefined; other kinds' columns stay empty.
+        let metricColumns = e.pair.kind?.metrics.compactMap { ScoreColumn(rawValue: $0) } ?? []
+        for column in metricColumns { cells[column] = .number(.nan) }
+        if let score = e.score {
+            for metric in score.named { cells[ScoreColumn(rawValue: metric.name)!] = .number(metric.score.number) }
+            cells[.scoreNotes] = .text(SecretRedaction.redact(score.notes))
+        }
+        if let s = e.simulation {
+            cells[.calibration] = .text(s.calibration.rawValue)
+            cells[.scoreTopRecords] = .integer(s.scoreTopRecords)
+            cells[.scoreRandomRecords] = .integer(s.scoreRandomRecords)
+            cells[.scoredTokens] = .integer(s.scoredTokens)
+        }
+        if let c = e.classification {
+            cells[.activatingExamples] = .integer(c.metrics.positives)
+            cells[.nonActivatingExamples] = .integer(c.metrics.negatives)
+        }
+        try write(CSV.row(ScoreColumn.allCases.map { cells[$0] ?? .text("") }), to: scores, .scores)
+        func append(_ line: [UInt8], to file: GzipWriter) throws {
+            do { try file.write(line) } catch let error as SupportError {
+                throw EvaluationError.invalidRun(path: file.path, reason: error.reason)
             }
         }
+        if let s = e.simulation, !s.records.isEmpty { try append(SimulationRow.line(for: e, s), to: simulations) }
+        if let c = e.classification, !c.judgements.isEmpty { try append(try JudgementRow(e, c).line(), to: judgements) }
         var light = e
-        light.records = []
-        rows.append((light, s?.correlation.value ?? .nan))
+        switch e.score {
+        case var .simulation(s)?:
+            s.records = []
+            light.score = .simulation(s)
+        case var .classification(c)?:
+            c.judgements = []
+            light.score = .classification(c)
+        case nil: break
+        }
+        rows.append(light)
     }
 
-    /// The rows of each explainer × simulator, in order of first appearance.
-    private var groups: [[(evaluation: NeuronEvaluation, correlation: Double)]] {
-        let order = rows.distinctPairs { $0.evaluation.pair }
-        let grouped = Dictionary(grouping: rows, by: { $0.evaluation.pair })
+    /// The rows of each explainer × scorer, in order of first appearance.
+    private var groups: [[NeuronEvaluation]] {
+        let order = rows.distinctPairs(\.pair)
+        let grouped = Dictionary(grouping: rows, by: \.pair)
         return order.map { grouped[$0]! }
     }
 
-    /// Per explainer × simulator, overall ("all") and per layer.
+    /// Per explainer × scorer × metric (the scorer's headline first), overall ("all") and per layer.
     public func summaryRows() -> [[CSV.Cell]] {
         var out: [[CSV.Cell]] = []
         for group in groups {
-            let first = group[0].evaluation
-            let layers = Array(Set(group.map(\.evaluation.neuron.layer))).sorted()
-            for layer in [nil] + layers.map(Optional.some) {
-                let members = group.filter { layer == nil || $0.evaluation.neuron.layer == layer }
-                let ok = members.filter { $0.evaluation.status == .ok }
-                let defined = ok.map(\.correlation).filter { !$0.isNaN }
-                let summary = ScoreSummary(defined)
-                let cells: [SummaryColumn: CSV.Cell] = [
-                    .explainer: .text(first.explainer), .simulator: .text(first.simulator),
-                    .calibration: .text(first.calibration.rawValue),
-                    .layer: .text(layer.map(String.init) ?? "all"), .neurons: .integer(members.count),
-                    .scored: .integer(defined.count),
-                    .undefined: .integer(ok.count - defined.count),
-                    .failed: .integer(members.filter { $0.evaluation.status == .failed }.count),
-                    .missing: .integer(members.filter { $0.evaluation.status == .missing }.count),
-                    .mean: .number(summary.mean),
-                    .median: .number(summary.median), .std: .number(summary.standardDeviation),
-                    .ci95Low: .number(summary.confidenceLow),
-                    .ci95High: .number(summary.confidenceHigh),
-                    .fractionAtLeastHalf: .number(summary.fractionAtLeastHalf),
-                    .fractionAtLeast08: .number(summary.fractionAtLeast08),
-                ]
-                out.append(SummaryColumn.allCases.map { cells[$0]! })
+            let first = group[0]
+            let layers = Array(Set(group.map(\.neuron.layer))).sorted()
+            let metrics = first.pair.kind?.metrics ?? []
+            for metric in metrics {
+                for layer in [nil] + layers.map(Optional.some) {
+                    let members = group.filter { layer == nil || $0.neuron.layer == layer }
+                    let ok = members.filter { $0.status == .ok }
+                    let defined = ok.compactMap { $0.score?.named.first { $0.name == metric }?.score.value }
+                    let summary = ScoreSummary(defined)
+                    let cells: [SummaryColumn: CSV.Cell] = [
+                        .explainer: .text(first.explainer), .scorer: .text(first.scorer),
+                        .simulator: .text(first.pair.simulator ?? ""),
+                        .calibration: .text(first.simulation?.calibration.rawValue ?? ""), .metric: .text(metric),
+                        .layer: .text(layer.map(String.init) ?? "all"), .neurons: .integer(members.count),
+                        .scored: .integer(defined.count), .undefined: .integer(ok.count - defined.count),
+                        .failed: .integer(members.filter { $0.status == .failed }.count),
+                        .missing: .integer(members.filter { $0.status == .missing }.count),
+                        .mean: .number(summary.mean), .median: .number(summary.median),
+                        .std: .number(summary.standardDeviation), .ci95Low: .number(summary.confidenceLow),
+                        .ci95High: .number(summary.confidenceHigh),
+                        .fractionAtLeastHalf: .number(summary.fractionAtLeastHalf),
+                        .fractionAtLeast08: .number(summary.fractionAtLeast08),
+                    ]
+                    out.append(SummaryColumn.allCases.map { cells[$0]! })
+                }
             }
         }
         return out
@@ -220,6 +246,7 @@ public final class RunWriter {
                 try handle.close()
             }
             try simulations.close()
+            try judgements.close()
             KillSwitch.committed()
             let summary = ([SummaryColumn.allCases.map { CSV.Cell.text($0.rawValue) }] + summaryRows()).map(CSV.row)
                 .joined()
@@ -227,7 +254,7 @@ public final class RunWriter {
             KillSwitch.committed()
             var manifest = manifest
             manifest.complete = true
-            manifest.neuronsEvaluated = Set(rows.map { $0.evaluation.neuron }).count
+            manifest.neuronsEvaluated = Set(rows.map(\.neuron)).count
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
             try writeWhole(
@@ -249,19 +276,21 @@ public final class RunWriter {
 
     /// The first failed or missing row, as "NEURON EXPLAINER × SIMULATOR: error", for a message.
     public var firstProblem: String? {
-        rows.lazy.map(\.evaluation).first { $0.status != .ok }.map {
+        rows.first { $0.status != .ok }.map {
             "\($0.neuron) \($0.pair): \($0.error ?? $0.status.rawValue)"
         }
     }
 
-    /// Per explainer × simulator: counts and the score summary, for a terminal summary.
-    public var statusCounts: [(pair: EvaluationPair, ok: Int, failed: Int, missing: Int, summary: ScoreSummary)] {
+    /// Per explainer × scorer: counts and the summary of the scorer's headline metric, for a terminal summary.
+    public var statusCounts:
+        [(pair: EvaluationPair, metric: String, ok: Int, failed: Int, missing: Int, summary: ScoreSummary)]
+    {
         groups.map { group in
-            let ok = group.filter { $0.evaluation.status == .ok }
+            let ok = group.filter { $0.status == .ok }
             return (
-                group[0].evaluation.pair, ok.count, group.filter { $0.evaluation.status == .failed }.count,
-                group.filter { $0.evaluation.status == .missing }.count,
-                ScoreSummary(ok.map(\.correlation).filter { !$0.isNaN })
+                group[0].pair, group[0].pair.kind?.headline ?? "score", ok.count,
+                group.filter { $0.status == .failed }.count, group.filter { $0.status == .missing }.count,
+                ScoreSummary(ok.compactMap { $0.score?.headline.value })
             )
         }
     }

@@ -19,12 +19,12 @@ public struct SimulationRow: Sendable, Decodable {
     public var records: [Record]
 
     public var id: NeuronID { NeuronID(layer: layer, neuron: neuron) }
-    public var pair: EvaluationPair { EvaluationPair(explainer: explainer, simulator: simulator) }
+    public var pair: EvaluationPair { EvaluationPair(explainer: explainer, scorer: "simulation:\(simulator)") }
 
     /// One line of simulations.jsonl.gz: the scored records with true, simulated and calibrated values, and the
     /// calibration records' simulated values (their true values are in the database, by excerpt id). Numbers are
     /// written at float32 precision, which is what they were computed from.
-    static func line(for e: NeuronEvaluation) -> [UInt8] {
+    static func line(for e: NeuronEvaluation, _ s: SimulationScore) -> [UInt8] {
         func numbers<T: BinaryFloatingPoint>(_ values: [T]) -> String {
             "["
                 + values.map { v -> String in
@@ -35,7 +35,7 @@ public struct SimulationRow: Sendable, Decodable {
         func string(_ text: String) -> String {
             String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
         }
-        let records = e.records.map { r -> String in
+        let records = s.records.map { r -> String in
             var fields =
                 "{\"role\":\"\(r.role.rawValue)\",\"excerpt_id\":\(r.excerptID),\"simulated\":\(numbers(r.simulated))"
             if r.role != .calibration {
@@ -45,7 +45,8 @@ public struct SimulationRow: Sendable, Decodable {
         }
         let line =
             "{\"layer\":\(e.neuron.layer),\"neuron\":\(e.neuron.neuron),\"explainer\":\(string(e.explainer)),"
-            + "\"simulator\":\(string(e.simulator)),\"calibration\":\"\(e.calibration.rawValue)\",\"records\":[\(records.joined(separator: ","))]}\n"
+            + "\"simulator\":\(string(e.pair.simulator ?? "")),\"calibration\":\"\(s.calibration.rawValue)\","
+            + "\"records\":[\(records.joined(separator: ","))]}\n"
         return Array(line.utf8)
     }
 
