@@ -62,7 +62,8 @@ public struct ExampleSelection: Sendable {
     ) {
         let all = record.mostPositive + record.random + record.randomByQuantile.flatMap { $0 } + record.mostNegative
         let peak = all.map(\.maxActivation).max() ?? 0
-        zeroWhenSilent = all.allSatisfy { $0.activations.allSatisfy { $0 >= 0 } }
+        zeroWhenSilent =
+            all.allSatisfy { $0.activations.allSatisfy { $0 >= 0 } }
             && all.contains { $0.activations.contains(0) }
         threshold = zeroWhenSilent ? 0 : Float(settings.thresholdFraction) * peak
         var generator = SplitMix64(
@@ -72,7 +73,9 @@ public struct ExampleSelection: Sendable {
             peak > 0 && r.activations.contains { selection.zero ? $0 > 0 : $0 >= selection.threshold }
         }
         var used = shown
-        func shuffled(_ records: [ActivationRecord], _ source: String, activating wanted: Bool)
+        func shuffled(
+            _ records: [ActivationRecord], _ source: String, activating wanted: Bool
+        )
             -> [ClassificationExample]
         {
             var candidates = records.filter { !used.contains($0.excerptID) && activating($0) == wanted }

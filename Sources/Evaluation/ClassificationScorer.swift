@@ -55,7 +55,9 @@ public struct ClassificationScorer: Scorer {
                 calls.append(
                     JudgeRequest(
                         task: task, explanation: request.explanation,
-                        examples: batch.map { JudgeExample(tokens: $0.example.record.tokens, highlighted: $0.highlighted) },
+                        examples: batch.map {
+                            JudgeExample(tokens: $0.example.record.tokens, highlighted: $0.highlighted)
+                        },
                         neuron: request.neuron))
             }
         }
@@ -113,7 +115,8 @@ public struct ClassificationScorer: Scorer {
         let positives = Array(selection.activating.prefix(settings.activating))
         let negatives = shifted ? Array(selection.activating.dropFirst(settings.activating)) : selection.nonActivating
         if positives.count < settings.minimum {
-            let silent = selection.threshold <= 0 && !selection.zeroWhenSilent ? " (the unit never activates above 0)" : ""
+            let silent =
+                selection.threshold <= 0 && !selection.zeroWhenSilent ? " (the unit never activates above 0)" : ""
             return .undefined("only \(positives.count) activating examples (need \(settings.minimum))\(silent)")
         }
         if negatives.count < settings.minimum {

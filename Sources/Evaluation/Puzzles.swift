@@ -3,7 +3,8 @@ import ActivationStore
 /// Synthetic neurons with known rules, planted over real corpus excerpts: a check of which rules an explainer and
 /// scorer can recover. A planted neuron is 1 on the tokens its rule selects and 0 elsewhere (the noise neuron is
 /// seeded sparse noise), and gets records the way the precompute chooses them: the top excerpts by maximum (ties to
-/// the lower excerpt id) and a random sample by seeded hash.
+/// the lower excerpt id), a random sample by seeded hash and the bottom excerpts by minimum, as many of each as the
+/// precompute keeps by default.
 public struct Puzzle: Sendable {
     public var name: String
     /// The rule in words: what a perfect explanation would say.
@@ -54,7 +55,8 @@ public struct Puzzle: Sendable {
                 name: "noise", rule: "nothing: a random 1 in 64 tokens, with a uniform random value",
                 activate: { tokens, excerpt in
                     tokens.indices.map {
-                        let u = SampleHash.key(seed: seed, stream: .random, layer: 99, neuron: $0, excerpt: excerpt)
+                        let u =
+                            SampleHash.key(seed: seed, stream: .random, layer: 99, neuron: $0, excerpt: excerpt)
                             / 9007199254740992
                         return u < 1.0 / 64 ? Float(u * 64) : 0
                     }
@@ -64,7 +66,8 @@ public struct Puzzle: Sendable {
 
     /// The planted neuron's record over `excerpts`, as neuron `index` of layer 0.
     public func record(
-        index: Int, excerpts: [(id: Int, tokens: [String])], top: Int = 40, random: Int = 30, seed: UInt64
+        index: Int, excerpts: [(id: Int, tokens: [String])], top: Int = 50, random: Int = 50, bottom: Int = 50,
+        seed: UInt64
     ) -> NeuronRecord {
         let all = excerpts.map {
             ActivationRecord(excerptID: $0.id, tokens: $0.tokens, activations: activate($0.tokens, $0.id))
@@ -76,7 +79,11 @@ public struct Puzzle: Sendable {
             SampleHash.key(seed: seed, stream: .random, layer: 0, neuron: index, excerpt: r.excerptID)
         }
         let randomRecords = all.sorted { (key($0), $0.excerptID) < (key($1), $1.excerptID) }.prefix(random)
+        let minima = all.map { $0.activations.min() ?? 0 }
+        let bottomRecords = all.indices.sorted { (minima[$0], all[$0].excerptID) < (minima[$1], all[$1].excerptID) }
+            .prefix(bottom).map { all[$0] }
         return NeuronRecord(
-            id: NeuronID(layer: 0, neuron: index), mostPositive: Array(topRecords), random: Array(randomRecords))
+            id: NeuronID(layer: 0, neuron: index), mostPositive: Array(topRecords), random: Array(randomRecords),
+            mostNegative: Array(bottomRecords))
     }
 }

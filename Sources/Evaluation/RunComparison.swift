@@ -17,7 +17,8 @@ public struct PairedComparison: Sendable {
 
     public var cells: [CSV.Cell] {
         [
-            .text(a), .text(b), .text(metric), .integer(neurons), .number(meanA), .number(meanB), .number(meanDifference),
+            .text(a), .text(b), .text(metric), .integer(neurons), .number(meanA), .number(meanB),
+            .number(meanDifference),
             .number(confidenceLow),
             .number(confidenceHigh), .integer(winsA), .integer(winsB), .integer(ties), .number(winRateA),
         ]
@@ -26,7 +27,9 @@ public struct PairedComparison: Sendable {
     /// Every pair of run A against every pair of run B of the same scorer kind (simulation, detection, fuzzing),
     /// on `metric` (default: the kind's headline, correlation or balanced accuracy) over the neurons where both
     /// have it defined. With a metric named, every pair of A and B whose kind reports it.
-    public static func compare(_ runA: RunScores, _ runB: RunScores, metric: String? = nil, seed: UInt64 = 0)
+    public static func compare(
+        _ runA: RunScores, _ runB: RunScores, metric: String? = nil, seed: UInt64 = 0
+    )
         -> [PairedComparison]
     {
         func scores(_ run: RunScores, _ pair: EvaluationPair, _ metric: String) -> [NeuronID: Double] {

@@ -45,7 +45,8 @@ struct CompareCommand: ParsableCommand {
                     String(
                         format:
                             "  %@, %d neurons scored by both: mean A %.3f, mean B %.3f, A − B %+.3f [95%% CI %+.3f, %+.3f]; A wins %d, B wins %d, ties %d (A win rate %.1f%%)",
-                        c.metric, c.neurons, c.meanA, c.meanB, c.meanDifference, c.confidenceLow, c.confidenceHigh, c.winsA,
+                        c.metric, c.neurons, c.meanA, c.meanB, c.meanDifference, c.confidenceLow, c.confidenceHigh,
+                        c.winsA,
                         c.winsB, c.ties, 100 * c.winRateA))
             }
         }

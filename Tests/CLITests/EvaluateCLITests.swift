@@ -34,8 +34,8 @@ final class EvaluateCLITests: XCTestCase {
         let first = try evaluate("a"), second = try evaluate("b")
         XCTAssertEqual(first.status, 0, first.stderr)
         XCTAssertEqual(second.status, 0, second.stderr)
-        XCTAssertTrue(first.stderr.contains("token-list / keyword: "), first.stderr)
-        for name in ["scores.csv", "summary.csv", "explanations.jsonl", "simulations.jsonl.gz"] {
+        XCTAssertTrue(first.stderr.contains("token-list / simulation:keyword: "), first.stderr)
+        for name in ["scores.csv", "summary.csv", "explanations.jsonl", "simulations.jsonl.gz", "judgements.jsonl.gz"] {
             let a = try Data(contentsOf: directory.appendingPathComponent("a/\(name)"))
             let b = try Data(contentsOf: directory.appendingPathComponent("b/\(name)"))
             XCTAssertEqual(a, b, "\(name) differs between two identical runs")
@@ -57,7 +57,8 @@ final class EvaluateCLITests: XCTestCase {
         XCTAssertGreaterThan(mean("token-list"), mean("shuffled(token-list)") + 0.05)
         XCTAssertFalse(scores.dropFirst().contains { $0[correlation] == "0" || $0[correlation].isEmpty })
         let summary = try table(directory.appendingPathComponent("a/summary.csv").path)
-        XCTAssertEqual(summary.filter { $0[3] == "all" }.count, 3)
+        let (layer, metric) = (summary[0].firstIndex(of: "layer")!, summary[0].firstIndex(of: "metric")!)
+        XCTAssertEqual(summary.filter { $0[layer] == "all" && $0[metric] == "correlation" }.count, 3)
         let run =
             try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("a/run.json")))
             as! [String: Any]
@@ -142,7 +143,8 @@ final class EvaluateCLITests: XCTestCase {
         ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let rows = try table(directory.appendingPathComponent("puzzles.csv").path)
-        let correlation = Dictionary(uniqueKeysWithValues: rows.dropFirst().map { ($0[0], Double($0[5]) ?? .nan) })
+        XCTAssertEqual(rows[0], ["puzzle", "rule", "explainer", "scorer", "status", "metric", "score", "explanation"])
+        let correlation = Dictionary(uniqueKeysWithValues: rows.dropFirst().map { ($0[0], Double($0[6]) ?? .nan) })
         XCTAssertEqual(
             Set(correlation.keys), ["single-token", "token-set", "after-token", "numbers", "capitalised", "noise"])
         XCTAssertGreaterThanOrEqual(correlation["single-token"]!, 0.9)
@@ -171,12 +173,14 @@ final class EvaluateCLITests: XCTestCase {
         XCTAssertEqual(
             rows[0],
             [
-                "a", "b", "neurons", "mean_a", "mean_b", "mean_difference", "ci95_low", "ci95_high", "a_wins", "b_wins",
+                "a", "b", "metric", "neurons", "mean_a", "mean_b", "mean_difference", "ci95_low", "ci95_high", "a_wins",
+                "b_wins",
                 "ties", "a_win_rate",
             ])
-        XCTAssertGreaterThan(Int(rows[1][2])!, 50)
-        XCTAssertGreaterThan(Double(rows[1][5])!, 0)
-        XCTAssertEqual(Double(rows[1][5])!, Double(rows[1][3])! - Double(rows[1][4])!, accuracy: 1e-9)
+        XCTAssertEqual(rows[1][2], "correlation")
+        XCTAssertGreaterThan(Int(rows[1][3])!, 50)
+        XCTAssertGreaterThan(Double(rows[1][6])!, 0)
+        XCTAssertEqual(Double(rows[1][6])!, Double(rows[1][4])! - Double(rows[1][5])!, accuracy: 1e-9)
         let missing = try runCLI(["compare", directory.path, directory.appendingPathComponent("control").path])
         XCTAssertEqual(missing.status, 1)
         // Not a run directory: compare reads only finished runs, and says which file is missing.

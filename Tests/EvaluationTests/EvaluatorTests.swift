@@ -41,7 +41,7 @@ final class EvaluatorTests: XCTestCase {
         try report.finish(
             manifest: RunManifest(
                 database: "memory", neurons: "all", explainers: explainers.map(\.name),
-                simulators: simulators.map(\.name), settings: settings, seed: 0, tool: "test"))
+                scorers: simulators.map { "simulation:\($0.name)" }, settings: settings, seed: 0, tool: "test"))
         return (report, results, directory)
     }
 
@@ -55,7 +55,7 @@ final class EvaluatorTests: XCTestCase {
             XCTAssertEqual(result.explanation, "the token \"w\(result.neuron.neuron)\"")
             XCTAssertEqual(result.scores?.correlation.value ?? 0, 1, accuracy: 1e-9)
             XCTAssertEqual(result.scores?.rSquared.value ?? 0, 1, accuracy: 1e-9, "linear calibration maps 10 to 2")
-            XCTAssertEqual(result.scoredTokens, 80)
+            XCTAssertEqual(result.simulation?.scoredTokens, 80)
         }
         for result in results where result.explainer.hasPrefix("shuffled") {
             XCTAssertNotEqual(result.explanation, "the token \"w\(result.neuron.neuron)\"")
@@ -72,11 +72,17 @@ final class EvaluatorTests: XCTestCase {
         let summary = try CSV.parse(
             String(contentsOf: directory.appendingPathComponent("summary.csv"), encoding: .utf8))
         XCTAssertEqual(summary[0].fields, SummaryColumn.allCases.map(\.rawValue))
-        let tokenListAll = try XCTUnwrap(summary.first { $0.fields[0] == "token-list" && $0.fields[3] == "all" })
-        XCTAssertEqual(tokenListAll.fields[4], "6")  // neurons
-        XCTAssertEqual(tokenListAll.fields[5], "6")  // scored
-        XCTAssertEqual(Double(tokenListAll.fields[9])!, 1, accuracy: 1e-9)
-        XCTAssertEqual(summary.filter { $0.fields[0] == "token-list" }.map { $0.fields[3] }, ["all", "0", "1"])
+        // explainer, scorer, simulator, calibration, metric, layer, neurons, scored, …, mean (11)
+        let correlationRows = summary.filter { $0.fields[0] == "token-list" && $0.fields[4] == "correlation" }
+        let tokenListAll = try XCTUnwrap(correlationRows.first { $0.fields[5] == "all" })
+        XCTAssertEqual(Array(tokenListAll.fields[1...3]), ["simulation:keyword", "keyword", "linear"])
+        XCTAssertEqual(tokenListAll.fields[6], "6")  // neurons
+        XCTAssertEqual(tokenListAll.fields[7], "6")  // scored
+        XCTAssertEqual(Double(tokenListAll.fields[11])!, 1, accuracy: 1e-9)
+        XCTAssertEqual(correlationRows.map { $0.fields[5] }, ["all", "0", "1"])
+        XCTAssertEqual(
+            Set(summary.filter { $0.fields[0] == "token-list" }.map { $0.fields[4] }), Set(ScoreSet.metricNames),
+            "one summary per simulation metric")
         // The explanations name the excerpts they were made from, all outside the scored ones.
         let explanations = try String(
             contentsOf: directory.appendingPathComponent("explanations.jsonl"), encoding: .utf8)
@@ -105,13 +111,13 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual([counts.ok, counts.failed, counts.missing], [1, 2, 1])
         let scores = try CSV.parse(String(contentsOf: directory.appendingPathComponent("scores.csv"), encoding: .utf8))
         let failedRow = try XCTUnwrap(scores.first { $0.fields[1] == "1" })
-        XCTAssertEqual(failedRow.fields[5], "failed")
-        XCTAssertEqual(failedRow.fields[7], "NaN", "a failed neuron's score is NaN, never 0")
+        XCTAssertEqual(failedRow.fields[6], "failed")
+        XCTAssertEqual(failedRow.fields[8], "NaN", "a failed neuron's score is NaN, never 0")
         let summary = try CSV.parse(
             String(contentsOf: directory.appendingPathComponent("summary.csv"), encoding: .utf8))
-        let all = try XCTUnwrap(summary.first { $0.fields[3] == "all" })
+        let all = try XCTUnwrap(summary.first { $0.fields[5] == "all" && $0.fields[4] == "correlation" })
         // neurons, scored, undefined, failed, missing
-        XCTAssertEqual(Array(all.fields[4...8]), ["4", "1", "0", "2", "1"])
+        XCTAssertEqual(Array(all.fields[6...10]), ["4", "1", "0", "2", "1"])
     }
 
     func testCalibrationDoesNotChangeCorrelationButChangesRSquared() async throws {

@@ -82,7 +82,7 @@ final class HTMLReportTests: XCTestCase {
         try report.finish(
             manifest: RunManifest(
                 database: database, neurons: "all", explainers: ["hostile<b>", "token-list", "shuffled"],
-                simulators: ["keyword"], settings: EvaluationSettings(), seed: 0, tool: "test"))
+                scorers: ["simulation:keyword"], settings: EvaluationSettings(), seed: 0, tool: "test"))
         return run
     }
 
@@ -110,7 +110,7 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertTrue(
             html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;fires&quot;"),
             "the table shows the escaped explanation")
-        XCTAssertTrue(html.contains("hostile&lt;b&gt; / keyword"))
+        XCTAssertTrue(html.contains("hostile&lt;b&gt; / simulation:keyword"))
 
         // The data block decodes to exactly the database's tokens and the run's explanations.
         let data = try embeddedData(html)
@@ -160,13 +160,16 @@ final class HTMLReportTests: XCTestCase {
         func column(_ name: String) -> Int { header.firstIndex(of: name)! }
         XCTAssertEqual(
             report.headlines.map(\.pair.description),
-            ["hostile<b> / keyword", "token-list / keyword", "shuffled(token-list) / keyword"])
+            [
+                "hostile<b> / simulation:keyword", "token-list / simulation:keyword",
+                "shuffled(token-list) / simulation:keyword",
+            ])
         XCTAssertEqual(report.headlines.map(\.isControl), [false, false, true])
         for headline in report.headlines {
             let row = try XCTUnwrap(
                 summary.first {
-                    "\($0.fields[column("explainer")]) / \($0.fields[column("simulator")])" == headline.pair.description
-                        && $0.fields[column("layer")] == "all"
+                    "\($0.fields[column("explainer")]) / \($0.fields[column("scorer")])" == headline.pair.description
+                        && $0.fields[column("layer")] == "all" && $0.fields[column("metric")] == "correlation"
                 })
             XCTAssertEqual(headline.summary.count, Int(row.fields[column("scored")]))
             for (value, name) in [
