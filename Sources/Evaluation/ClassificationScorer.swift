@@ -117,13 +117,13 @@ public struct ClassificationScorer: Scorer {
         if positives.count < settings.minimum {
             let silent =
                 selection.threshold <= 0 && !selection.zeroWhenSilent ? " (the unit never activates above 0)" : ""
-            return .undefined("only \(positives.count) activating examples (need \(settings.minimum))\(silent)")
+            return .undefined("only \(positives.count) activating example\(positives.count == 1 ? "" : "s") (need \(settings.minimum))\(silent)")
         }
         if negatives.count < settings.minimum {
             return .undefined(
                 shifted
-                    ? "only \(negatives.count) activating examples left for shifted negatives (need \(settings.minimum))"
-                    : "only \(negatives.count) non-activating examples (need \(settings.minimum)): the unit is active on most excerpts at this threshold"
+                    ? "only \(negatives.count) activating example\(negatives.count == 1 ? "" : "s") left for shifted negatives (need \(settings.minimum))"
+                    : "only \(negatives.count) non-activating example\(negatives.count == 1 ? "" : "s") (need \(settings.minimum)): the unit is active on most excerpts at this threshold"
             )
         }
         func active(_ example: ClassificationExample) -> [Int] {

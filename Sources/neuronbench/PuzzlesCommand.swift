@@ -47,7 +47,9 @@ struct PuzzlesCommand: AsyncParsableCommand {
                         + result.pair.description.padding(toLength: 43, withPad: " ", startingAt: 0)
                         + metric.padding(toLength: 17, withPad: " ", startingAt: 0)
                         + String(format: "%8.3f", score) + "  "
-                        + TerminalText.escaped(result.explanation ?? result.error ?? result.score?.notes ?? ""))
+                        + TerminalText.escaped(
+                            (result.explanation ?? result.error ?? "")
+                                + (result.score?.headline.reason.map { " (NaN: \($0))" } ?? "")))
             }
             print("\nrules: " + puzzles.map { "\($0.name) = \($0.rule)" }.joined(separator: "; "))
             if let out {
