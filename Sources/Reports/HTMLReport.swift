@@ -38,6 +38,10 @@ public struct HTMLReport {
 
     public init(runDirectory: String, databasePath: String? = nil, options: Options = Options()) throws {
         let run = try RunContents(directory: runDirectory)
+        guard run.scores.pairs.isEmpty || run.scores.pairs.contains(where: { $0.kind == .simulation }) else {
+            throw ReportError.nothingToShow(
+                path: runDirectory, scorers: Array(Set(run.scores.pairs.map(\.scorer))).sorted())
+        }
         let path = databasePath ?? run.manifest.database
         let database = try ActivationDatabase.openForReading(path: path)
         if let expected = run.manifest.databaseFingerprint, try database.fingerprint() != expected {

@@ -161,5 +161,12 @@ final class ScorerCLITests: XCTestCase {
         XCTAssertEqual(examples["fuzzing_negatives"] as? String, "shifted")
         XCTAssertEqual(examples["activation_threshold"] as? Double, 0.3)
         XCTAssertEqual(examples["activating_examples"] as? Int, 20)
+        // The report shows simulation scores: a run without them is refused, and no page is written.
+        let page = directory.appendingPathComponent("report.html").path
+        let report = try runCLI(["report", directory.appendingPathComponent("run").path, "--out", page])
+        XCTAssertEqual(report.status, 1)
+        XCTAssertTrue(report.stderr.contains("has no simulation scores"), report.stderr)
+        XCTAssertTrue(report.stderr.contains("fuzzing:keyword"), report.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: page))
     }
 }
