@@ -117,7 +117,9 @@ public struct ClassificationScorer: Scorer {
         if positives.count < settings.minimum {
             let silent =
                 selection.threshold <= 0 && !selection.zeroWhenSilent ? " (the unit never activates above 0)" : ""
-            return .undefined("only \(positives.count) activating example\(positives.count == 1 ? "" : "s") (need \(settings.minimum))\(silent)")
+            return .undefined(
+                "only \(positives.count) activating example\(positives.count == 1 ? "" : "s") (need \(settings.minimum))\(silent)"
+            )
         }
         if negatives.count < settings.minimum {
             return .undefined(

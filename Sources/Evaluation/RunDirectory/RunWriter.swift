@@ -194,7 +194,8 @@ public final class RunWriter {
         for group in groups {
             let first = group[0]
             let layers = Array(Set(group.map(\.neuron.layer))).sorted()
-            let metrics = first.pair.kind.map { kind in [kind.headline] + kind.metrics.filter { $0 != kind.headline } } ?? []
+            let metrics =
+                first.pair.kind.map { kind in [kind.headline] + kind.metrics.filter { $0 != kind.headline } } ?? []
             for metric in metrics {
                 for layer in [nil] + layers.map(Optional.some) {
                     let members = group.filter { layer == nil || $0.neuron.layer == layer }
