@@ -7,6 +7,10 @@ Prints "PORT <n>" once listening on 127.0.0.1 (an ephemeral port), then serves u
 Behaviour without faults (deterministic):
 - chat, JSON simulator prompt ("Reply with JSON only"): activation 10 for every token whose text (stripped, lower
   case) is a word of the neuron description, else 0, as {"activations": [{"index", "token", "activation"}, ...]}.
+- chat, judge prompt (detection or fuzzing; "Answers (N, in order):"): for each "Excerpt i:" line, 1 if a word of
+  the neuron description (less "the", "word", "token" and the like) is among the excerpt's words (detection) or
+  among its <<marked>> words (fuzzing), else 0, as "[1, 0, …]"; with "logprobs": true, logprobs.content holds each
+  answer token with top_logprobs P = 0.9 for the answer given and 0.1 for the other.
 - chat, explainer prompt: "the main thing this neuron does is find the word "<w>"." with w the token with the
   highest value in the last neuron's records.
 - completions with echo and logprobs: the prompt split into tokens (tabs, newlines and runs of other characters);
@@ -14,7 +18,8 @@ Behaviour without faults (deterministic):
   "0" 0.9 and "10" 0.1 otherwise.
 Control endpoints:
 - POST /faults ["429", "500", "hang", "truncated", "drop", "missing-token", "401", "404", "400", "echo-auth" (a 401
-  whose message quotes the Authorization header), "ok", ...]: each
+  whose message quotes the Authorization header), "judge-short" (one answer too few), "judge-range" (a first answer
+  of 2), "judge-prose" (no list at all), "no-logprobs", "ok", ...]: each
   following API request takes the next fault from the queue.
 - POST /config {"delay": seconds}: every API request waits this long (to observe concurrency).
 - GET /stats: {"requests": n, "max_in_flight": n, "faults_left": n}
@@ -40,10 +45,43 @@ def unescape(token):
     return token.replace("\\n", "\n").replace("\\t", "\t").replace("\\\\", "\\")
 
 
+JUDGE_STOP = {"the", "a", "an", "of", "and", "word", "words", "token", "tokens"}
+
+
+def judge_reply(body, user, fault):
+    wanted = words(re.search(r"Neuron description: (.*)", user).group(1)) - JUDGE_STOP
+    answers = []
+    for line in re.findall(r"^Excerpt \d+: (.*)$", user, re.M):
+        marked = re.findall(r"<<(.*?)>>", line)
+        text = " ".join(marked) if "<<" in line else line
+        answers.append(1 if words(unescape(text)) & wanted else 0)
+    if fault == "judge-short":
+        answers = answers[:-1]
+    shown = [str(a) for a in answers]
+    if fault == "judge-range":
+        shown[0] = "2"
+    content = "[" + ", ".join(shown) + "]"
+    if fault == "judge-prose":
+        content = "The first and third excerpts match."
+    logprobs = None
+    if body.get("logprobs") and fault != "no-logprobs":
+        tokens = [{"token": "[", "logprob": -0.01, "top_logprobs": [{"token": "[", "logprob": -0.01}]}]
+        for i, answer in enumerate(shown):
+            other = "0" if answer == "1" else "1"
+            tokens.append({"token": answer, "logprob": _log(0.9),
+                           "top_logprobs": [{"token": answer, "logprob": _log(0.9)}, {"token": other, "logprob": _log(0.1)}]})
+            tokens.append({"token": ", " if i + 1 < len(shown) else "]", "logprob": -0.01, "top_logprobs": []})
+        logprobs = {"content": tokens}
+    return content, logprobs
+
+
 def chat_reply(body, fault):
     messages = body.get("messages", [])
     user = messages[-1]["content"] if messages else ""
-    if "Reply with JSON only" in user:
+    logprobs = None
+    if "Answers (" in user and "Neuron description:" in user:
+        content, logprobs = judge_reply(body, user, fault)
+    elif "Reply with JSON only" in user:
         description = re.search(r"Neuron description: (.*)", user).group(1)
         wanted = words(description)
         listing = user.split("index<TAB>token:\n", 1)[1].split("\nReply with JSON only", 1)[0]
@@ -67,7 +105,8 @@ def chat_reply(body, fault):
         content = f'the main thing this neuron does is find the word "{best}".'
     prompt = sum(len(m["content"]) for m in messages) // 4
     return {"id": "chatcmpl-fake", "object": "chat.completion", "model": body.get("model"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop",
+                         **({"logprobs": logprobs} if logprobs is not None else {})}],
             "usage": {"prompt_tokens": prompt, "completion_tokens": len(content) // 4, "total_tokens": prompt + len(content) // 4}}
 
 

@@ -49,17 +49,7 @@ public struct ClassificationScorer: Scorer {
             let plan = plan(for: request)
             plans.append(plan)
             firstCall.append(calls.count)
-            guard case let .scored(items, _) = plan else { continue }
-            for start in stride(from: 0, to: items.count, by: max(1, settings.perCall)) {
-                let batch = items[start..<min(start + max(1, settings.perCall), items.count)]
-                calls.append(
-                    JudgeRequest(
-                        task: task, explanation: request.explanation,
-                        examples: batch.map {
-                            JudgeExample(tokens: $0.example.record.tokens, highlighted: $0.highlighted)
-                        },
-                        neuron: request.neuron))
-            }
+            calls += self.calls(request, plan)
         }
         let answers = calls.isEmpty ? [] : await judge.judge(calls)
         guard answers.count == calls.count else {
@@ -100,6 +90,22 @@ public struct ClassificationScorer: Scorer {
             return .success(
                 .classification(
                     ClassificationScore(task: task, metrics: metrics, threshold: threshold, judgements: judgements)))
+        }
+    }
+
+    /// The judge calls for one unit, in order (none when it is undefined): what `score` sends and `--dry-run`
+    /// counts.
+    public func calls(for request: ScoreRequest) -> [JudgeRequest] { calls(request, plan(for: request)) }
+
+    func calls(_ request: ScoreRequest, _ plan: Plan) -> [JudgeRequest] {
+        guard case let .scored(items, _) = plan else { return [] }
+        let size = max(1, settings.perCall)
+        return stride(from: 0, to: items.count, by: size).map { start in
+            JudgeRequest(
+                task: task, explanation: request.explanation,
+                examples: items[start..<min(start + size, items.count)].map {
+                    JudgeExample(tokens: $0.example.record.tokens, highlighted: $0.highlighted)
+                }, neuron: request.neuron)
         }
     }
 

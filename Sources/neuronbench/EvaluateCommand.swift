@@ -113,7 +113,8 @@ extension EvaluateCommand {
     }
 
     /// Calls and estimated tokens of the LLM plug-ins for this selection, without calling. Prompt tokens are
-    /// estimated as characters / 4 of the prompts the run would send (simulator prompts with a 12-word explanation).
+    /// estimated as characters / 4 of the prompts the run would send (simulator and judge prompts with a 12-word
+    /// explanation); a judge's completion as 2 tokens per answer plus 2.
     func printDryRun(reader: NeuronRecordReader, neurons: [NeuronID]) throws {
         let settings = try options.settings()
         var calls = 0, promptCharacters = 0, completionTokens = 0
@@ -148,6 +149,26 @@ extension EvaluateCommand {
                             }
                         completionTokens += options.explainers.count * record.tokens.count * 12
                     }
+                }
+            }
+        }
+        // Judge calls: the examples each neuron would get (all of them are known without calling).
+        let judgeTasks = options.scorerSpecifications.compactMap { specification -> JudgeTask? in
+            specification == "detection:llm" ? .detection : specification == "fuzzing:llm" ? .fuzzing : nil
+        }
+        for task in judgeTasks {
+            let scorer = ClassificationScorer(
+                task: task, judge: KeywordJudge(), settings: settings.examples, seed: options.seed)
+            for id in neurons {
+                let record = try reader.record(id)
+                let shown = Set(RecordSplits(record, sizes: settings.splits).explain.map(\.excerptID))
+                let request = ScoreRequest(neuron: id, explanation: explanation, record: record, shown: shown)
+                for call in scorer.calls(for: request) {
+                    let messages = Prompts.judge(task: task, explanation: explanation, examples: call.examples)
+                    calls += options.explainers.count
+                    promptCharacters +=
+                        options.explainers.count * messages.reduce(0) { $0 + ($1["content"]?.count ?? 0) }
+                    completionTokens += options.explainers.count * (2 + 2 * call.examples.count)
                 }
             }
         }

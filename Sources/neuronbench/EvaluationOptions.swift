@@ -15,7 +15,7 @@ struct EvaluationOptions: ParsableArguments {
     @Option(
         name: .customLong("scorer"),
         help: ArgumentHelp(
-            "A scorer (repeatable): simulation:SIMULATOR, detection[:JUDGE], fuzzing[:JUDGE] (judge: \(PluginRegistry.standard.judgeNames.joined(separator: ", ")), the default).",
+            "A scorer (repeatable): simulation:SIMULATOR, detection[:JUDGE], fuzzing[:JUDGE] (judge: keyword, the default, or llm).",
             discussion: "Every explainer is scored by every scorer."))
     var scorers: [String] = []
     @Option(
@@ -112,7 +112,9 @@ struct EvaluationOptions: ParsableArguments {
 
     var usesLLM: Bool {
         explainers.contains { $0 == "llm" || $0.hasPrefix("shuffled:llm") }
-            || scorerSpecifications.contains { $0.hasPrefix("simulation:llm") }
+            || scorerSpecifications.contains {
+                $0.hasPrefix("simulation:llm") || $0 == "detection:llm" || $0 == "fuzzing:llm"
+            }
     }
 
     /// The plug-ins, and the LLM client if one is used (for its usage ledger).
@@ -129,6 +131,7 @@ struct EvaluationOptions: ParsableArguments {
                 }
                 return LLMSimulator(client: shared, mode: mode)
             }
+            registry.register(judge: "llm") { _ in LLMJudge(client: shared) }
         }
         return (
             try explainers.map { try registry.explainer($0, seed: seed) },
@@ -163,7 +166,9 @@ struct LLMOptions: ParsableArguments {
 
     func configuration() throws -> LLMConfiguration {
         guard let model = llmModel, !model.isEmpty else {
-            throw ValidationError("--explainer llm and --simulator llm need --llm-model NAME.")
+            throw ValidationError(
+                "The LLM plug-ins (--explainer llm, --simulator llm, --scorer detection:llm or fuzzing:llm) need --llm-model NAME."
+            )
         }
         guard let url = URL(string: llmBaseUrl), url.scheme == "http" || url.scheme == "https" else {
             throw ValidationError("--llm-base-url must be an http(s) URL, e.g. http://localhost:8000/v1")

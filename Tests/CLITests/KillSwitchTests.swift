@@ -137,7 +137,10 @@ final class KillSwitchTests: XCTestCase {
         let before = try RunFiles(out)
         XCTAssertEqual(
             Set(before.files.keys),
-            ["scores.csv", "summary.csv", "explanations.jsonl", "simulations.jsonl.gz", "run.json"])
+            [
+                "scores.csv", "summary.csv", "explanations.jsonl", "simulations.jsonl.gz", "judgements.jsonl.gz",
+                "run.json",
+            ])
 
         // A second run over the first, killed at each commit before its swap: the first stays byte for byte.
         let other = [

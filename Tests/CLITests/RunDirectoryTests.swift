@@ -140,7 +140,7 @@ final class RunDirectoryTests: XCTestCase {
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: database)), databaseBytes)
         XCTAssertEqual(try String(contentsOfFile: notes, encoding: .utf8), "<html>my notes</html>")
-        XCTAssertEqual(Set(try RunFiles(run).files.keys).count, 5)
+        XCTAssertEqual(Set(try RunFiles(run).files.keys).count, 6, "the six files of a run, untouched")
         XCTAssertEqual(
             try runCLI(["report", run, "--out", run + "/report.html"]).status, 0, "a report may live in its run")
 

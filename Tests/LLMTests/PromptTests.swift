@@ -16,19 +16,6 @@ final class PromptTests: XCTestCase {
             excerptID: 2, tokens: ["Tax", "es", " rose", " in", " 1773"], activations: [3.9, 1.0, 0, 0, 0]),
     ]
 
-    func assertGolden(_ text: String, _ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let url = TestSupport.repositoryRoot.appendingPathComponent("Tests/LLMTests/Resources/\(name).golden")
-        if ProcessInfo.processInfo.environment["NEURONBENCH_UPDATE_GOLDEN"] == "1" {
-            try text.write(to: url, atomically: true, encoding: .utf8)
-        }
-        XCTAssertEqual(
-            text, try String(contentsOf: url, encoding: .utf8), "\(name) prompt changed", file: file, line: line)
-    }
-
-    func render(_ messages: [[String: String]]) -> String {
-        messages.map { "### \($0["role"]!)\n\($0["content"]!)" }.joined(separator: "\n")
-    }
-
     func testExplainerPromptGolden() throws {
         try assertGolden(render(Prompts.explainer(records: records)), "explainer")
     }
@@ -103,5 +90,22 @@ final class PromptTests: XCTestCase {
             contains: ["2 entries for 4 tokens", "token 1"])
         XCTAssertThrowsMessage(
             try LLMSimulator.alignJSON("I think 5", tokens: tokens).get(), contains: ["not a JSON object"])
+    }
+}
+
+extension XCTestCase {
+    /// Compares a prompt with Tests/LLMTests/Resources/NAME.golden (rewritten with NEURONBENCH_UPDATE_GOLDEN=1).
+    func assertGolden(_ text: String, _ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let url = TestSupport.repositoryRoot.appendingPathComponent("Tests/LLMTests/Resources/\(name).golden")
+        if ProcessInfo.processInfo.environment["NEURONBENCH_UPDATE_GOLDEN"] == "1" {
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        XCTAssertEqual(
+            text, try String(contentsOf: url, encoding: .utf8), "\(name) prompt changed", file: file, line: line)
+    }
+
+    /// Chat messages as one text: "### role" then the content.
+    func render(_ messages: [[String: String]]) -> String {
+        messages.map { "### \($0["role"]!)\n\($0["content"]!)" }.joined(separator: "\n")
     }
 }

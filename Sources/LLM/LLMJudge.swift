@@ -1,0 +1,48 @@
+import Evaluation
+import Foundation
+
+/// `detection:llm` and `fuzzing:llm`: the judge over a chat-completions API (any OpenAI-compatible server), with
+/// the client's retries, cache, concurrency limit and cost ledger. Each call asks for `top_logprobs` so that the
+/// answer tokens' probabilities give graded confidences for AUROC where the server returns them; a server that
+/// does not still gives yes/no answers (AUROC is then undefined, with that reason).
+public struct LLMJudge: Judge {
+    public let client: LLMClient
+    public var name: String { "llm(\(client.configuration.model))" }
+
+    public init(client: LLMClient) { self.client = client }
+
+    public func judge(_ requests: [JudgeRequest]) async -> [Result<[JudgeAnswer], EvaluationError>] {
+        await withTaskGroup(of: (Int, Result<[JudgeAnswer], EvaluationError>).self) { group in
+            for (index, request) in requests.enumerated() {
+                group.addTask {
+                    (index, await judge(request).mapError { .judgeFailed($0.localizedDescription) })
+                }
+            }
+            var results = [Result<[JudgeAnswer], EvaluationError>](
+                repeating: .failure(.judgeFailed("not run")), count: requests.count)
+            for await (index, result) in group { results[index] = result }
+            return results
+        }
+    }
+
+    /// The request body of one judge call (also what `--dry-run` counts).
+    public func body(_ request: JudgeRequest) -> [String: Any] {
+        [
+            "model": client.configuration.model,
+            "messages": Prompts.judge(task: request.task, explanation: request.explanation, examples: request.examples),
+            "temperature": 0, "max_tokens": 8 + 4 * request.examples.count, "logprobs": true, "top_logprobs": 5,
+        ]
+    }
+
+    func judge(_ request: JudgeRequest) async -> Result<[JudgeAnswer], LLMError> {
+        await client.post("chat/completions", body(request), neuron: request.neuron).flatMap { object in
+            guard let content = LLMSimulator.chatContent(object) else {
+                return .failure(.invalidReply("the reply has no message content"))
+            }
+            return Prompts.judgeAnswers(content, count: request.examples.count).map { answers in
+                let confidences = Prompts.judgeConfidences(object, count: answers.count)
+                return answers.enumerated().map { JudgeAnswer(yes: $1, confidence: confidences?[$0]) }
+            }
+        }
+    }
+}
