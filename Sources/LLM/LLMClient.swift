@@ -47,6 +47,15 @@ public final class LLMClient: Sendable {
     public func post(
         _ endpoint: String, _ body: [String: Any], neuron: NeuronID?
     ) async -> Result<[String: Any], LLMError> {
+        await post(endpoint, body, neuron: neuron) { .success($0) }
+    }
+
+    /// POSTs `body` and reads the reply with `read`. Only a reply that `read` accepts is cached: an unusable one
+    /// (too few answers, no JSON list) is a failure now and is asked again on a re-run, never replayed.
+    public func post<T>(
+        _ endpoint: String, _ body: [String: Any], neuron: NeuronID?,
+        read: ([String: Any]) -> Result<T, LLMError>
+    ) async -> Result<T, LLMError> {
         let payload: Data
         do { payload = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]) } catch {
             return .failure(.invalidRequest(error.localizedDescription))
@@ -59,10 +68,11 @@ public final class LLMClient: Sendable {
         hasher.update(payload)
         let key = hasher.finalize()
         if let cache, let cached = await cache.get(key),
-            let object = try? JSONSerialization.jsonObject(with: cached) as? [String: Any]
+            let object = try? JSONSerialization.jsonObject(with: cached) as? [String: Any],
+            case let .success(value) = read(object)
         {
             await ledger.record(neuron: neuron, usage: Self.usage(object), cached: true)
-            return .success(object)
+            return .success(value)
         }
         await limiter.acquire()
         let result = await send(url: url, payload: payload)
@@ -70,8 +80,9 @@ public final class LLMClient: Sendable {
         switch result {
         case let .success((object, data)):
             await ledger.record(neuron: neuron, usage: Self.usage(object), cached: false)
-            if let cache { await cache.put(key, data) }
-            return .success(object)
+            let value = read(object)
+            if let cache, case .success = value { await cache.put(key, data) }
+            return value
         case let .failure(error):
             await ledger.recordFailure(neuron: neuron)
             return .failure(error)

@@ -35,7 +35,7 @@ public struct LLMJudge: Judge {
     }
 
     func judge(_ request: JudgeRequest) async -> Result<[JudgeAnswer], LLMError> {
-        await client.post("chat/completions", body(request), neuron: request.neuron).flatMap { object in
+        await client.post("chat/completions", body(request), neuron: request.neuron) { object in
             guard let content = LLMSimulator.chatContent(object) else {
                 return .failure(.invalidReply("the reply has no message content"))
             }

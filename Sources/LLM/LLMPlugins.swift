@@ -3,6 +3,9 @@ import Evaluation
 import Foundation
 
 /// `--explainer llm`: the paper's explainer over a chat-completions API.
+///
+/// Every LLM plug-in reads its replies through `LLMClient.post(_:_:neuron:read:)`, so a reply it cannot use is a
+/// recorded failure that a re-run asks again, never a cached one.
 public struct LLMExplainer: Explainer {
     public let client: LLMClient
     public var name: String { "llm(\(client.configuration.model))" }
@@ -17,18 +20,16 @@ public struct LLMExplainer: Explainer {
                         "model": client.configuration.model, "messages": Prompts.explainer(records: request.records),
                         "temperature": 0, "max_tokens": 60,
                     ]
-                    let reply = await client.post("chat/completions", body, neuron: request.neuron)
-                    return (
-                        index,
-                        reply.flatMap { object -> Result<String, LLMError> in
-                            guard let text = LLMSimulator.chatContent(object),
-                                let explanation = Prompts.cleanExplanation(text)
-                            else {
-                                return .failure(.invalidReply("the reply has no explanation text"))
-                            }
-                            return .success(explanation)
-                        }.mapError { .explainerFailed($0.localizedDescription) }
-                    )
+                    let reply = await client.post("chat/completions", body, neuron: request.neuron) {
+                        object -> Result<String, LLMError> in
+                        guard let text = LLMSimulator.chatContent(object),
+                            let explanation = Prompts.cleanExplanation(text)
+                        else {
+                            return .failure(.invalidReply("the reply has no explanation text"))
+                        }
+                        return .success(explanation)
+                    }
+                    return (index, reply.mapError { .explainerFailed($0.localizedDescription) })
                 }
             }
             var results = [Result<String, EvaluationError>](
@@ -78,7 +79,7 @@ public struct LLMSimulator: Simulator {
                 "prompt": Prompts.allAtOnce(explanation: request.explanation, tokens: request.tokens),
                 "max_tokens": 0, "echo": true, "logprobs": 15, "temperature": 0,
             ]
-            return await client.post("completions", body, neuron: request.neuron).flatMap {
+            return await client.post("completions", body, neuron: request.neuron) {
                 Self.expectedValues($0, tokenCount: request.tokens.count)
             }
         case .json:
@@ -87,7 +88,7 @@ public struct LLMSimulator: Simulator {
                 "messages": Prompts.json(explanation: request.explanation, tokens: request.tokens),
                 "temperature": 0, "response_format": ["type": "json_object"],
             ]
-            return await client.post("chat/completions", body, neuron: request.neuron).flatMap { object in
+            return await client.post("chat/completions", body, neuron: request.neuron) { object in
                 guard let content = Self.chatContent(object) else {
                     return .failure(.invalidReply("the reply has no message content"))
                 }

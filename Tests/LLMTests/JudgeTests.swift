@@ -116,13 +116,14 @@ final class JudgeTests: XCTestCase {
         XCTAssertTrue(try retried.get().allSatisfy { $0.confidence == nil }, "no log-probabilities: no confidence")
     }
 
-    /// Through the scorer: a failed call fails its unit (never a wrong answer); a re-run is answered from the cache.
+    /// Through the scorer: an unusable reply fails its unit (never a wrong answer) and is not cached, so a re-run asks
+    /// again; every usable reply is answered from the cache.
     func testFailedCallsFailTheirUnitAndARerunMakesNoRequest() async throws {
         let server = try FakeServer(self)
         let cache = try TestSupport.temporaryDirectory(self).appendingPathComponent("cache.sqlite").path
         func record(_ i: Int) -> NeuronRecord {
             func excerpt(_ id: Int) -> ActivationRecord {
-                let tokens = [" a", id % 3 == 0 ? " tax" : " toll", " on", " tea", " was", " high"]
+                let tokens = [" a", id % 3 == 0 ? " tax" : " toll", " on", " tea", " no", " \(id)"]
                 return ActivationRecord(
                     excerptID: id, tokens: tokens, activations: tokens.map { $0 == " tax" ? 3 : -0.1 })
             }
@@ -144,16 +145,18 @@ final class JudgeTests: XCTestCase {
                 ) { results.append($0) }
             return results
         }
-        try await server.inject(["400"])
+        try await server.inject(["judge-short"])
         let first = try await run()
         XCTAssertEqual(first.map(\.status).filter { $0 == .failed }.count, 1, "one call failed: its unit failed")
         let failed = try XCTUnwrap(first.first { $0.status == .failed })
-        XCTAssertTrue(failed.error?.contains("HTTP 400") ?? false, failed.error ?? "")
+        XCTAssertTrue(failed.error?.contains("4 answers for 5 examples") ?? false, failed.error ?? "")
         XCTAssertNil(failed.score, "a failed unit has no score, not a zero")
         let ok = try XCTUnwrap(first.first { $0.status == .ok })
         XCTAssertEqual(ok.classification?.metrics.balancedAccuracy, .value(1))
         XCTAssertEqual(ok.classification?.metrics.auroc, .value(1))
 
+        let madeFirst = try await server.stats().requests
+        XCTAssertEqual(madeFirst, 16, "2 neurons × 40 examples, 5 per call")
         try await server.reset()
         let second = try await run()
         XCTAssertEqual(
