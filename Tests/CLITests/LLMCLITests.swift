@@ -103,4 +103,71 @@ final class LLMCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("run").path))
         XCTAssertEqual(try requests(), 3, "401 is not retried")
     }
+
+    /// detection:llm and fuzzing:llm through evaluate: the dry run's call count is what a run makes; unusable
+    /// replies are failed neurons with their reason (never scored), asked again on a re-run; the key is in no file.
+    func testJudgeScorersOverTheAPI() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let secret = "sk-test-SECRET-\(UUID().uuidString)"
+        let cache = directory.appendingPathComponent("llm.sqlite").path
+        func evaluate(_ out: String, extra: [String] = []) throws -> CLIResult {
+            try runCLI(
+                [
+                    "evaluate", "--db", EvaluateCLITests.database, "--neurons", "0:0-5", "--explainer", "token-list",
+                    "--scorer", "detection:llm", "--scorer", "fuzzing:llm", "--activation-threshold", "0.7",
+                    "--llm-model", "fake", "--llm-base-url", "http://127.0.0.1:\(port)/v1", "--llm-cache", cache,
+                    "--llm-retries", "1", "--out", directory.appendingPathComponent(out).path,
+                ] + extra,
+                environment: ["OPENAI_API_KEY": secret])
+        }
+        let dry = try evaluate("dry", extra: ["--dry-run"])
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+        let planned = try XCTUnwrap(
+            dry.stdout.split(separator: " ").firstIndex(of: "LLM").map {
+                Int(dry.stdout.split(separator: " ")[$0 - 1])!
+            })
+        XCTAssertEqual(try requests(), 0, "a dry run calls nothing")
+
+        try post("/faults", ["429", "judge-short", "judge-range"])
+        let first = try evaluate("first")
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(try requests(), planned + 1, "the dry run counted every call (one 429 retried)")
+        let rows = parseCSV(
+            try String(contentsOf: directory.appendingPathComponent("first/scores.csv"), encoding: .utf8))
+        let header = rows[0]
+        func column(_ name: String) -> Int { header.firstIndex(of: name)! }
+        XCTAssertEqual(
+            Set(rows.dropFirst().map { $0[column("scorer")] }), ["detection:llm(fake)", "fuzzing:llm(fake)"])
+        let failed = rows.dropFirst().filter { $0[column("status")] == "failed" }
+        // The short and the out-of-range reply fail their neuron (both may be calls of the same one).
+        XCTAssertTrue((1...2).contains(failed.count), "\(failed.count) failed rows")
+        XCTAssertEqual(
+            Set(
+                failed.map {
+                    $0[column("error")].contains("answers for 5 examples") || $0[column("error")].contains("not 0 or 1")
+                }),
+            [true])
+        XCTAssertTrue(failed.allSatisfy { $0[column("balanced_accuracy")] == "NaN" }, "never scored")
+        let ok = rows.dropFirst().filter { $0[column("status")] == "ok" && $0[column("auroc")] != "NaN" }
+        XCTAssertFalse(ok.isEmpty, "log-probabilities give AUROC")
+
+        let before = try requests()
+        let second = try evaluate("second")
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(try requests(), before + 2, "only the two unusable replies are asked again")
+        XCTAssertTrue(second.stderr.contains("0 failed"), second.stderr)
+        let third = try evaluate("third")
+        XCTAssertEqual(third.status, 0, third.stderr)
+        XCTAssertEqual(try requests(), before + 2, "a third run makes zero requests")
+
+        let files = FileManager.default.enumerator(atPath: directory.path)!.compactMap { $0 as? String }
+        for file in files {
+            let path = directory.appendingPathComponent(file).path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                continue
+            }
+            XCTAssertNil(try Data(contentsOf: URL(fileURLWithPath: path)).range(of: Data(secret.utf8)), file)
+        }
+    }
 }
