@@ -11,6 +11,8 @@ Behaviour without faults (deterministic):
   the neuron description (less "the", "word", "token" and the like) is among the excerpt's words (detection) or
   among its <<marked>> words (fuzzing), else 0, as "[1, 0, …]"; with "logprobs": true, logprobs.content holds each
   answer token with top_logprobs P = 0.9 for the answer given and 0.1 for the other.
+- chat, intruder prompt ("The intruder is excerpt number"): the excerpt whose <<marked>> words share the fewest
+  with the other excerpts' (the first of a tie), as its number; "judge-range" answers 9, "judge-prose" no number.
 - chat, explainer prompt: "the main thing this neuron does is find the word "<w>"." with w the token with the
   highest value in the last neuron's records.
 - completions with echo and logprobs: the prompt split into tokens (tabs, newlines and runs of other characters);
@@ -79,7 +81,16 @@ def chat_reply(body, fault):
     messages = body.get("messages", [])
     user = messages[-1]["content"] if messages else ""
     logprobs = None
-    if "Answers (" in user and "Neuron description:" in user:
+    if "The intruder is excerpt number" in user:
+        lines = re.findall(r"^Excerpt \d+: (.*)$", user, re.M)
+        marked = [words(unescape(" ".join(re.findall(r"<<(.*?)>>", line)))) for line in lines]
+        shared = [sum(len(m & marked[j]) for j in range(len(marked)) if j != i) for i, m in enumerate(marked)]
+        content = str(shared.index(min(shared)) + 1)
+        if fault == "judge-range":
+            content = "9"
+        if fault == "judge-prose":
+            content = "They all look alike."
+    elif "Answers (" in user and "Neuron description:" in user:
         content, logprobs = judge_reply(body, user, fault)
     elif "Reply with JSON only" in user:
         description = re.search(r"Neuron description: (.*)", user).group(1)

@@ -25,7 +25,9 @@ public enum CSV {
     }
 
     static func neutralise(_ text: String) -> String {
-        guard let first = text.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) else {
+        // A lone "-" (the explainer of intruder rows) is no formula in any spreadsheet.
+        guard text != "-", let first = text.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first)
+        else {
             return text
         }
         return "'" + text

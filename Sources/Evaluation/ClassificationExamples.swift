@@ -17,6 +17,19 @@ public struct ExampleSettings: Sendable, Equatable {
     public var perCall = 5
     /// What fuzzing's negatives are.
     public var fuzzingNegatives = FuzzingNegatives.nonActivating
+    /// Intruder: examples per trial (k − 1 activating from one group, one intruder); chance is 1/k.
+    public var intruderExamples = 5
+    /// Intruder: trials per unit.
+    public var intruderTrials = 8
+    /// Intruder: where the intruder comes from.
+    public var intruderSource = IntruderSource.nonActivating
+
+    public enum IntruderSource: String, Sendable, CaseIterable {
+        /// A non-activating example (random, then bottom records).
+        case nonActivating = "non-activating"
+        /// An activating example of another group (another quantile bucket, or the top records).
+        case otherBucket = "other-bucket"
+    }
 
     public enum FuzzingNegatives: String, Sendable, CaseIterable {
         /// Non-activating examples highlighted at the positions of a randomly chosen activating example.

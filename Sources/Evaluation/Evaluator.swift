@@ -92,6 +92,9 @@ public final class Evaluator {
         self.settings = settings
     }
 
+    /// The explainer column of rows from scorers that need no explanation.
+    public static let noExplainer = "-"
+
     /// The shorthand of `--simulator X`: every simulator as the scorer `simulation:X`.
     public func run(
         neurons: [NeuronID], explainers: [any Explainer], simulators: [any Simulator],
@@ -142,24 +145,28 @@ public final class Evaluator {
         }
         requests = []
 
-        // Phase 2: score, a chunk of neurons at a time.
-        let total = neurons.count * explainers.count * scorers.count
+        // Phase 2: score, a chunk of neurons at a time. Scorers that need no explanation (intruder) run once per
+        // neuron, as the explainer "-".
+        let explained = scorers.filter(\.needsExplanation), alone = scorers.filter { !$0.needsExplanation }
+        let unexplained = [Result<String, EvaluationError>](repeating: .success(""), count: neurons.count)
+        let total = neurons.count * (explainers.count * explained.count + alone.count)
         var done = 0
         for chunkStart in stride(from: 0, to: neurons.count, by: max(1, settings.chunkSize)) {
             let chunk = Array(chunkStart..<min(chunkStart + max(1, settings.chunkSize), neurons.count))
             let records = try chunk.map { try source.record(neurons[$0]) }
             let shown = records.map { Set(RecordSplits($0, sizes: settings.splits).explain.map(\.excerptID)) }
-            for (e, explainer) in explainers.enumerated() {
-                for scorer in scorers {
-                    try await evaluate(
-                        chunk: chunk, records: records, shown: shown, neurons: neurons, explanations: explanations[e],
-                        explainer: explainer.name, scorer: scorer, emit: emit)
-                    done += chunk.count
-                    progress(
-                        ProgressReport(
-                            phase: "score", done: done, total: total, unit: "neuron evaluations",
-                            elapsed: Date().timeIntervalSince(started)))
-                }
+            let jobs =
+                explainers.indices.flatMap { e in explained.map { (explanations[e], explainers[e].name, $0) } }
+                + alone.map { (unexplained, Self.noExplainer, $0) }
+            for (explanations, explainer, scorer) in jobs {
+                try await evaluate(
+                    chunk: chunk, records: records, shown: shown, neurons: neurons, explanations: explanations,
+                    explainer: explainer, scorer: scorer, emit: emit)
+                done += chunk.count
+                progress(
+                    ProgressReport(
+                        phase: "score", done: done, total: total, unit: "neuron evaluations",
+                        elapsed: Date().timeIntervalSince(started)))
             }
         }
     }

@@ -47,12 +47,28 @@ public struct JudgeAnswer: Sendable, Equatable {
     }
 }
 
-/// Answers detection and fuzzing questions about excerpts from an explanation alone. The keyword judge here; an
-/// LLM judge over the OpenAI-compatible client plugs in the same way.
+/// One intruder question: k excerpts with their active tokens highlighted, all from one unit but one.
+public struct IntruderRequest: Sendable, Hashable {
+    public var examples: [JudgeExample]
+    /// The unit this is for, so that a judge can account its costs per unit.
+    public var neuron: NeuronID?
+
+    public init(examples: [JudgeExample], neuron: NeuronID? = nil) {
+        self.examples = examples
+        self.neuron = neuron
+    }
+}
+
+/// Answers detection and fuzzing questions about excerpts from an explanation alone, and names the odd excerpt
+/// out (intruder) with no explanation at all. The keyword judge (local) and the LLM judge (any OpenAI-compatible
+/// API) implement it.
 public protocol Judge: Sendable {
     /// The name in scorer names (`detection:NAME`).
     var name: String { get }
     /// One result per request, in order, each with exactly one answer per example or a failure (recorded as
     /// such: never read as a "no").
     func judge(_ requests: [JudgeRequest]) async -> [Result<[JudgeAnswer], EvaluationError>]
+    /// One result per request, in order: the index of the example the judge takes for the intruder, or a failure
+    /// (never read as a wrong pick).
+    func pickIntruder(_ requests: [IntruderRequest]) async -> [Result<Int, EvaluationError>]
 }

@@ -2,7 +2,7 @@
 ///
 /// Explainers: `token-list`, `file:PATH` (CSV or JSONL), `shuffled` or `shuffled:EXPLAINER` (control; default
 /// base token-list), `constant` or `constant:TEXT` (control). Simulators: `keyword`. Judges: `keyword`. Scorers:
-/// `simulation:SIMULATOR`, `detection:JUDGE`, `fuzzing:JUDGE` (keyword when omitted). Other modules register more
+/// `simulation:SIMULATOR`, `detection:JUDGE`, `fuzzing:JUDGE`, `intruder:JUDGE` (keyword when omitted). Other modules register more
 /// (the LLM backend adds `llm`).
 public struct PluginRegistry: Sendable {
     public typealias ExplainerFactory = @Sendable (_ argument: String?, _ seed: UInt64) throws -> any Explainer
@@ -51,7 +51,8 @@ public struct PluginRegistry: Sendable {
     public var judgeNames: [String] { judges.keys.sorted() }
     /// The scorer names this registry accepts, each with its first simulator or judge.
     public var scorerNames: [String] {
-        simulatorNames.map { "simulation:\($0)" } + judgeNames.flatMap { ["detection:\($0)", "fuzzing:\($0)"] }
+        simulatorNames.map { "simulation:\($0)" }
+            + judgeNames.flatMap { ["detection:\($0)", "fuzzing:\($0)", "intruder:\($0)"] }
     }
 
     /// "name" or "name:argument".
@@ -87,8 +88,8 @@ public struct PluginRegistry: Sendable {
         return try factory(argument)
     }
 
-    /// `simulation:SIMULATOR`, `detection[:JUDGE]` or `fuzzing[:JUDGE]` (JUDGE keyword when omitted; a simulation
-    /// scorer needs its simulator named).
+    /// `simulation:SIMULATOR`, `detection[:JUDGE]`, `fuzzing[:JUDGE]` or `intruder[:JUDGE]` (JUDGE keyword when
+    /// omitted; a simulation scorer needs its simulator named).
     public func scorer(_ specification: String, settings: EvaluationSettings, seed: UInt64) throws -> any Scorer {
         let (name, argument) = Self.split(specification)
         switch ScorerKind(rawValue: name) {
@@ -99,6 +100,8 @@ public struct PluginRegistry: Sendable {
             }
             return SimulationScorer(
                 simulator: try simulator(argument), splits: settings.splits, calibration: settings.calibration)
+        case .intruder?:
+            return IntruderScorer(judge: try judge(argument ?? "keyword"), settings: settings.examples, seed: seed)
         case let task?:
             return ClassificationScorer(
                 task: task == .detection ? .detection : .fuzzing, judge: try judge(argument ?? "keyword"),

@@ -23,18 +23,27 @@ public protocol Scorer: Sendable {
     /// One result per request, in order: named metrics (each a value or undefined with its reason), or a failure
     /// (recorded as such, never scored as 0).
     func score(_ requests: [ScoreRequest]) async -> [Result<UnitScore, EvaluationError>]
+    /// False for scorers that judge the unit alone (intruder): they run once per unit, with the explainer `-`
+    /// and an empty explanation.
+    var needsExplanation: Bool { get }
+}
+
+extension Scorer {
+    public var needsExplanation: Bool { true }
 }
 
 /// One unit's scores from one scorer, with what is needed to recompute them.
 public enum UnitScore: Sendable {
     case simulation(SimulationScore)
     case classification(ClassificationScore)
+    case intruder(IntruderScore)
 
     /// The metric a summary leads with: correlation for simulation, balanced accuracy for classification.
     public var headline: Score {
         switch self {
         case let .simulation(s): return s.scores.correlation
         case let .classification(c): return c.metrics.balancedAccuracy
+        case let .intruder(i): return i.accuracy
         }
     }
 
@@ -43,6 +52,7 @@ public enum UnitScore: Sendable {
         switch self {
         case let .simulation(s): return s.scores.named
         case let .classification(c): return c.metrics.named
+        case let .intruder(i): return [("accuracy", i.accuracy)]
         }
     }
 
@@ -51,13 +61,14 @@ public enum UnitScore: Sendable {
         switch self {
         case let .simulation(s): return s.scores.notes
         case let .classification(c): return c.metrics.notes
+        case let .intruder(i): return i.accuracy.reason.map { "accuracy: \($0)" } ?? ""
         }
     }
 }
 
 /// The kinds of scorer, by the first part of their names, and the metrics each reports (column names).
 public enum ScorerKind: String, Sendable, CaseIterable {
-    case simulation, detection, fuzzing
+    case simulation, detection, fuzzing, intruder
 
     public init?(scorer name: String) {
         self.init(rawValue: String(name.prefix { $0 != ":" }))
@@ -67,11 +78,18 @@ public enum ScorerKind: String, Sendable, CaseIterable {
         switch self {
         case .simulation: return ScoreSet.metricNames
         case .detection, .fuzzing: return ClassificationMetrics.metricNames
+        case .intruder: return ["accuracy"]
         }
     }
 
     /// The metric summaries and comparisons lead with.
-    public var headline: String { self == .simulation ? "correlation" : "balanced_accuracy" }
+    public var headline: String {
+        switch self {
+        case .simulation: return "correlation"
+        case .detection, .fuzzing: return "balanced_accuracy"
+        case .intruder: return "accuracy"
+        }
+    }
 }
 
 /// A simulation scorer's result (OpenAI's method): the scores and every simulated record.
@@ -107,5 +125,16 @@ public struct ClassificationScore: Sendable {
     /// The activation at or above which a token counted as active (0 for units that are 0 when silent: above
     /// which); nil when the unit had too few examples to be scored.
     public var threshold: Float?
+    public var judgements: [Judgement]
+}
+
+/// An intruder scorer's result: the share of trials in which the judge named the intruder (chance 1/k), and every
+/// trial's examples and pick.
+public struct IntruderScore: Sendable {
+    public var accuracy: Score
+    public var trials: Int
+    /// 1/k.
+    public var chance: Double
+    /// Per example: `label` marks the intruder, `answer.yes` the judge's pick; `call` is the trial.
     public var judgements: [Judgement]
 }

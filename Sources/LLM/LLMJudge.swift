@@ -1,7 +1,7 @@
 import Evaluation
 import Foundation
 
-/// `detection:llm` and `fuzzing:llm`: the judge over a chat-completions API (any OpenAI-compatible server), with
+/// `detection:llm`, `fuzzing:llm` and `intruder:llm`: the judge over a chat-completions API (any OpenAI-compatible server), with
 /// the client's retries, cache, concurrency limit and cost ledger. Each call asks for `top_logprobs` so that the
 /// answer tokens' probabilities give graded confidences for AUROC where the server returns them; a server that
 /// does not still gives yes/no answers (AUROC is then undefined, with that reason).
@@ -43,6 +43,31 @@ public struct LLMJudge: Judge {
                 let confidences = Prompts.judgeConfidences(object, count: answers.count)
                 return answers.enumerated().map { JudgeAnswer(yes: $1, confidence: confidences?[$0]) }
             }
+        }
+    }
+
+    public func pickIntruder(_ requests: [IntruderRequest]) async -> [Result<Int, EvaluationError>] {
+        await withTaskGroup(of: (Int, Result<Int, EvaluationError>).self) { group in
+            for (index, request) in requests.enumerated() {
+                group.addTask {
+                    let body: [String: Any] = [
+                        "model": client.configuration.model, "messages": Prompts.intruder(examples: request.examples),
+                        "temperature": 0, "max_tokens": 8,
+                    ]
+                    let pick = await client.post("chat/completions", body, neuron: request.neuron) {
+                        object -> Result<Int, LLMError> in
+                        guard let content = LLMSimulator.chatContent(object) else {
+                            return .failure(.invalidReply("the reply has no message content"))
+                        }
+                        return Prompts.intruderAnswer(content, count: request.examples.count)
+                    }
+                    return (index, pick.mapError { .judgeFailed($0.localizedDescription) })
+                }
+            }
+            var results = [Result<Int, EvaluationError>](
+                repeating: .failure(.judgeFailed("not run")), count: requests.count)
+            for await (index, result) in group { results[index] = result }
+            return results
         }
     }
 }

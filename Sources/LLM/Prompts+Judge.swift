@@ -1,7 +1,7 @@
 import Evaluation
 import Foundation
 
-/// The LLM judge's prompts (detection and fuzzing) and the strict reading of its replies. The task follows Paulo
+/// The LLM judge's prompts (detection, fuzzing, intruder) and the strict reading of its replies. The task follows Paulo
 /// et al. 2024 (delphi): a batch of excerpts, one 0/1 answer each as a bracketed list; the wording and the worked
 /// examples are this project's own.
 extension Prompts {
@@ -19,6 +19,53 @@ extension Prompts {
         description describes: answer 1 if they are, 0 if the marking is off. Reply with the answers only, as one \
         list in order, e.g. [1, 0, 0, 1, 0].
         """
+
+    static let intruderInstruction = """
+        We are studying neurons inside a language model. Each neuron responds to some pattern in text. You will see \
+        a numbered list of text excerpts in which some tokens are marked <<like this>>. In all but one of them, the \
+        marked tokens are where one neuron is active, so they share a pattern; the remaining excerpt is an \
+        intruder that does not fit. Name the intruder: reply with its number only.
+        """
+
+    static let intruderExample: ([([String], [Int])], Int) = (
+        [
+            (["It", " cost", " 12", " dollars"], [3]), (["She", " paid", " in", " euros"], [3]),
+            (["The", " river", " was", " cold"], [1]), (["About", " 300", " pounds", " a", " week"], [2]),
+        ],
+        3
+    )
+
+    /// Chat messages asking which of the examples is the intruder.
+    public static func intruder(examples: [JudgeExample]) -> [[String: String]] {
+        func question(_ lines: [String]) -> String {
+            "\(numbered(lines))\n\nThe intruder is excerpt number (1–\(lines.count)):"
+        }
+        return [
+            ["role": "system", "content": intruderInstruction],
+            ["role": "user", "content": question(intruderExample.0.map { excerptLine($0.0, highlighted: $0.1) })],
+            ["role": "assistant", "content": "\(intruderExample.1)"],
+            [
+                "role": "user",
+                "content": question(examples.map { excerptLine($0.tokens, highlighted: $0.highlighted) }),
+            ],
+        ]
+    }
+
+    /// The intruder's index (0-based), read strictly: the reply must hold exactly one whole number, from 1 to
+    /// `count`.
+    public static func intruderAnswer(_ reply: String, count: Int) -> Result<Int, LLMError> {
+        let numbers = reply.split { !$0.isNumber }.map(String.init)
+        guard numbers.count == 1, let number = Int(numbers[0]) else {
+            return .failure(
+                .invalidReply(
+                    numbers.isEmpty
+                        ? "the reply names no excerpt number" : "the reply has \(numbers.count) numbers, not one"))
+        }
+        guard (1...count).contains(number) else {
+            return .failure(.invalidReply("the reply names excerpt \(number), not one of 1–\(count)"))
+        }
+        return .success(number - 1)
+    }
 
     /// Worked examples: (description, excerpts as (tokens, highlighted positions), answers). Written for this
     /// project.

@@ -172,6 +172,20 @@ extension EvaluateCommand {
                 }
             }
         }
+        if options.scorerSpecifications.contains("intruder:llm") {
+            let scorer = IntruderScorer(judge: KeywordJudge(), settings: settings.examples, seed: options.seed)
+            for id in neurons {
+                let record = try reader.record(id)
+                let shown = Set(RecordSplits(record, sizes: settings.splits).explain.map(\.excerptID))
+                for call in scorer.calls(for: ScoreRequest(neuron: id, explanation: "", record: record, shown: shown)) {
+                    calls += 1
+                    promptCharacters += Prompts.intruder(examples: call.examples).reduce(0) {
+                        $0 + ($1["content"]?.count ?? 0)
+                    }
+                    completionTokens += 2
+                }
+            }
+        }
         let promptTokens = promptCharacters / 4
         var line =
             "dry run: \(neurons.count) neurons, \(calls) LLM calls, about \(promptTokens) prompt and \(completionTokens) completion tokens"

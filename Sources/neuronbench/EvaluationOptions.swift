@@ -15,7 +15,7 @@ struct EvaluationOptions: ParsableArguments {
     @Option(
         name: .customLong("scorer"),
         help: ArgumentHelp(
-            "A scorer (repeatable): simulation:SIMULATOR, detection[:JUDGE], fuzzing[:JUDGE] (judge: keyword, the default, or llm).",
+            "A scorer (repeatable): simulation:SIMULATOR, detection[:JUDGE], fuzzing[:JUDGE], intruder[:JUDGE] (judge: keyword, the default, or llm).",
             discussion: "Every explainer is scored by every scorer."))
     var scorers: [String] = []
     @Option(
@@ -53,6 +53,15 @@ struct EvaluationOptions: ParsableArguments {
             "Fuzzing's negatives: non-activating (highlighted where an activating example is active) or shifted (activating examples, highlights shifted by one)."
     )
     var fuzzingNegatives = ExampleSettings.FuzzingNegatives.nonActivating.rawValue
+    @Option(help: "Intruder: examples per trial, the intruder included (chance is 1 in this many).")
+    var intruderExamples = 5
+    @Option(help: "Intruder: trials per neuron.")
+    var intruderTrials = 8
+    @Option(
+        help:
+            "Intruder: non-activating (a non-activating example) or other-bucket (an activating example of another group)."
+    )
+    var intruderFrom = ExampleSettings.IntruderSource.nonActivating.rawValue
 
     /// Every scorer named, each once: `--simulator X` first (as `simulation:X`), then `--scorer`s in order.
     var scorerSpecifications: [String] {
@@ -61,9 +70,18 @@ struct EvaluationOptions: ParsableArguments {
     }
 
     func validate() throws {
-        guard !explainers.isEmpty else { throw ValidationError("Give at least one --explainer (e.g. token-list).") }
         guard !scorerSpecifications.isEmpty else {
             throw ValidationError("Give at least one --scorer or --simulator (e.g. --scorer detection:keyword).")
+        }
+        // Only the intruder score needs no explanation.
+        guard !explainers.isEmpty || scorerSpecifications.allSatisfy({ $0.hasPrefix("intruder") }) else {
+            throw ValidationError("Give at least one --explainer (e.g. token-list).")
+        }
+        guard intruderExamples >= 2, intruderTrials > 0 else {
+            throw ValidationError("--intruder-examples must be at least 2 and --intruder-trials positive.")
+        }
+        guard ExampleSettings.IntruderSource(rawValue: intruderFrom) != nil else {
+            throw ValidationError("--intruder-from must be non-activating or other-bucket.")
         }
         guard activatingExamples > 0, nonActivatingExamples > 0, examplesPerCall > 0, minimumExamples >= 1 else {
             throw ValidationError(
@@ -105,6 +123,9 @@ struct EvaluationOptions: ParsableArguments {
         settings.examples.minimum = minimumExamples
         settings.examples.perCall = examplesPerCall
         settings.examples.fuzzingNegatives = ExampleSettings.FuzzingNegatives(rawValue: fuzzingNegatives)!
+        settings.examples.intruderExamples = intruderExamples
+        settings.examples.intruderTrials = intruderTrials
+        settings.examples.intruderSource = ExampleSettings.IntruderSource(rawValue: intruderFrom)!
         return settings
     }
 
@@ -113,7 +134,7 @@ struct EvaluationOptions: ParsableArguments {
     var usesLLM: Bool {
         explainers.contains { $0 == "llm" || $0.hasPrefix("shuffled:llm") }
             || scorerSpecifications.contains {
-                $0.hasPrefix("simulation:llm") || $0 == "detection:llm" || $0 == "fuzzing:llm"
+                $0.hasPrefix("simulation:llm") || ["detection:llm", "fuzzing:llm", "intruder:llm"].contains($0)
             }
     }
 
@@ -167,7 +188,7 @@ struct LLMOptions: ParsableArguments {
     func configuration() throws -> LLMConfiguration {
         guard let model = llmModel, !model.isEmpty else {
             throw ValidationError(
-                "The LLM plug-ins (--explainer llm, --simulator llm, --scorer detection:llm or fuzzing:llm) need --llm-model NAME."
+                "The LLM plug-ins (--explainer llm, --simulator llm, --scorer detection:llm, fuzzing:llm or intruder:llm) need --llm-model NAME."
             )
         }
         guard let url = URL(string: llmBaseUrl), url.scheme == "http" || url.scheme == "https" else {

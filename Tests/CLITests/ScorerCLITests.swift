@@ -133,6 +133,18 @@ final class ScorerCLITests: XCTestCase {
             XCTAssertLessThan(abs(score["noise"]! - 0.5), 0.1, "\(scorer): noise is at chance")
             XCTAssertTrue(rows.filter { $0["scorer"] == scorer }.allSatisfy { $0["metric"] == "balanced_accuracy" })
         }
+        // The intruder needs no explainer; with the keyword judge it finds the single token's intruder every time
+        // and sits near chance (1/5) on noise.
+        let intruder = try runCLI([
+            "puzzles", "--db", EvaluateCLITests.database, "--scorer", "intruder", "--intruder-trials", "40",
+            "--out", directory.appendingPathComponent("intruder").path,
+        ])
+        XCTAssertEqual(intruder.status, 0, intruder.stderr)
+        let intruderRows = try table(directory.appendingPathComponent("intruder/puzzles.csv").path)
+        XCTAssertTrue(intruderRows.allSatisfy { $0["explainer"] == "-" && $0["metric"] == "accuracy" })
+        let accuracy = Dictionary(uniqueKeysWithValues: intruderRows.map { ($0["puzzle"]!, Double($0["score"]!)!) })
+        XCTAssertEqual(accuracy["single-token"]!, 1, accuracy: 1e-9)
+        XCTAssertTrue((0.05...0.35).contains(accuracy["noise"]!), "noise: \(accuracy["noise"]!)")
     }
 
     func testExampleOptionsAreCheckedAndRecordedInRunJSON() throws {

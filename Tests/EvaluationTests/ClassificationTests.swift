@@ -246,6 +246,9 @@ final class ClassificationTests: XCTestCase {
                 return .success(request.examples.dropLast().map { _ in JudgeAnswer(yes: false) })
             }
         }
+        func pickIntruder(_ requests: [IntruderRequest]) async -> [Result<Int, EvaluationError>] {
+            requests.map { $0.neuron?.neuron == 0 ? .failure(.judgeFailed("HTTP 500 from the server")) : .success(9) }
+        }
     }
 
     func testAFailedOrShortJudgeReplyFailsTheUnitAndIsNeverReadAsAnswers() async throws {
@@ -257,6 +260,72 @@ final class ClassificationTests: XCTestCase {
             XCTAssertEqual(
                 (error as? EvaluationError)?.localizedDescription, "judge failed: broken gave 4 answers for 5 examples")
         }
+    }
+
+    func testIntruderTrialsAreHeldOutSeededAndScoredAgainstChance() async throws {
+        let record = unit()
+        let shown = Set(RecordSplits(record).explain.map(\.excerptID))
+        let scorer = IntruderScorer(judge: KeywordJudge(), settings: ExampleSettings(), seed: 5)
+        let request = ScoreRequest(neuron: record.id, explanation: "", record: record, shown: shown)
+        XCTAssertFalse(scorer.needsExplanation)
+        let calls = scorer.calls(for: request)
+        XCTAssertEqual(calls.count, 8, "8 trials")
+        XCTAssertTrue(calls.allSatisfy { $0.examples.count == 5 })
+        XCTAssertEqual(calls.map(\.examples), scorer.calls(for: request).map(\.examples), "seeded")
+        let result = await scorer.score([request])[0]
+        guard case let .intruder(score) = try result.get() else { return XCTFail("not an intruder score") }
+        XCTAssertEqual(score.trials, 8)
+        XCTAssertEqual(score.chance, 0.2)
+        // The planted token is highlighted in every activating example and never in the intruder: always found.
+        XCTAssertEqual(score.accuracy, .value(1))
+        let intruders = score.judgements.filter(\.label)
+        XCTAssertEqual(intruders.count, 8, "one intruder per trial")
+        XCTAssertEqual(Set(intruders.map(\.excerptID)).count, 8, "a new intruder in every trial")
+        XCTAssertTrue(intruders.allSatisfy { ["random", "bottom"].contains($0.source) })
+        XCTAssertTrue(Set(score.judgements.map(\.excerptID)).isDisjoint(with: shown), "never an explainer's excerpt")
+        for trial in 0..<8 {
+            let members = score.judgements.filter { $0.call == trial }
+            XCTAssertEqual(Set(members.map(\.excerptID)).count, 5, "no excerpt twice in a trial")
+            XCTAssertEqual(Set(members.filter { !$0.label }.map(\.source)).count, 1, "activating ones share a group")
+        }
+        // A judge that always names the same position is right 1 time in k, about.
+        struct FirstJudge: Judge {
+            var name: String { "first" }
+            func judge(_ requests: [JudgeRequest]) async -> [Result<[JudgeAnswer], EvaluationError>] { [] }
+            func pickIntruder(_ requests: [IntruderRequest]) async -> [Result<Int, EvaluationError>] {
+                requests.map { _ in .success(0) }
+            }
+        }
+        var many = ExampleSettings()
+        many.intruderTrials = 300
+        var large = record
+        large.random = (1000..<1400).map {
+            ActivationRecord(excerptID: $0, tokens: [" q\($0)", " r"], activations: [-0.1, -0.1])
+        }
+        let guess = await IntruderScorer(judge: FirstJudge(), settings: many, seed: 1).score([
+            ScoreRequest(neuron: record.id, explanation: "", record: large, shown: shown)
+        ])[0]
+        guard case let .intruder(guessed) = try guess.get() else { return XCTFail("not an intruder score") }
+        XCTAssertEqual(guessed.trials, 300)
+        // Binomial(300, 0.2): standard deviation 0.023.
+        XCTAssertEqual(guessed.accuracy.value ?? 0, 0.2, accuracy: 0.08)
+    }
+
+    func testAFailedOrImpossibleIntruderPickFailsTheUnit() async throws {
+        let scorer = IntruderScorer(judge: BrokenJudge(), settings: ExampleSettings(), seed: 0)
+        let results = await scorer.score(
+            [unit(0), unit(1)].map { ScoreRequest(neuron: $0.id, explanation: "", record: $0, shown: []) })
+        XCTAssertThrowsError(try results[0].get()) {
+            XCTAssertEqual($0 as? EvaluationError, .judgeFailed("HTTP 500 from the server"))
+        }
+        XCTAssertThrowsError(try results[1].get()) {
+            XCTAssertEqual(($0 as? EvaluationError)?.localizedDescription, "judge failed: broken named example 10 of 5")
+        }
+        let dense = await scorer.score([
+            ScoreRequest(neuron: unit().id, explanation: "", record: unit(dense: true), shown: [])
+        ])
+        guard case let .intruder(undefined) = try dense[0].get() else { return XCTFail("not an intruder score") }
+        XCTAssertEqual(undefined.accuracy.reason, "only 0 non-activating examples for intruders (need 5)")
     }
 
     func testScorerNamesAndRegistry() throws {

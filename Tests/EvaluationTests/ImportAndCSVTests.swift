@@ -86,5 +86,7 @@ final class ImportAndCSVTests: XCTestCase {
         XCTAssertEqual(parsed[0].fields[9], "two\nlines")
         XCTAssertEqual(parsed[0].fields[10], "-0.5")
         XCTAssertEqual(parsed[1].line, 3)
+        // The intruder rows' explainer "-" is no formula and stays as it is; "--" or "-x" are neutralised.
+        XCTAssertEqual(CSV.row([.text("-"), .text("--"), .text("-x")]), "-,'--,'-x\r\n")
     }
 }

@@ -45,6 +45,20 @@ final class JudgeTests: XCTestCase {
         }
     }
 
+    func testIntruderPromptGoldenAndStrictReading() throws {
+        try assertGolden(render(Prompts.intruder(examples: examples)), "judge-intruder")
+        XCTAssertEqual(try Prompts.intruderAnswer("3", count: 5).get(), 2)
+        XCTAssertEqual(try Prompts.intruderAnswer("Excerpt 5.", count: 5).get(), 4)
+        for (reply, reason) in [
+            ("9", "the reply names excerpt 9, not one of 1–5"), ("0", "the reply names excerpt 0, not one of 1–5"),
+            ("2 or 3", "the reply has 2 numbers, not one"), ("the second", "the reply names no excerpt number"),
+        ] {
+            XCTAssertThrowsError(try Prompts.intruderAnswer(reply, count: 5).get(), reply) {
+                XCTAssertEqual($0 as? LLMError, .invalidReply(reason), reply)
+            }
+        }
+    }
+
     func testConfidencesFromAnswerTokenLogProbabilities() {
         func reply(_ positions: [(String, [(String, Double)])]) -> [String: Any] {
             [
@@ -108,6 +122,22 @@ final class JudgeTests: XCTestCase {
                     (error as? EvaluationError)?.localizedDescription.hasPrefix("judge failed: ") ?? false, "\(error)")
                 XCTAssertTrue(
                     "\(error.localizedDescription)".contains(reason), "\(fault): \(error.localizedDescription)")
+            }
+        }
+        let intruder = IntruderRequest(examples: [
+            JudgeExample(tokens: [" tax", " rose"], highlighted: [0]),
+            JudgeExample(tokens: [" a", " tax"], highlighted: [1]),
+            JudgeExample(tokens: [" quiet", " day"], highlighted: [1]),
+        ])
+        let picked = await judge.pickIntruder([intruder])[0]
+        XCTAssertEqual(try picked.get(), 2, "the fake names the odd marking out")
+        for (fault, reason) in [
+            ("judge-range", "excerpt 9, not one of 1–3"), ("judge-prose", "names no excerpt number"),
+        ] {
+            try await server.inject([fault])
+            let result = await judge.pickIntruder([intruder])[0]
+            XCTAssertThrowsError(try result.get(), fault) {
+                XCTAssertTrue($0.localizedDescription.contains(reason), "\(fault): \($0.localizedDescription)")
             }
         }
         try await server.inject(["500", "no-logprobs"])

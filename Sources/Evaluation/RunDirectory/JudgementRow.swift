@@ -2,7 +2,8 @@ import ActivationStore
 import Foundation
 
 /// One judged unit × explainer × scorer from judgements.jsonl.gz: every example the judge saw (by excerpt id; the
-/// tokens are in the database), its true label, highlights, and the judge's answer.
+/// tokens are in the database), its true label, highlights, and the judge's answer. For intruder rows `call` is
+/// the trial, `label` marks the intruder and `answer` the judge's pick.
 public struct JudgementRow: Sendable, Codable, Equatable {
     public struct Example: Sendable, Codable, Equatable {
         public var excerptID: Int
@@ -24,7 +25,8 @@ public struct JudgementRow: Sendable, Codable, Equatable {
     public var neuron: Int
     public var explainer: String
     public var scorer: String
-    public var task: JudgeTask
+    /// "detection", "fuzzing" or "intruder".
+    public var task: String
     public var threshold: Float?
     public var examples: [Example]
 
@@ -32,13 +34,21 @@ public struct JudgementRow: Sendable, Codable, Equatable {
     public var pair: EvaluationPair { EvaluationPair(explainer: explainer, scorer: scorer) }
 
     init(_ e: NeuronEvaluation, _ c: ClassificationScore) {
+        self.init(e, task: c.task.rawValue, threshold: c.threshold, c.judgements)
+    }
+
+    init(_ e: NeuronEvaluation, _ i: IntruderScore) {
+        self.init(e, task: "intruder", threshold: nil, i.judgements)
+    }
+
+    private init(_ e: NeuronEvaluation, task: String, threshold: Float?, _ judgements: [Judgement]) {
         layer = e.neuron.layer
         neuron = e.neuron.neuron
         explainer = e.explainer
         scorer = e.scorer
-        task = c.task
-        threshold = c.threshold
-        examples = c.judgements.map {
+        self.task = task
+        self.threshold = threshold
+        examples = judgements.map {
             Example(
                 excerptID: $0.excerptID, source: $0.source, label: $0.label ? 1 : 0, highlighted: $0.highlighted,
                 call: $0.call, position: $0.position, answer: $0.answer.yes ? 1 : 0, confidence: $0.answer.confidence)

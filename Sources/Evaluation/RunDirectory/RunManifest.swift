@@ -136,7 +136,8 @@ extension ExampleSettings: Codable {
     enum CodingKeys: String, CodingKey {
         case activating = "activating_examples", nonActivating = "non_activating_examples"
         case thresholdFraction = "activation_threshold", minimum = "minimum_examples", perCall = "examples_per_call"
-        case fuzzingNegatives = "fuzzing_negatives"
+        case fuzzingNegatives = "fuzzing_negatives", intruderExamples = "intruder_examples"
+        case intruderTrials = "intruder_trials", intruderSource = "intruder_from"
     }
 
     public init(from decoder: Decoder) throws {
@@ -153,6 +154,15 @@ extension ExampleSettings: Codable {
                 forKey: .fuzzingNegatives, in: c, debugDescription: "unknown fuzzing negatives \"\(negatives)\"")
         }
         fuzzingNegatives = parsed
+        intruderExamples = try c.decodeIfPresent(Int.self, forKey: .intruderExamples) ?? intruderExamples
+        intruderTrials = try c.decodeIfPresent(Int.self, forKey: .intruderTrials) ?? intruderTrials
+        if let source = try c.decodeIfPresent(String.self, forKey: .intruderSource) {
+            guard let parsed = IntruderSource(rawValue: source) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .intruderSource, in: c, debugDescription: "unknown intruder source \"\(source)\"")
+            }
+            intruderSource = parsed
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -163,5 +173,8 @@ extension ExampleSettings: Codable {
         try c.encode(minimum, forKey: .minimum)
         try c.encode(perCall, forKey: .perCall)
         try c.encode(fuzzingNegatives.rawValue, forKey: .fuzzingNegatives)
+        try c.encode(intruderExamples, forKey: .intruderExamples)
+        try c.encode(intruderTrials, forKey: .intruderTrials)
+        try c.encode(intruderSource.rawValue, forKey: .intruderSource)
     }
 }

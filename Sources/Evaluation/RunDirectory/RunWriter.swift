@@ -160,6 +160,7 @@ public final class RunWriter {
             cells[.activatingExamples] = .integer(c.metrics.positives)
             cells[.nonActivatingExamples] = .integer(c.metrics.negatives)
         }
+        if case let .intruder(i)? = e.score { cells[.trials] = .integer(i.trials) }
         try write(CSV.row(ScoreColumn.allCases.map { cells[$0] ?? .text("") }), to: scores, .scores)
         func append(_ line: [UInt8], to file: GzipWriter) throws {
             do { try file.write(line) } catch let error as SupportError {
@@ -168,6 +169,9 @@ public final class RunWriter {
         }
         if let s = e.simulation, !s.records.isEmpty { try append(SimulationRow.line(for: e, s), to: simulations) }
         if let c = e.classification, !c.judgements.isEmpty { try append(try JudgementRow(e, c).line(), to: judgements) }
+        if case let .intruder(i)? = e.score, !i.judgements.isEmpty {
+            try append(try JudgementRow(e, i).line(), to: judgements)
+        }
         var light = e
         switch e.score {
         case var .simulation(s)?:
@@ -176,6 +180,9 @@ public final class RunWriter {
         case var .classification(c)?:
             c.judgements = []
             light.score = .classification(c)
+        case var .intruder(i)?:
+            i.judgements = []
+            light.score = .intruder(i)
         case nil: break
         }
         rows.append(light)

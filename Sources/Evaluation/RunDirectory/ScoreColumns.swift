@@ -10,7 +10,7 @@ public enum ScoreColumn: String, CaseIterable, Sendable {
     case explainRecords = "explain_records", scoreTopRecords = "score_top_records", scoreRandomRecords =
         "score_random_records"
     case scoredTokens = "scored_tokens", activatingExamples = "activating_examples"
-    case nonActivatingExamples = "non_activating_examples", error
+    case nonActivatingExamples = "non_activating_examples", trials, error
 }
 
 /// The columns of summary.csv, in order: one row per explainer × scorer × metric × layer ("all" first).
