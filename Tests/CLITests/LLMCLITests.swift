@@ -104,7 +104,7 @@ final class LLMCLITests: XCTestCase {
         XCTAssertEqual(try requests(), 3, "401 is not retried")
     }
 
-    /// detection:llm and fuzzing:llm through evaluate: the dry run's call count is what a run makes; unusable
+    /// detection:llm, fuzzing:llm and intruder:llm through evaluate: the dry run's call count is what a run makes; unusable
     /// replies are failed neurons with their reason (never scored), asked again on a re-run; the key is in no file.
     func testJudgeScorersOverTheAPI() throws {
         let directory = try TestSupport.temporaryDirectory(self)
@@ -114,7 +114,8 @@ final class LLMCLITests: XCTestCase {
             try runCLI(
                 [
                     "evaluate", "--db", EvaluateCLITests.database, "--neurons", "0:0-5", "--explainer", "token-list",
-                    "--scorer", "detection:llm", "--scorer", "fuzzing:llm", "--activation-threshold", "0.7",
+                    "--scorer", "detection:llm", "--scorer", "fuzzing:llm", "--scorer", "intruder:llm",
+                    "--activation-threshold", "0.7",
                     "--llm-model", "fake", "--llm-base-url", "http://127.0.0.1:\(port)/v1", "--llm-cache", cache,
                     "--llm-retries", "1", "--out", directory.appendingPathComponent(out).path,
                 ] + extra,
@@ -137,7 +138,11 @@ final class LLMCLITests: XCTestCase {
         let header = rows[0]
         func column(_ name: String) -> Int { header.firstIndex(of: name)! }
         XCTAssertEqual(
-            Set(rows.dropFirst().map { $0[column("scorer")] }), ["detection:llm(fake)", "fuzzing:llm(fake)"])
+            Set(rows.dropFirst().map { $0[column("scorer")] }),
+            ["detection:llm(fake)", "fuzzing:llm(fake)", "intruder:llm(fake)"])
+        let intruder = rows.dropFirst().filter { $0[column("scorer")] == "intruder:llm(fake)" }
+        XCTAssertEqual(intruder.count, 6, "once per neuron")
+        XCTAssertTrue(intruder.allSatisfy { $0[column("explainer")] == "-" && $0[column("status")] == "ok" })
         let failed = rows.dropFirst().filter { $0[column("status")] == "failed" }
         // The short and the out-of-range reply fail their neuron (both may be calls of the same one).
         XCTAssertTrue((1...2).contains(failed.count), "\(failed.count) failed rows")
