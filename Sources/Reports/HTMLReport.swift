@@ -2,9 +2,9 @@ import ActivationStore
 import Evaluation
 import Foundation
 
-/// A self-contained HTML report of one evaluation run: score histograms and summaries per explainer × simulator,
-/// a sortable and filterable table of neurons, and a section per neuron with its records as token heatmaps and
-/// real next to simulated activations. One file, no network: CSS, JavaScript and SVG are inline, and the
+/// A self-contained HTML report of one evaluation run: score histograms and summaries per explainer × scorer,
+/// a sortable and filterable table of neurons, and a section per neuron with its records as token heatmaps, real
+/// next to simulated activations, and the examples detection, fuzzing and intruder judged with the answers. One file, no network: CSS, JavaScript and SVG are inline, and the
 /// per-neuron data is a JSON block the page renders on demand (so thousands of neurons stay a few MB).
 public struct HTMLReport {
     public struct Options: Sendable {
@@ -19,7 +19,7 @@ public struct HTMLReport {
         public init() {}
     }
 
-    /// One explainer × simulator's result, for a terminal summary.
+    /// One explainer × scorer's result (its headline metric), for a terminal summary.
     public struct Headline: Sendable {
         public var pair: EvaluationPair
         public var isControl: Bool
@@ -38,10 +38,6 @@ public struct HTMLReport {
 
     public init(runDirectory: String, databasePath: String? = nil, options: Options = Options()) throws {
         let run = try RunContents(directory: runDirectory)
-        guard run.scores.pairs.isEmpty || run.scores.pairs.contains(where: { $0.kind == .simulation }) else {
-            throw ReportError.nothingToShow(
-                path: runDirectory, scorers: Array(Set(run.scores.pairs.map(\.scorer))).sorted())
-        }
         let path = databasePath ?? run.manifest.database
         let database = try ActivationDatabase.openForReading(path: path)
         if let expected = run.manifest.databaseFingerprint, try database.fingerprint() != expected {
@@ -97,8 +93,9 @@ struct PageBuilder {
     /// neuron → pair index → score row.
     let rows: [NeuronID: [Int: RunScores.Row]]
     var headlines: [HTMLReport.Headline] = []
-    /// Scorers in the run that the report does not show (detection, fuzzing).
-    let otherScorers: [String]
+    /// The explainer × scorer pairs of detection, fuzzing and intruder, and their rows by neuron.
+    let judgedPairs: [EvaluationPair]
+    let judgedRows: [NeuronID: [Int: RunScores.Row]]
     var sectionCount = 0
 
     init(run: RunContents, database: ActivationDatabase, databasePath: String, options: HTMLReport.Options) {
@@ -106,21 +103,61 @@ struct PageBuilder {
         self.database = database
         self.databasePath = databasePath
         self.options = options
-        // The report shows simulation scores (real beside simulated activations); other scorers' metrics are in
-        // scores.csv and summary.csv, and the overview names them.
+        // Simulation pairs (real beside simulated activations) and judged pairs (examples and answers) apart.
         pairs = run.scores.pairs.filter { $0.kind == .simulation }
-        otherScorers = Array(Set(run.scores.pairs.filter { $0.kind != .simulation }.map(\.scorer))).sorted()
+        judgedPairs = run.scores.pairs.filter { $0.kind != .simulation }
         let pairIndex = Dictionary(uniqueKeysWithValues: pairs.enumerated().map { ($1, $0) })
+        let judgedIndex = Dictionary(uniqueKeysWithValues: judgedPairs.enumerated().map { ($1, $0) })
         headlinePair = pairs.firstIndex { !$0.isControl } ?? 0
-        var rows: [NeuronID: [Int: RunScores.Row]] = [:]
+        var rows: [NeuronID: [Int: RunScores.Row]] = [:], judged: [NeuronID: [Int: RunScores.Row]] = [:]
         for row in run.scores.rows {
             if let index = pairIndex[row.pair] { rows[row.neuron, default: [:]][index] = row }
+            if let index = judgedIndex[row.pair] { judged[row.neuron, default: [:]][index] = row }
         }
         self.rows = rows
-        neurons = rows.keys.sorted()
+        judgedRows = judged
+        neurons = Set(rows.keys).union(judged.keys).sorted()
     }
 
     private func definedScore(_ row: RunScores.Row?) -> Double? { row?.definedCorrelation }
+
+    /// The explainer whose explanations the table shows: the headline simulation pair's, else the first judged
+    /// pair's that is not a control and has an explainer.
+    var headlineExplainer: String {
+        if !pairs.isEmpty { return pairs[headlinePair].explainer }
+        return judgedPairs.first { !$0.isControl && $0.explainer != Evaluator.noExplainer }?.explainer ?? ""
+    }
+
+    /// Cards for detection, fuzzing and intruder: a histogram of each pair's headline metric over [0, 1], with
+    /// chance marked in the hint.
+    private mutating func judgedOverview() -> String {
+        guard !judgedPairs.isEmpty else { return "" }
+        var html =
+            "<h3>Detection, fuzzing and intruder</h3><p class=\"hint\">Detection and fuzzing: balanced accuracy of the "
+            + "judge's yes/no answers on held-out activating and non-activating examples (chance 0.5). Intruder (explainer "
+            + "<code>-</code>, no explanation): the share of trials in which the judge named the intruder (chance 1/k). "
+            + "Each neuron's section shows the examples and the answers.</p><div class=\"cards\">"
+        for (index, pair) in judgedPairs.enumerated() {
+            let group = neurons.compactMap { judgedRows[$0]?[index] }
+            let scores = group.compactMap(\.definedHeadline)
+            let summary = ScoreSummary(scores)
+            let metric = pair.kind?.headline ?? "score"
+            let undefined = group.filter { $0.status == .ok && $0.definedHeadline == nil }.count
+            let failed = group.filter { $0.status != .ok }.count
+            headlines.append(
+                .init(pair: pair, isControl: pair.isControl, summary: summary, undefined: undefined, failed: failed))
+            html +=
+                "<div class=\"card\(pair.isControl ? " control" : "")\"><h3>\(HTMLText.escaped(pair.description))\(pair.isControl ? " <span class=\"badge\">control</span>" : "")</h3>"
+            html += Histogram(scores: scores, mean: summary.mean, control: pair.isControl, range: (0, 1)).svg
+            html += "<table class=\"stats\"><tr><th>scored</th><td>\(summary.count) of \(group.count)</td></tr>"
+            html +=
+                "<tr><th>mean \(HTMLText.escaped(metric)) [95% CI]</th><td>\(HTMLText.score(summary.mean)) [\(HTMLText.score(summary.confidenceLow)), \(HTMLText.score(summary.confidenceHigh))]</td></tr>"
+            html += "<tr><th>median</th><td>\(HTMLText.score(summary.median))</td></tr>"
+            html += "<tr><th>≥ 0.8</th><td>\(percent(summary.fractionAtLeast08))</td></tr>"
+            html += "<tr><th>undefined / failed</th><td>\(undefined) / \(failed)</td></tr></table></div>"
+        }
+        return html + "</div>"
+    }
 
     mutating func render() throws -> String {
         var html = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -174,12 +211,7 @@ struct PageBuilder {
         var html =
             "<section id=\"overview\"><h2>Overview</h2><p class=\"hint\">Score: Pearson correlation of real and simulated "
             + "activations over each neuron's held-out top and random records (Schemas/scores.md). Controls (shuffled or constant "
-            + "explanations) show what a score means when the explanation is unrelated to the neuron."
-            + (otherScorers.isEmpty
-                ? ""
-                : " This run was also scored by \(HTMLText.escaped(otherScorers.joined(separator: ", "))): their metrics "
-                    + "are in scores.csv and summary.csv.")
-            + "</p><div class=\"cards\">"
+            + "explanations) show what a score means when the explanation is unrelated to the neuron.</p><div class=\"cards\">"
         for (index, pair) in pairs.enumerated() {
             let group = neurons.compactMap { rows[$0]?[index] }
             let scores = group.compactMap(definedScore)
@@ -200,7 +232,7 @@ struct PageBuilder {
                 "<tr><th>≥ 0.5 / ≥ 0.8</th><td>\(percent(summary.fractionAtLeastHalf)) / \(percent(summary.fractionAtLeast08))</td></tr>"
             html += "<tr><th>undefined / failed</th><td>\(undefined) / \(failed)</td></tr></table></div>"
         }
-        html += "</div>"
+        html += "</div>" + judgedOverview()
         let layers = Array(Set(neurons.map(\.layer))).sorted()
         html +=
             "<h3>Mean score per layer</h3><table class=\"layers\"><thead><tr><th>layer</th>"
@@ -220,7 +252,7 @@ struct PageBuilder {
     private func percent(_ x: Double) -> String { x.isFinite ? String(format: "%.1f%%", 100 * x) : "–" }
 
     private func table() -> String {
-        let headlineExplainer = pairs.isEmpty ? "" : pairs[headlinePair].explainer
+        let headlineExplainer = self.headlineExplainer
         var html =
             "<section id=\"neurons\"><h2>Neurons</h2><div class=\"filters\">"
             + "<input id=\"filter-text\" type=\"search\" placeholder=\"filter: words in the explanation, or 3:17\">"
@@ -232,7 +264,7 @@ struct PageBuilder {
             + "<p class=\"hint\">Click a column to sort, a row to open the neuron. Explanation: \(HTMLText.escaped(headlineExplainer)).</p>"
             + "<div class=\"table-wrap\"><table id=\"neuron-table\"><thead><tr><th data-type=\"num\">layer</th><th data-type=\"num\">neuron</th>"
             + "<th data-type=\"text\">explanation</th>"
-            + pairs.map { "<th data-type=\"num\">\(HTMLText.escaped($0.description))</th>" }.joined()
+            + (pairs + judgedPairs).map { "<th data-type=\"num\">\(HTMLText.escaped($0.description))</th>" }.joined()
             + "</tr></thead><tbody>"
         for id in neurons {
             let explanation = run.explanations[id]?[headlineExplainer]
@@ -241,6 +273,11 @@ struct PageBuilder {
                 "<tr data-id=\"\(id)\" data-layer=\"\(id.layer)\"><td>\(id.layer)</td><td>\(id.neuron)</td><td>\(HTMLText.escaped(text))</td>"
             for index in pairs.indices {
                 let score = definedScore(rows[id]?[index])
+                html +=
+                    "<td class=\"num\" data-v=\"\(score.map { String($0) } ?? "")\">\(score.map(HTMLText.score) ?? "–")</td>"
+            }
+            for index in judgedPairs.indices {
+                let score = judgedRows[id]?[index]?.definedHeadline
                 html +=
                     "<td class=\"num\" data-v=\"\(score.map { String($0) } ?? "")\">\(score.map(HTMLText.score) ?? "–")</td>"
             }
@@ -284,8 +321,14 @@ struct PageBuilder {
             )
         }
         let pairList = pairs.map { "[\(HTMLText.jsonString($0.description)),\($0.isControl)]" }
+        let judgedList = judgedPairs.map {
+            "[\(HTMLText.jsonString($0.description)),\($0.isControl),\(HTMLText.jsonString($0.kind?.rawValue ?? "")),"
+                + "\(HTMLText.jsonString($0.kind?.headline ?? ""))]"
+        }
         return
-            "{\"pairs\":[\(pairList.joined(separator: ","))],\"headline\":\(headlinePair),\"neurons\":\(neurons.count),"
+            "{\"pairs\":[\(pairList.joined(separator: ","))],\"judged\":[\(judgedList.joined(separator: ","))],"
+            + "\"headlineExplainer\":\(HTMLText.jsonString(headlineExplainer)),"
+            + "\"headline\":\(headlinePair),\"neurons\":\(neurons.count),"
             + "\"excerpts\":{\(excerpts.joined(separator: ","))},\"sections\":{\(entries.joined(separator: ","))}}"
     }
 
@@ -316,7 +359,7 @@ struct PageBuilder {
         shown += records("random", Array(data.records(.random).prefix(options.randomRecords)))
         shown += records("bottom", Array(data.records(.bottom).prefix(options.bottomRecords)))
 
-        let explainerOrder = pairs.map(\.explainer)
+        let explainerOrder = (pairs + judgedPairs).map(\.explainer)
         let explanations = (run.explanations[id] ?? [:]).values.sorted {
             (explainerOrder.firstIndex(of: $0.explainer) ?? .max, $0.explainer) < (
                 explainerOrder.firstIndex(of: $1.explainer) ?? .max, $1.explainer
@@ -340,6 +383,26 @@ struct PageBuilder {
             }
             return "[\(index),\(simulationScale),[\(scored.joined(separator: ","))]]"
         }
+        // The judged examples of each detection, fuzzing and intruder pair (controls: the scores only, to keep the
+        // page small), their excerpts' tokens in the shared excerpt table.
+        var judgedExcerpts = Set<Int>()
+        let judgements = Dictionary(
+            (run.judgements[id] ?? []).map { ($0.pair, $0) }, uniquingKeysWith: { first, _ in first })
+        let judged = (judgedRows[id] ?? [:]).sorted { $0.key < $1.key }.map { index, row -> String in
+            let pair = judgedPairs[index]
+            var examples: [String] = []
+            if !pair.isControl, let rowJudgements = judgements[pair] {
+                examples = rowJudgements.examples.map { x in
+                    judgedExcerpts.insert(x.excerptID)
+                    return
+                        "[\(x.excerptID),\(HTMLText.jsonString(x.source)),\(x.label),\(x.answer),\(x.confidence.map { HTMLText.number($0) } ?? "null"),"
+                        + "[\(x.highlighted.map(String.init).joined(separator: ","))],\(x.call)]"
+                }
+            }
+            return
+                "[\(index),\(HTMLText.jsonString(row.status.rawValue)),\(HTMLText.number(row.definedHeadline ?? .nan)),"
+                + "\(HTMLText.jsonString(row.notes)),[\(examples.joined(separator: ","))]]"
+        }
         let values = activations.sorted { $0.key < $1.key }.map { excerpt, values in
             "\"\(excerpt)\":\"\(PackedValues.encode(values, scale: scale))\""
         }
@@ -348,8 +411,9 @@ struct PageBuilder {
         let entry =
             "\"\(id)\":{\"stats\":[\(statistics),\(s.tokenCount)],\"scale\":\(scale),\"explanations\":[\(explanations.joined(separator: ","))],"
             + "\"scores\":[\(scores.joined(separator: ","))],\"activations\":{\(values.joined(separator: ","))},"
-            + "\"records\":[\(shown.joined(separator: ","))],\"simulations\":[\(simulations.joined(separator: ","))]}"
-        return (entry, Set(activations.keys))
+            + "\"records\":[\(shown.joined(separator: ","))],\"simulations\":[\(simulations.joined(separator: ","))],"
+            + "\"judged\":[\(judged.joined(separator: ","))]}"
+        return (entry, Set(activations.keys).union(judgedExcerpts))
     }
 }
 
@@ -358,11 +422,18 @@ struct Histogram {
     var scores: [Double]
     var mean: Double
     var control: Bool
+    /// The scores' range: [-1, 1] for correlations, [0, 1] for accuracies.
+    var range: (low: Double, high: Double) = (-1, 1)
 
     var svg: String {
         let bins = 20, width = 360.0, height = 150.0, left = 30.0, bottom = 20.0, top = 8.0
+        let span = range.high - range.low
+        /// Where `value` falls on [0, 1] of the axis.
+        func position(_ value: Double) -> Double { (value - range.low) / span }
         var counts = [Int](repeating: 0, count: bins)
-        for score in scores { counts[min(bins - 1, max(0, Int(((score + 1) / 2 * Double(bins)).rounded(.down))))] += 1 }
+        for score in scores {
+            counts[min(bins - 1, max(0, Int((position(score) * Double(bins)).rounded(.down))))] += 1
+        }
         let tallest = Double(max(1, counts.max() ?? 1))
         let plotWidth = width - left - 8, plotHeight = height - bottom - top, barWidth = plotWidth / Double(bins)
         var svg =
@@ -371,7 +442,7 @@ struct Histogram {
             "<line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - 8)\" y2=\"\(height - bottom)\" class=\"axis\"/>"
         for (bin, count) in counts.enumerated() where count > 0 {
             let h = Double(count) / tallest * plotHeight
-            let low = -1 + 2 * Double(bin) / Double(bins), high = low + 2 / Double(bins)
+            let low = range.low + span * Double(bin) / Double(bins), high = low + span / Double(bins)
             svg +=
                 String(
                     format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" ",
@@ -379,15 +450,17 @@ struct Histogram {
                 + "class=\"\(control ? "bar control" : "bar")\">"
                 + String(format: "<title>%d neurons with score in [%.2f, %.2f)</title></rect>", count, low, high)
         }
-        for tick in [-1.0, -0.5, 0, 0.5, 1] {
-            let x = left + (tick + 1) / 2 * plotWidth
+        for step in 0...4 {
+            let tick = range.low + span * Double(step) / 4
             svg +=
-                String(format: "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\">", x, height - 5)
+                String(
+                    format: "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\">", left + position(tick) * plotWidth, height - 5
+                )
                 + String(format: "%g", tick) + "</text>"
         }
         svg += "<text x=\"2\" y=\"\(top + 8)\" class=\"tick start\">\(Int(tallest))</text>"
         if mean.isFinite {
-            let x = left + (mean + 1) / 2 * plotWidth
+            let x = left + position(mean) * plotWidth
             svg += String(
                 format:
                     "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"mean\"><title>mean %.3f</title></line>",

@@ -37,6 +37,7 @@ enum ReportAssets {
         .excerpt { font: 13px/1.9 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: #fff; border: 1px solid var(--line);
                    border-radius: 4px; padding: 3px 6px; white-space: pre-wrap; word-break: break-word; }
         .excerpt span { border-radius: 2px; } .excerpt span:hover { outline: 1px solid #1d2330; }
+        .excerpt span.hl { outline: 2px solid #bf8700; background: #fff8c5; }
         .pair-row { display: grid; grid-template-columns: 70px 1fr; gap: 2px 8px; align-items: start; }
         .pair-row .kind { font-size: 12px; color: var(--muted); padding-top: 4px; }
         .tabs button { margin-right: 6px; padding: 2px 10px; border: 1px solid var(--line); background: #fff; border-radius: 4px; cursor: pointer; }
@@ -83,6 +84,56 @@ enum ReportAssets {
           return box;
         }
 
+        // An excerpt as the judge saw it: tokens, the highlighted ones outlined.
+        function marked(tokens, highlighted) {
+          const box = el("div", {class: "excerpt"}), on = new Set(highlighted);
+          tokens.forEach((token, i) => box.append(el("span", on.has(i) ? {class: "hl"} : {}, shownToken(token))));
+          return box;
+        }
+
+        // Detection, fuzzing and intruder: the neuron's scores, then per pair (one tab each) every example with its
+        // role, highlights and the judge's answer.
+        function showJudged(view, n) {
+          view.append(el("h3", {}, "Detection, fuzzing and intruder"));
+          const table = el("table", {class: "scores"}, el("tr", {}, ...["explainer / scorer", "status", "score", "notes"]
+            .map(h => el("th", {}, h))));
+          for (const [pair, status, score, notes] of n.judged) {
+            table.append(el("tr", {}, el("td", {}, DATA.judged[pair][0] + " (" + DATA.judged[pair][3] + ")"), el("td", {}, status),
+              el("td", {class: "num"}, fmt(score)), el("td", {}, notes)));
+          }
+          view.append(table);
+          const withExamples = n.judged.filter(j => j[4].length);
+          if (!withExamples.length) return;
+          const tabs = el("div", {class: "tabs"}), body = el("div", {});
+          view.append(el("p", {class: "legend"}, "The examples as the judge saw them, highlighted tokens outlined; ✓ where " +
+            "the judge was right, ✗ where it was wrong (controls' examples are not included)."), tabs, body);
+          const render = k => {
+            tabs.querySelectorAll("button").forEach((b, i) => b.classList.toggle("on", i === k));
+            body.replaceChildren();
+            const [pair, , , , examples] = withExamples[k];
+            const kind = DATA.judged[pair][2];
+            let lastCall = -1;
+            for (const [excerpt, source, label, answer, confidence, highlighted, call] of examples) {
+              if (kind === "intruder" && call !== lastCall) { body.append(el("h4", {}, "Trial " + (call + 1))); lastCall = call; }
+              const role = kind === "intruder" ? (label ? "intruder" : "activating") :
+                kind === "fuzzing" ? (label ? "true highlights" : "false highlights") : (label ? "activating" : "non-activating");
+              const said = kind === "intruder" ? (answer ? " · named as the intruder" : "") :
+                " · judge: " + (answer ? "yes" : "no") + (confidence === null ? "" : " (" + fmt(confidence) + ")");
+              const mark = kind === "intruder" ? (label ? (answer ? " ✓" : " ✗ not named") : (answer ? " ✗" : "")) :
+                (label === answer ? " ✓" : " ✗");
+              const e = DATA.excerpts[excerpt];
+              body.append(el("div", {class: "record"}, el("div", {class: "label"}, role + " (" + source + ")" + said + mark +
+                " · " + excerptLabel(excerpt)), marked(e ? e[2] : [], highlighted)));
+            }
+          };
+          withExamples.forEach(([pair], k) => {
+            const b = el("button", {type: "button"}, DATA.judged[pair][0]);
+            b.addEventListener("click", () => render(k));
+            tabs.append(b);
+          });
+          render(0);
+        }
+
         function excerptLabel(id) {
           const e = DATA.excerpts[id];
           return e ? e[0] + " @ token " + e[1] + " (excerpt " + id + ")" : "excerpt " + id;
@@ -106,19 +157,20 @@ enum ReportAssets {
           view.append(el("div", {class: "neuron-head"}, el("h3", {}, "Layer " + layer + ", neuron " + neuron),
             el("span", {class: "legend"}, "max " + fmt(max) + " · mean " + fmt(mean) + " · std " + fmt(std) +
               " · " + (100 * positive).toFixed(1) + "% of " + tokens + " tokens > 0")));
-          const headlineExplainer = DATA.pairs[DATA.headline][0].split(" / ")[0];
+          const headlineExplainer = DATA.headlineExplainer;
           let explained = new Set();
           for (const [explainer, text, error, ids] of n.explanations) {
             view.append(el("p", {class: "explanation"}, el("b", {}, explainer + ": "), error ? "(failed: " + error + ")" : text));
             if (explainer === headlineExplainer) explained = new Set(ids);
           }
-          const scores = el("table", {class: "scores"}, el("tr", {}, ...["explainer / simulator", "status", "correlation",
+          const scores = el("table", {class: "scores"}, el("tr", {}, ...["explainer / scorer", "status", "correlation",
             "top", "random", "R²", "notes"].map(h => el("th", {}, h))));
           for (const [pair, status, corr, top, random, r2, notes] of n.scores) {
             scores.append(el("tr", {}, el("td", {}, DATA.pairs[pair][0]), el("td", {}, status), el("td", {class: "num"}, fmt(corr)),
               el("td", {class: "num"}, fmt(top)), el("td", {class: "num"}, fmt(random)), el("td", {class: "num"}, fmt(r2)), el("td", {}, notes)));
           }
-          view.append(scores);
+          if (n.scores.length) view.append(scores);
+          if (n.judged.length) showJudged(view, n);
 
           // Real next to simulated activations on the scored records, one tab per explainer × simulator.
           if (n.simulations.length) {

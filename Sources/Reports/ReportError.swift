@@ -6,8 +6,6 @@ public enum ReportError: LocalizedError, Equatable, Sendable {
     case cannotWrite(path: String, reason: String)
     /// The run's scores name records the database does not hold (the run was made from another database?).
     case databaseInconsistent(path: String, reason: String)
-    /// The run has no simulation scores, which is what the report shows.
-    case nothingToShow(path: String, scorers: [String])
 
     public var errorDescription: String? {
         switch self {
@@ -15,9 +13,6 @@ public enum ReportError: LocalizedError, Equatable, Sendable {
             return "\(path): cannot write the report: \(reason)"
         case let .databaseInconsistent(path, reason):
             return "\(path): \(reason). Hint: is this the database the run was evaluated on?"
-        case let .nothingToShow(path, scorers):
-            return
-                "\(path): the run has no simulation scores, which the report shows (its scorers, \(scorers.joined(separator: ", ")), are in scores.csv and summary.csv). Hint: evaluate with --simulator keyword as well"
         }
     }
 }

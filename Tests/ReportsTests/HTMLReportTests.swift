@@ -267,4 +267,77 @@ final class HTMLReportTests: XCTestCase {
         try Data(#"{"complete": false}"#.utf8).write(to: runJSON)
         XCTAssertThrowsMessage(try HTMLReport(runDirectory: run.path), contains: [runJSON.path, "did not finish"])
     }
+
+    /// A run scored by detection, fuzzing and intruder (keyword judge) over the report database.
+    func makeJudgedRun(_ directory: URL, database: String, simulation: Bool) async throws -> URL {
+        let run = directory.appendingPathComponent(simulation ? "judged" : "judged-only")
+        let writer = try RunWriter(directory: run)
+        let reader = try NeuronRecordReader(path: database)
+        var settings = EvaluationSettings()
+        settings.examples.activating = 6
+        settings.examples.nonActivating = 6
+        settings.examples.minimum = 2
+        settings.examples.intruderTrials = 3
+        let registry = PluginRegistry.standard
+        let names = (simulation ? ["simulation:keyword"] : []) + ["detection", "fuzzing", "intruder"]
+        let scorers = try names.map { try registry.scorer($0, settings: settings, seed: 0) }
+        try await Evaluator(source: reader, settings: settings).run(
+            neurons: try reader.neuronIDs(),
+            explainers: [HostileExplainer(), ShuffledExplainer(base: TokenListExplainer(), seed: 0)],
+            scorers: scorers, explained: writer.explained
+        ) { try writer.add($0) }
+        try writer.finish(
+            manifest: RunManifest(
+                database: database, neurons: "all", explainers: ["hostile<b>", "shuffled"],
+                scorers: scorers.map(\.name), settings: settings, seed: 0, tool: "test"))
+        return run
+    }
+
+    func testJudgedExamplesAreShownWithTheirAnswersAndEscaped() async throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let databasePath = try makeDatabase(directory)
+        for simulation in [true, false] {
+            let run = try await makeJudgedRun(directory, database: databasePath, simulation: simulation)
+            let report = try HTMLReport(runDirectory: run.path)
+            let html = report.html
+            XCTAssertTrue(html.contains("Detection, fuzzing and intruder"))
+            XCTAssertTrue(html.contains("hostile&lt;b&gt; / detection:keyword"))
+            XCTAssertFalse(html.contains("<b>"))
+            XCTAssertEqual(report.neuronCount, 3, "a run without simulation lists its neurons too")
+            let data = try embeddedData(html)
+            let judged = try XCTUnwrap(data["judged"] as? [[Any]])
+            XCTAssertEqual(
+                judged.map { $0[0] as! String },
+                [
+                    "hostile<b> / detection:keyword", "hostile<b> / fuzzing:keyword",
+                    "shuffled(token-list) / detection:keyword", "shuffled(token-list) / fuzzing:keyword",
+                    "- / intruder:keyword",
+                ])
+            XCTAssertEqual(data["headlineExplainer"] as? String, "hostile<b>")
+            // Every non-control pair's examples are the run's judgements, their excerpts' tokens in the page.
+            let sections = try XCTUnwrap(data["sections"] as? [String: [String: Any]])
+            let excerpts = try XCTUnwrap(data["excerpts"] as? [String: [Any]])
+            let contents = try RunContents(directory: run.path)
+            var shown = 0
+            for (id, section) in sections {
+                let neuron = try XCTUnwrap(NeuronID(id))
+                for entry in try XCTUnwrap(section["judged"] as? [[Any]]) {
+                    let pair = judged[entry[0] as! Int]
+                    let examples = entry[4] as! [[Any]]
+                    guard !(pair[1] as! Bool) else {
+                        XCTAssertTrue(examples.isEmpty, "controls' examples are left out")
+                        continue
+                    }
+                    let row = try XCTUnwrap(
+                        contents.judgements[neuron]?.first { $0.pair.description == pair[0] as! String })
+                    XCTAssertEqual(examples.map { $0[0] as! Int }, row.examples.map(\.excerptID))
+                    XCTAssertEqual(examples.map { $0[3] as! Int }, row.examples.map(\.answer))
+                    XCTAssertEqual(examples.map { $0[5] as! [Int] }, row.examples.map(\.highlighted))
+                    for example in examples { XCTAssertNotNil(excerpts[String(example[0] as! Int)]) }
+                    shown += examples.count
+                }
+            }
+            XCTAssertGreaterThan(shown, 30)
+        }
+    }
 }

@@ -100,7 +100,8 @@ public struct RunScores: Sendable {
     public var pairs: [EvaluationPair] { rows.distinctPairs(\.pair) }
 }
 
-/// Everything a finished run directory holds: its manifest, scores, exact explanation texts and simulations.
+/// Everything a finished run directory holds: its manifest, scores, exact explanation texts, simulations and
+/// judgements.
 public struct RunContents: Sendable {
     public let directory: String
     public let manifest: RunManifest
@@ -109,6 +110,8 @@ public struct RunContents: Sendable {
     public let explanations: [NeuronID: [String: ExplanationLine]]
     /// neuron → its simulation rows.
     public let simulations: [NeuronID: [SimulationRow]]
+    /// neuron → its judgement rows (detection, fuzzing, intruder).
+    public let judgements: [NeuronID: [JudgementRow]]
 
     public init(directory: String) throws {
         self.directory = directory
@@ -122,6 +125,7 @@ public struct RunContents: Sendable {
         }
         self.explanations = explanations
         simulations = Dictionary(grouping: try Self.simulations(directory: directory), by: \.id)
+        judgements = Dictionary(grouping: try Self.judgements(directory: directory), by: \.id)
     }
 
     static func path(_ file: RunFile, _ directory: String) -> String {
