@@ -22,7 +22,8 @@ test: setup
 
 # The main job: the held-out State of the Union addresses through the shipped demo model (Models/sotu-gpt2),
 # every neuron explained by the token-list baseline and the shuffled control, scored by simulation (keyword
-# simulator), detection and fuzzing (keyword judge), summarised and rendered as an HTML report. Everything lands in runs/demo/ (rebuilt each time).
+# simulator), detection and fuzzing (keyword judge), plus the explanation-free intruder score, summarised and
+# rendered as an HTML report. Everything lands in runs/demo/ (rebuilt each time).
 demo: setup
 	Scripts/fetch-corpus sotu
 	swift build -c release --product neuronbench
@@ -31,7 +32,7 @@ demo: setup
 	$(NB) activations --model $(DEMO_MODEL) --top 3 "$(TEXT)"
 	$(NB) precompute --model $(DEMO_MODEL) --corpus $(DEMO_CORPUS) --out $(DEMO_DB)
 	$(NB) evaluate --db $(DEMO_DB) --explainer token-list --explainer shuffled --simulator keyword \
-		--scorer detection --scorer fuzzing --out $(DEMO_DIR)/evaluation
+		--scorer detection --scorer fuzzing --scorer intruder --out $(DEMO_DIR)/evaluation
 	$(NB) report $(DEMO_DIR)/evaluation --out $(DEMO_DIR)/report.html
 	@echo
 	@echo "activations: $(DEMO_DB)  (Schemas/activations.md; python3 Scripts/read-activations.py $(DEMO_DB) 0:0)"

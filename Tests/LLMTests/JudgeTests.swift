@@ -93,7 +93,7 @@ final class JudgeTests: XCTestCase {
     func client(_ server: FakeServer, retries: Int = 2, cache: String? = nil) throws -> LLMClient {
         try LLMClient(
             configuration: LLMConfiguration(
-                baseURL: server.baseURL, model: "fake", concurrency: 4, timeout: 1.5, retries: retries, backoff: 0.05,
+                baseURL: server.baseURL, model: "fake", concurrency: 4, timeout: 1.0, retries: retries, backoff: 0.05,
                 maximumBackoff: 1, cachePath: cache))
     }
 
@@ -140,6 +140,11 @@ final class JudgeTests: XCTestCase {
                 XCTAssertTrue($0.localizedDescription.contains(reason), "\(fault): \($0.localizedDescription)")
             }
         }
+        // Hanging, dropped and truncated replies are retried like any call (here with 3 retries and a 1 s time-out).
+        let patient = LLMJudge(client: try client(server, retries: 3))
+        try await server.inject(["hang", "drop", "truncated"])
+        let recovered = await patient.judge([detection])[0]
+        XCTAssertEqual(try recovered.get().map(\.yes), [false, true, false])
         try await server.inject(["500", "no-logprobs"])
         let retried = await judge.judge([detection])[0]
         XCTAssertEqual(try retried.get().map(\.yes), [false, true, false], "a 500 is retried")
