@@ -12,16 +12,8 @@ public struct LLMJudge: Judge {
     public init(client: LLMClient) { self.client = client }
 
     public func judge(_ requests: [JudgeRequest]) async -> [Result<[JudgeAnswer], EvaluationError>] {
-        await withTaskGroup(of: (Int, Result<[JudgeAnswer], EvaluationError>).self) { group in
-            for (index, request) in requests.enumerated() {
-                group.addTask {
-                    (index, await judge(request).mapError { .judgeFailed($0.localizedDescription) })
-                }
-            }
-            var results = [Result<[JudgeAnswer], EvaluationError>](
-                repeating: .failure(.judgeFailed("not run")), count: requests.count)
-            for await (index, result) in group { results[index] = result }
-            return results
+        await concurrently(requests) { request in
+            await judge(request).mapError { .judgeFailed($0.localizedDescription) }
         }
     }
 
@@ -47,27 +39,19 @@ public struct LLMJudge: Judge {
     }
 
     public func pickIntruder(_ requests: [IntruderRequest]) async -> [Result<Int, EvaluationError>] {
-        await withTaskGroup(of: (Int, Result<Int, EvaluationError>).self) { group in
-            for (index, request) in requests.enumerated() {
-                group.addTask {
-                    let body: [String: Any] = [
-                        "model": client.configuration.model, "messages": Prompts.intruder(examples: request.examples),
-                        "temperature": 0, "max_tokens": 8,
-                    ]
-                    let pick = await client.post("chat/completions", body, neuron: request.neuron) {
-                        object -> Result<Int, LLMError> in
-                        guard let content = LLMSimulator.chatContent(object) else {
-                            return .failure(.invalidReply("the reply has no message content"))
-                        }
-                        return Prompts.intruderAnswer(content, count: request.examples.count)
-                    }
-                    return (index, pick.mapError { .judgeFailed($0.localizedDescription) })
+        await concurrently(requests) { request in
+            let body: [String: Any] = [
+                "model": client.configuration.model, "messages": Prompts.intruder(examples: request.examples),
+                "temperature": 0, "max_tokens": 8,
+            ]
+            let pick = await client.post("chat/completions", body, neuron: request.neuron) {
+                object -> Result<Int, LLMError> in
+                guard let content = LLMSimulator.chatContent(object) else {
+                    return .failure(.invalidReply("the reply has no message content"))
                 }
+                return Prompts.intruderAnswer(content, count: request.examples.count)
             }
-            var results = [Result<Int, EvaluationError>](
-                repeating: .failure(.judgeFailed("not run")), count: requests.count)
-            for await (index, result) in group { results[index] = result }
-            return results
+            return pick.mapError { .judgeFailed($0.localizedDescription) }
         }
     }
 }

@@ -13,29 +13,20 @@ public struct LLMExplainer: Explainer {
     public init(client: LLMClient) { self.client = client }
 
     public func explain(_ requests: [ExplainRequest]) async -> [Result<String, EvaluationError>] {
-        await withTaskGroup(of: (Int, Result<String, EvaluationError>).self) { group in
-            for (index, request) in requests.enumerated() {
-                group.addTask {
-                    let body: [String: Any] = [
-                        "model": client.configuration.model, "messages": Prompts.explainer(records: request.records),
-                        "temperature": 0, "max_tokens": 60,
-                    ]
-                    let reply = await client.post("chat/completions", body, neuron: request.neuron) {
-                        object -> Result<String, LLMError> in
-                        guard let text = LLMSimulator.chatContent(object),
-                            let explanation = Prompts.cleanExplanation(text)
-                        else {
-                            return .failure(.invalidReply("the reply has no explanation text"))
-                        }
-                        return .success(explanation)
-                    }
-                    return (index, reply.mapError { .explainerFailed($0.localizedDescription) })
+        await concurrently(requests) { request in
+            let body: [String: Any] = [
+                "model": client.configuration.model, "messages": Prompts.explainer(records: request.records),
+                "temperature": 0, "max_tokens": 60,
+            ]
+            let reply = await client.post("chat/completions", body, neuron: request.neuron) {
+                object -> Result<String, LLMError> in
+                guard let text = LLMSimulator.chatContent(object), let explanation = Prompts.cleanExplanation(text)
+                else {
+                    return .failure(.invalidReply("the reply has no explanation text"))
                 }
+                return .success(explanation)
             }
-            var results = [Result<String, EvaluationError>](
-                repeating: .failure(.explainerFailed("not run")), count: requests.count)
-            for await (index, result) in group { results[index] = result }
-            return results
+            return reply.mapError { .explainerFailed($0.localizedDescription) }
         }
     }
 }
@@ -58,16 +49,8 @@ public struct LLMSimulator: Simulator {
     }
 
     public func simulate(_ requests: [SimulationRequest]) async -> [Result<[Double], EvaluationError>] {
-        await withTaskGroup(of: (Int, Result<[Double], EvaluationError>).self) { group in
-            for (index, request) in requests.enumerated() {
-                group.addTask {
-                    (index, await simulate(request).mapError { .simulatorFailed($0.localizedDescription) })
-                }
-            }
-            var results = [Result<[Double], EvaluationError>](
-                repeating: .failure(.simulatorFailed("not run")), count: requests.count)
-            for await (index, result) in group { results[index] = result }
-            return results
+        await concurrently(requests) { request in
+            await simulate(request).mapError { .simulatorFailed($0.localizedDescription) }
         }
     }
 
