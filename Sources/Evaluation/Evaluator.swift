@@ -195,7 +195,7 @@ public final class Evaluator {
         for (position, index) in chunk.enumerated() {
             var evaluation = NeuronEvaluation(
                 neuron: neurons[index], explainer: explainer, scorer: scorer.name, explanation: nil, status: .ok,
-                error: nil, explainRecords: shown[position].count, score: nil)
+                error: nil, explainRecords: scorer.needsExplanation ? shown[position].count : 0, score: nil)
             switch explanations[index] {
             case let .failure(error):
                 evaluation.status = error == .missingExplanation ? .missing : .failed
