@@ -4,9 +4,11 @@ import Support
 // Shape legend (as in llm.c): B sequences in a batch, T tokens per sequence, M = B·T rows, C = n_embd,
 // H = n_head, D = C / H, N = neurons per layer (n_inner), V = vocab_size, P = n_positions.
 //
-// Port of transformers' `GPT2Model` (models/gpt2/modeling_gpt2.py) up to the last MLP that is asked for:
-//   x = wte[ids] + wpe[positions]
-//   per block:  x += c_proj(attn(ln_1(x)));   h = gelu_new(c_fc(ln_2(x)))  <- the neurons;   x += mlp.c_proj(h)
+// Port of transformers' `GPT2Model` (models/gpt2/modeling_gpt2.py) up to the last hook point that is asked for:
+//   x = wte[ids] + wpe[positions]                                   <- blocks.0.hook_resid_pre
+//   per block L:  x += c_proj(attn(ln_1(x)))                         <- blocks.L.hook_resid_mid
+//                 h = gelu_new(c_fc(ln_2(x)))                        <- blocks.L.mlp.hook_post (the neurons)
+//                 x += mlp.c_proj(h)      (mlp.c_proj(h): blocks.L.hook_mlp_out; x: blocks.L.hook_resid_post)
 // No ln_f and no LM head: no neuron depends on them.
 
 /// One layer's post-GELU MLP activations for a whole batch, lent to a tap for the duration of the call.
@@ -107,14 +109,26 @@ public final class GPT2Model: Sendable {
     /// layer in `layers` (all loaded layers by default), in layer order. Only the running buffers are alive: a
     /// layer's activations are overwritten by the next layer's, so the tap must copy or reduce what it needs.
     public func forward(_ batch: [[Int]], layers: [Int]? = nil, tap: (MLPActivations) throws -> Void) throws {
-        let selected = Set(layers ?? Array(0..<loadedLayerCount))
-        for layer in selected where !(0..<loadedLayerCount).contains(layer) {
+        let hooks = Set((layers ?? Array(0..<loadedLayerCount)).map { HookPoint(layer: $0, site: .mlpPost) })
+        try forward(batch, hooks: hooks) { hooked in
+            try tap(
+                MLPActivations(
+                    layer: hooked.hook.layer, batchSize: hooked.batchSize, tokenCount: hooked.tokenCount,
+                    neuronCount: hooked.width, values: hooked.values))
+        }
+    }
+
+    /// Runs `batch` and calls `tap` with the vectors of each hook point in `hooks`, in forward order. The pass stops
+    /// after the last hook; only the running buffers are alive (plus the MLP output when `hook_mlp_out` is asked
+    /// for), so the tap must copy or reduce what it needs.
+    public func forward(_ batch: [[Int]], hooks: Set<HookPoint>, tap: (HookActivations) throws -> Void) throws {
+        for hook in hooks where !(0..<loadedLayerCount).contains(hook.layer) {
             throw GPT2Error.invalidInput(
                 reason:
-                    "layer \(layer) is out of range: the model has \(loadedLayerCount) layers (0–\(loadedLayerCount - 1))"
+                    "layer \(hook.layer) is out of range: the model has \(loadedLayerCount) layers (0–\(loadedLayerCount - 1))"
             )
         }
-        guard let lastLayer = selected.max() else { return }
+        guard let lastLayer = hooks.map(\.layer).max() else { return }
         guard let t = batch.first?.count, t > 0 else { throw GPT2Error.invalidInput(reason: "the input has no tokens") }
         for sequence in batch where sequence.count != t {
             throw GPT2Error.invalidInput(
@@ -137,6 +151,15 @@ public final class GPT2Model: Sendable {
         var qkv = [Float](repeating: 0, count: m * 3 * c)  // (M, 3C)
         var attention = [Float](repeating: 0, count: m * c)  // (M, C) heads concatenated
         var neurons = [Float](repeating: 0, count: m * n)  // (M, N) post-GELU MLP activations: the neurons
+        let wantsMLPOut = hooks.contains { $0.site == .mlpOut }
+        var mlpOut = [Float](repeating: 0, count: wantsMLPOut ? m * c : 0)  // (M, C) only for hook_mlp_out
+        func emit(_ site: HookPoint.Site, _ layer: Int, _ values: [Float], width: Int) throws {
+            let hook = HookPoint(layer: layer, site: site)
+            guard hooks.contains(hook) else { return }
+            try values.withUnsafeBufferPointer {
+                try tap(HookActivations(hook: hook, batchSize: b, tokenCount: t, width: width, values: $0))
+            }
+        }
 
         // x = wte[ids] + wpe[positions]
         for (s, sequence) in batch.enumerated() {
@@ -150,6 +173,7 @@ public final class GPT2Model: Sendable {
 
         for layer in 0...lastLayer {
             let block = blocks[layer]
+            try emit(.residPre, layer, x, width: c)
             // Attention: x += c_proj(attn(ln_1(x)))
             Kernels.layerNorm(x, block.ln1Weight, block.ln1Bias, &normed, m: m, c: c, epsilon: epsilon)
             block.attention.apply(normed, &qkv, rows: m)
@@ -157,19 +181,23 @@ public final class GPT2Model: Sendable {
             if config.scaleAttentionByInverseLayerIndex { scale /= Float(layer + 1) }
             Kernels.batchedCausalAttention(qkv, &attention, batch: b, t: t, c: c, heads: heads, scale: scale)
             block.attentionOutput.add(attention, to: &x, rows: m)
+            try emit(.residMid, layer, x, width: c)
 
             // MLP: neurons = gelu_new(c_fc(ln_2(x)));  x += mlp.c_proj(neurons)
             Kernels.layerNorm(x, block.ln2Weight, block.ln2Bias, &normed, m: m, c: c, epsilon: epsilon)
             block.fc.apply(normed, &neurons, rows: m)
             Kernels.geluNew(&neurons, count: m * n)
-            if selected.contains(layer) {
-                try neurons.withUnsafeBufferPointer { values in
-                    try tap(MLPActivations(layer: layer, batchSize: b, tokenCount: t, neuronCount: n, values: values))
-                }
-            }
-            if layer < lastLayer {
+            try emit(.mlpPost, layer, neurons, width: n)
+            // The last layer's MLP output is needed only by its own mlp_out and resid_post hooks.
+            let later = layer < lastLayer
+            if hooks.contains(HookPoint(layer: layer, site: .mlpOut)) {
+                block.mlpOutput.apply(neurons, &mlpOut, rows: m)
+                try emit(.mlpOut, layer, mlpOut, width: c)
+                for i in 0..<(m * c) { x[i] += mlpOut[i] }
+            } else if later || hooks.contains(HookPoint(layer: layer, site: .residPost)) {
                 block.mlpOutput.add(neurons, to: &x, rows: m)
             }
+            try emit(.residPost, layer, x, width: c)
         }
     }
 
