@@ -3,7 +3,8 @@ import PackageDescription
 
 // Data flows one way; a target imports only those before it:
 //   Support (threads, gzip, SHA-256, seeded RNG, progress, version)   SQLite (connection, statements, transactions)
-//   GPT2 (tokenizer, model; Support)   ActivationStore (the database file and its metadata; SQLite, Support)
+//   GPT2 (tokenizer, model, hook points; Support)   SAE (SAELens-format sparse autoencoders; GPT2)
+//   ActivationStore (the database file and its metadata; SQLite, Support)
 //   Sampling (per-neuron samplers; ActivationStore)
 //   Precompute (corpus -> excerpts -> model -> samplers -> store; GPT2, ActivationStore, Sampling)
 //   Evaluation (records -> explainers -> simulators -> scores -> run directory; ActivationStore)
@@ -38,6 +39,7 @@ let package = Package(
         .executable(name: "neuronbench", targets: ["neuronbench"]),
         .library(name: "Support", targets: ["Support"]),
         .library(name: "GPT2", targets: ["GPT2"]),
+        .library(name: "SAE", targets: ["SAE"]),
         .library(name: "ActivationStore", targets: ["ActivationStore"]),
         .library(name: "Sampling", targets: ["Sampling"]),
         .library(name: "Precompute", targets: ["Precompute"]),
@@ -76,6 +78,12 @@ let package = Package(
         .target(
             name: "GPT2",
             dependencies: ["COpenBLAS", "BFloat16GEMM", "Support"],
+            swiftSettings: numericRelease + projectSettings
+        ),
+        // Sparse autoencoders in SAELens' format, applied to the model's hook points.
+        .target(
+            name: "SAE",
+            dependencies: ["GPT2", "Support"],
             swiftSettings: numericRelease + projectSettings
         ),
         // The activation database: schema v1, its typed metadata, fp16 + zlib record codec. The only module that
@@ -123,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "neuronbench",
             dependencies: [
-                "Support", "GPT2", "ActivationStore", "Precompute", "Evaluation", "LLM", "Reports",
+                "Support", "GPT2", "SAE", "ActivationStore", "Precompute", "Evaluation", "LLM", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: projectSettings
@@ -133,6 +141,7 @@ let package = Package(
             name: "neuronbench-bench", dependencies: ["GPT2", "Support"], swiftSettings: projectSettings),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "TestSupport"], exclude: ["Resources"]),
+        .testTarget(name: "SAETests", dependencies: ["SAE", "GPT2", "TestSupport"], exclude: ["Resources"]),
         .testTarget(
             name: "ActivationStoreTests", dependencies: ["ActivationStore", "SQLite", "Support", "TestSupport"]),
         .testTarget(
