@@ -76,4 +76,19 @@ final class SAECLITests: XCTestCase {
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("/nonexistent/sae/cfg.json: not found"), missing.stderr)
     }
+
+    func testAnSAETrainedWithBOSWarnsWhenTheInputLacksIt() throws {
+        let directory = try TestSupport.temporaryDirectory(self).appendingPathComponent("bos")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: sae("topk-mlp-out")), to: directory)
+        let cfg = directory.appendingPathComponent("cfg.json")
+        var object = try JSONSerialization.jsonObject(with: Data(contentsOf: cfg)) as! [String: Any]
+        var metadata = object["metadata"] as! [String: Any]
+        metadata["prepend_bos"] = true
+        object["metadata"] = metadata
+        try JSONSerialization.data(withJSONObject: object).write(to: cfg)
+        let without = try runCLI(["activations", "--model", checkpoint, "--ids", "1,2", "--sae", directory.path])
+        XCTAssertEqual(without.status, 0, without.stderr)
+        XCTAssertTrue(without.stderr.contains("start with <|endoftext|> (metadata.prepend_bos)"), without.stderr)
+        // gpt2-shaped's vocabulary has 512 tokens, so 50256 cannot be given here: the warning is all this can check.
+    }
 }
