@@ -143,6 +143,13 @@ struct ActivationsCommand: ParsableCommand {
         let model = try GPT2Model(
             directory: options.modelURL, layerCount: (saes.map(\.config.hook.layer).max() ?? 0) + 1,
             precision: precision.precision)
+        for sae in saes where sae.config.hook.layer >= model.config.layerCount {
+            throw SAEError.wrongHook(
+                path: sae.directory,
+                reason:
+                    "it reads \(sae.config.hook), but the model has \(model.config.layerCount) layers (0–\(model.config.layerCount - 1))"
+            )
+        }
         var latents: [String: [[Float]]] = [:], reconstruction: [String: SAEOutput.Reconstruction] = [:]
         var top: [(name: String, rows: [[Float]])] = []
         try model.forward([tokenIDs], hooks: Set(saes.map(\.config.hook))) { hooked in

@@ -72,6 +72,20 @@ final class SAECLITests: XCTestCase {
         XCTAssertTrue(
             result.stderr.contains("topk-neurons: d_in is 256 but blocks.1.mlp.hook_post of this model has"),
             result.stderr)
+        // An SAE for a deeper model: its hook is past the last block.
+        let deep = try TestSupport.temporaryDirectory(self).appendingPathComponent("deep")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: sae("standard-resid")), to: deep)
+        let cfg = deep.appendingPathComponent("cfg.json")
+        var object = try JSONSerialization.jsonObject(with: Data(contentsOf: cfg)) as! [String: Any]
+        var metadata = object["metadata"] as! [String: Any]
+        metadata["hook_name"] = "blocks.9.hook_resid_pre"
+        object["metadata"] = metadata
+        try JSONSerialization.data(withJSONObject: object).write(to: cfg)
+        let past = try runCLI(["activations", "--model", checkpoint, "--ids", "1", "--sae", deep.path])
+        XCTAssertEqual(past.status, 1)
+        XCTAssertTrue(
+            past.stderr.contains("\(deep.path): it reads blocks.9.hook_resid_pre, but the model has 3 layers"),
+            past.stderr)
         let missing = try runCLI(["activations", "--model", demo, "--ids", "1", "--sae", "/nonexistent/sae"])
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("/nonexistent/sae/cfg.json: not found"), missing.stderr)
