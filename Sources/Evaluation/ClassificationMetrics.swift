@@ -99,8 +99,12 @@ public struct ClassificationMetrics: Equatable, Sendable {
         ]
     }
 
-    /// The reasons of the undefined metrics, "name: reason; …".
+    /// The reasons of the undefined metrics, "name: reason; …", or the one reason alone when it leaves every metric
+    /// undefined (a unit with too few examples).
     public var notes: String {
-        named.compactMap { metric in metric.score.reason.map { "\(metric.name): \($0)" } }.joined(separator: "; ")
+        let reasons = named.map(\.score.reason)
+        if let first = reasons.first ?? nil, reasons.allSatisfy({ $0 == first }) { return first }
+        return named.compactMap { metric in metric.score.reason.map { "\(metric.name): \($0)" } }.joined(
+            separator: "; ")
     }
 }

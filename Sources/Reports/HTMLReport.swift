@@ -195,7 +195,7 @@ struct PageBuilder {
         let items: [(String, String)] = [
             ("run", run.directory), ("database", databasePath), ("model", model), ("corpus", corpus),
             ("neurons", "\(neurons.count)"), ("explainers", manifest.explainers.joined(separator: ", ")),
-            ("simulators", manifest.simulators.joined(separator: ", ")), ("calibration", manifest.calibration.rawValue),
+            ("scorers", manifest.scorers.joined(separator: ", ")), ("calibration", manifest.calibration.rawValue),
             (
                 "records",
                 "explained on \(manifest.explainRecords), scored on \(manifest.scoreTopRecords) top + \(manifest.scoreRandomRecords) random"

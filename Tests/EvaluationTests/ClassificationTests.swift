@@ -235,6 +235,7 @@ final class ClassificationTests: XCTestCase {
             dense.metrics.balancedAccuracy.reason?.hasPrefix("only 0 non-activating examples (need 5)") ?? false,
             dense.metrics.notes)
         XCTAssertTrue(dense.judgements.isEmpty, "nothing was asked")
+        XCTAssertEqual(dense.metrics.notes, dense.metrics.balancedAccuracy.reason, "one reason, said once")
     }
 
     /// A judge that fails one call and answers another short: both units fail, with the reason; none is scored.
