@@ -102,10 +102,10 @@ let package = Package(
             dependencies: ["ActivationStore", "Support"],
             swiftSettings: samplingRelease + projectSettings
         ),
-        // Corpus -> excerpts -> forward pass -> samplers -> ActivationStore.
+        // Corpus -> excerpts -> forward pass -> units (neurons or SAE latents) -> samplers -> ActivationStore.
         .target(
             name: "Precompute",
-            dependencies: ["GPT2", "ActivationStore", "Sampling", "Support"],
+            dependencies: ["GPT2", "SAE", "ActivationStore", "Sampling", "Support"],
             swiftSettings: numericRelease + projectSettings
         ),
         // Records -> explanations -> simulations -> scores -> the run directory, whose files it alone reads and
@@ -147,8 +147,9 @@ let package = Package(
         .testTarget(
             name: "PrecomputeTests",
             dependencies: [
-                "Precompute", "Sampling", "GPT2", "ActivationStore", "SQLite", "Support", "CZlib", "TestSupport",
-            ]),
+                "Precompute", "Sampling", "GPT2", "SAE", "ActivationStore", "SQLite", "Support", "CZlib", "TestSupport",
+            ],
+            exclude: ["Resources"]),
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "ActivationStore", "Support", "TestSupport"],
             exclude: ["Resources"]),
