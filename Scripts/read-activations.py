@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Reads one neuron from a neuronbench activation database with nothing but Python's sqlite3 and zlib and numpy,
-following Schemas/activations.md. Prints the same JSON as `neuronbench inspect DB --neuron L:I --json`.
+"""Reads one unit (neuron or SAE latent) from a neuronbench activation database (schema version 1 or 2) with
+nothing but Python's sqlite3 and zlib and numpy, following Schemas/activations.md. Prints the same JSON as
+`neuronbench inspect DB --neuron L:I --json`.
 
 Usage: python3 Scripts/read-activations.py DB L:I [--allow-incomplete]
 """
@@ -15,18 +16,25 @@ import numpy as np
 def read_neuron(path, layer, neuron, allow_incomplete=False):
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     meta = {key: json.loads(value) for key, value in db.execute("SELECT key, value FROM metadata")}
-    if meta.get("schema_version") != 1:
-        raise SystemExit(f"{path}: schema version {meta.get('schema_version')} is not 1")
+    version = meta.get("schema_version")
+    if version not in (1, 2):
+        raise SystemExit(f"{path}: schema version {version} is not 1 or 2")
     if meta.get("status") != "complete" and not allow_incomplete:
         raise SystemExit(f"{path}: status is {meta.get('status')!r}, not 'complete'")
-    row = db.execute("""SELECT token_count, excerpt_count, mean, variance, skewness, kurtosis, min, max, fraction_positive,
-                               histogram_edges, histogram, quantile_boundaries, excerpts_below_boundaries, activations
+    # Version 1 has no source (its units are neurons) and neither of version 2's two new columns.
+    new_columns = "active_excerpt_count, quantile_population" if version >= 2 else "NULL, 'all'"
+    row = db.execute(f"""SELECT token_count, excerpt_count, mean, variance, skewness, kurtosis, min, max, fraction_positive,
+                               histogram_edges, histogram, quantile_boundaries, excerpts_below_boundaries, activations,
+                               {new_columns}
                         FROM neurons WHERE layer = ? AND neuron = ?""", (layer, neuron)).fetchone()
     if row is None:
         raise SystemExit(f"{path}: no neuron {layer}:{neuron}")
     names = ["token_count", "excerpt_count", "mean", "variance", "skewness", "kurtosis", "min", "max",
              "fraction_positive", "histogram_edges", "histogram", "quantile_boundaries", "excerpts_below_boundaries"]
     stats = dict(zip(names, row[:13]))
+    stats["active_excerpt_count"], stats["quantile_population"] = row[14], row[15]
+    source = meta.get("source", {"kind": "neurons", "prepend_bos": False, "saes": []})
+    sae = next((s for s in source["saes"] if s["layer"] == layer), None)
     for key in ["histogram_edges", "histogram", "quantile_boundaries", "excerpts_below_boundaries"]:
         stats[key] = json.loads(stats[key])
     # The blob: zlib-compressed little-endian float16, every record's values at its value_offset.
@@ -42,7 +50,8 @@ def read_neuron(path, layer, neuron, allow_incomplete=False):
                   "tokens": [vocabulary[i] for i in ids], "ids": ids,
                   "activations": values[offset:offset + count].tolist()}
         (records["quantiles"][bucket] if kind == "quantile" else records[kind]).append(record)
-    return {"layer": layer, "neuron": neuron, "stats": stats, "records": records}
+    return {"layer": layer, "neuron": neuron, "source": source["kind"],
+            "hook": sae["hook"] if sae else f"blocks.{layer}.mlp.hook_post", "stats": stats, "records": records}
 
 
 def main():

@@ -40,7 +40,8 @@ extension ActivationDatabase {
                 .int(data.id.layer), .int(data.id.neuron), .int(s.tokenCount), .int(s.excerptCount), .real(s.sum),
                 .real(s.sumSquares), .real(s.sumCubes), .real(s.sumFourthPowers), .real(s.mean), .real(s.variance),
                 optional(s.skewness), optional(s.kurtosis), .real(Double(s.min)), .real(Double(s.max)),
-                .int(s.positiveCount), .real(s.fractionPositive), .text(Self.json(s.histogramEdges.map(Double.init))),
+                .int(s.positiveCount), .real(s.fractionPositive), s.activeExcerptCount.map { .int($0) } ?? .null,
+                .text(s.quantilePopulation.rawValue), .text(Self.json(s.histogramEdges.map(Double.init))),
                 .text(Self.json(s.histogram.map(Double.init))), .text(Self.json(s.quantileBoundaries.map(Double.init))),
                 .text(Self.json(s.excerptsBelowBoundaries.map(Double.init))),
                 .blob(try RecordCodec.encode(halfBits: halfBits)),
@@ -83,8 +84,9 @@ extension ActivationDatabase {
             """
             INSERT OR REPLACE INTO neurons (layer, neuron, token_count, excerpt_count, sum, sum_squares, sum_cubes,
                 sum_fourth_powers, mean, variance, skewness, kurtosis, min, max, positive_count, fraction_positive,
-                histogram_edges, histogram, quantile_boundaries, excerpts_below_boundaries, activations)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                active_excerpt_count, quantile_population, histogram_edges, histogram, quantile_boundaries,
+                excerpts_below_boundaries, activations)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
         ) {
             try $0.bind(encoded.values); _ = try $0.step()
@@ -153,12 +155,18 @@ extension ActivationDatabase {
         try connection.query("SELECT DISTINCT excerpt_id FROM records ORDER BY 1") { $0.int(0) }
     }
 
+    /// The columns a version-1 file lacks, as they read there: not counted, and OpenAI's population.
+    private var versionTwoColumns: String {
+        schemaVersion >= 2 ? "active_excerpt_count, quantile_population" : "NULL, 'all'"
+    }
+
     /// A neuron's statistics and records with their activations (float16 precision).
     public func neuron(_ id: NeuronID) throws -> NeuronData {
         let rows = try connection.query(
             """
             SELECT token_count, excerpt_count, sum, sum_squares, sum_cubes, sum_fourth_powers, min, max, positive_count,
-                   histogram, quantile_boundaries, excerpts_below_boundaries, activations, histogram_edges
+                   histogram, quantile_boundaries, excerpts_below_boundaries, activations, histogram_edges,
+                   \(versionTwoColumns)
             FROM neurons WHERE layer = ? AND neuron = ?
             """, [.int(id.layer), .int(id.neuron)]
         ) { row -> (NeuronStatistics, [UInt8]) in
@@ -175,6 +183,12 @@ extension ActivationDatabase {
                 [Int].self, row.string(11), what: "excerpts_below_boundaries of neuron \(id)")
             s.histogramEdges = try decodeJSON([Double].self, row.string(13), what: "histogram_edges of neuron \(id)")
                 .map { Float($0) }
+            s.activeExcerptCount = row.isNull(14) ? nil : row.int(14)
+            guard let population = QuantilePopulation(rawValue: row.string(15)) else {
+                throw ActivationStoreError.corrupt(
+                    path: path, reason: "neuron \(id) (table neurons) has an unknown quantile_population")
+            }
+            s.quantilePopulation = population
             return (s, row.blob(12))
         }
         guard let (statistics, blob) = rows.first else {
@@ -247,7 +261,7 @@ extension ActivationDatabase {
 
     /// The statistics' arrays have the lengths the readers index them by.
     private func checkStatistics(_ s: NeuronStatistics, of id: NeuronID) throws {
-        let counts = [s.tokenCount, s.excerptCount, s.positiveCount]
+        let counts = [s.tokenCount, s.excerptCount, s.positiveCount, s.activeExcerptCount ?? 0]
         guard counts.allSatisfy({ $0 >= 0 }), s.quantileBoundaries.count == QuantileBuckets.count,
             s.excerptsBelowBoundaries.count == QuantileBuckets.count,
             s.histogramEdges.isEmpty ? s.histogram.isEmpty : s.histogram.count == s.histogramEdges.count + 1
@@ -266,8 +280,9 @@ extension ActivationDatabase {
         }
     }
 
-    /// Counts read back from the written neurons: neurons, records, compressed activation bytes, and each quantile
-    /// boundary's error (median and maximum over neurons of |true quantile of the estimate − its target|).
+    /// Counts read back from the written neurons: neurons, records, compressed activation bytes, dead and dense
+    /// units, and each quantile boundary's error (median and maximum over units of |true quantile of the estimate −
+    /// its target| within the unit's quantile population; units with an empty population have no error).
     public func storedCounts() throws -> DatabaseSummary {
         var summary = DatabaseSummary()
         summary.records = try connection.query("SELECT count(*) FROM records") { $0.int(0) }.first ?? 0
@@ -276,8 +291,12 @@ extension ActivationDatabase {
         summary.bytesPerRecord = summary.records > 0 ? Double(summary.activationBytes) / Double(summary.records) : 0
         let edges = QuantileBuckets.upperEdges
         var errors = edges.map { _ in [Double]() }
+        let population =
+            schemaVersion >= 2
+            ? "CASE quantile_population WHEN 'all' THEN excerpt_count ELSE active_excerpt_count END" : "excerpt_count"
         for (excerpts, below) in try connection.query(
-            "SELECT excerpt_count, excerpts_below_boundaries FROM neurons", row: { ($0.int(0), $0.string(1)) })
+            "SELECT \(population), excerpts_below_boundaries FROM neurons",
+            row: { ($0.isNull(0) ? 0 : $0.int(0), $0.string(1)) })
         {
             summary.neurons += 1
             guard excerpts > 0, let counts = try? JSONDecoder().decode([Int].self, from: Data(below.utf8)),
@@ -289,6 +308,17 @@ extension ActivationDatabase {
             summary.boundaryErrorMedian = errors.map { $0.sorted()[$0.count / 2] }
             summary.boundaryErrorMax = errors.map { $0.max()! }
         }
+        func census(_ condition: String) throws -> UnitCensus {
+            let count =
+                try connection.query("SELECT count(*) FROM neurons WHERE \(condition)") { $0.int(0) }.first ?? 0
+            let examples = try connection.query(
+                "SELECT layer, neuron FROM neurons WHERE \(condition) ORDER BY layer, neuron LIMIT ?",
+                [.int(UnitCensus.exampleCount)]
+            ) { "\($0.int(0)):\($0.int(1))" }
+            return UnitCensus(count: count, examples: examples)
+        }
+        summary.dead = try census("positive_count = 0")
+        summary.dense = try census("fraction_positive > \(UnitCensus.denseFraction)")
         return summary
     }
 }

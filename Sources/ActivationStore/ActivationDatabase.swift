@@ -1,7 +1,7 @@
 import Foundation
 import SQLite
 
-/// An activation database file (schema v1): the one artefact a precompute produces and an evaluation reads. This
+/// An activation database file (schema v2; v1 files read too): the one artefact a precompute produces and an evaluation reads. This
 /// module is the only one that runs SQL on it; others use its typed API.
 ///
 /// Writers create it with status "running" and mark it "complete" as the last step of the run, so a file whose
@@ -13,6 +13,8 @@ public final class ActivationDatabase {
     var recordInserters: [Int: SQLiteStatement] = [:]
     /// Rows of the vocabulary table, counted once: every token id read is checked against it.
     var cachedVocabularySize: Int?
+    /// The file's schema version (`ActivationSchema.readableVersions`; always the current one when writing).
+    public private(set) var schemaVersion = ActivationSchema.version
 
     /// Whether the precompute that writes the database has finished.
     public enum Status: String, Codable, Sendable { case running, complete }
@@ -34,7 +36,7 @@ public final class ActivationDatabase {
             throw ActivationStoreError.notADatabase(path: path, reason: "file not found")
         }
         let database = ActivationDatabase(path: path, connection: try SQLiteDatabase(path: path, readOnly: true))
-        try database.checkSchema()
+        try database.checkSchema(accepting: ActivationSchema.readableVersions)
         let status = try database.status()
         if status != .complete && !allowIncomplete {
             throw ActivationStoreError.incomplete(path: path, status: status.rawValue)
@@ -61,7 +63,8 @@ public final class ActivationDatabase {
                 try database.setValue(Status.running, .status)
             }
         } else {
-            try database.checkSchema()
+            // An older version's file is read, never resumed or extended: its rows lack this version's columns.
+            try database.checkSchema(accepting: ActivationSchema.version...ActivationSchema.version)
         }
         try connection.execute("PRAGMA synchronous = NORMAL")
         // The final write inserts millions of rows in one transaction: a 256 MB page cache keeps the B-trees'
@@ -70,7 +73,7 @@ public final class ActivationDatabase {
         return database
     }
 
-    private func checkSchema() throws {
+    private func checkSchema(accepting versions: ClosedRange<Int>) throws {
         let hasMetadata: Int
         do {
             hasMetadata =
@@ -83,10 +86,10 @@ public final class ActivationDatabase {
         guard hasMetadata == 1, let version = try? value(Int.self, .schemaVersion) else {
             throw ActivationStoreError.notADatabase(path: path, reason: "no metadata table with a schema_version")
         }
-        guard version == ActivationSchema.version else {
-            throw ActivationStoreError.unsupportedSchemaVersion(
-                path: path, found: version, supported: ActivationSchema.version)
+        guard versions.contains(version) else {
+            throw ActivationStoreError.unsupportedSchemaVersion(path: path, found: version, supported: versions)
         }
+        schemaVersion = version
     }
 
     public func status() throws -> Status {

@@ -88,15 +88,19 @@ public struct NeuronStatistics: Equatable, Sendable {
     public var min: Float = .infinity
     public var max: Float = -.infinity
     public var positiveCount: Int = 0
+    /// Excerpts whose maximum is > 0 (nil in schema-v1 databases, which did not count them).
+    public var activeExcerptCount: Int? = 0
+    /// Which excerpts the quantile buckets are taken over.
+    public var quantilePopulation: QuantilePopulation = .all
     /// B + 1 edges of B equal-width bins (chosen per neuron from the pilot's range of activations).
     public var histogramEdges: [Float] = []
     /// B + 2 counts: below the first edge, each bin, at or above the last edge.
     public var histogram: [Int] = []
-    /// Estimated quantiles `QuantileBuckets.upperEdges` (0.5, 0.9, 0.99, 0.999) of the excerpt maxima: the
-    /// quantile buckets' edges.
+    /// Estimated quantiles `QuantileBuckets.upperEdges` (0.5, 0.9, 0.99, 0.999) of the maxima of the excerpts in
+    /// `quantilePopulation`: the quantile buckets' edges.
     public var quantileBoundaries: [Float] = []
-    /// Exact number of excerpts whose maximum is below each boundary (so count / excerptCount is the
-    /// boundary's true quantile, the measure of the estimate's error).
+    /// Exact number of excerpts of the population whose maximum is below each boundary (so count / population
+    /// size is the boundary's true quantile, the measure of the estimate's error).
     public var excerptsBelowBoundaries: [Int] = []
 
     public init() {}
@@ -121,7 +125,13 @@ public struct NeuronStatistics: Equatable, Sendable {
         let m4 = sumFourthPowers / n - 4 * m * sumCubes / n + 6 * m * m * sumSquares / n - 3 * m * m * m * m
         return m4 / (v * v) - 3
     }
+    /// The firing frequency: the fraction of tokens on which the unit is > 0.
     public var fractionPositive: Double { tokenCount > 0 ? Double(positiveCount) / Double(tokenCount) : .nan }
+
+    /// How many excerpts the quantile buckets are drawn from (nil if a v1 database did not count them).
+    public var quantilePopulationSize: Int? {
+        quantilePopulation == .all ? excerptCount : activeExcerptCount
+    }
 
     /// Adds another shard's statistics over disjoint excerpts (the boundaries must be the same).
     public mutating func merge(_ other: NeuronStatistics) {
@@ -134,6 +144,7 @@ public struct NeuronStatistics: Equatable, Sendable {
         min = Swift.min(min, other.min)
         max = Swift.max(max, other.max)
         positiveCount += other.positiveCount
+        activeExcerptCount = activeExcerptCount.flatMap { mine in other.activeExcerptCount.map { mine + $0 } }
         histogram = histogram.isEmpty ? other.histogram : zip(histogram, other.histogram).map(+)
         excerptsBelowBoundaries =
             excerptsBelowBoundaries.isEmpty
@@ -142,6 +153,13 @@ public struct NeuronStatistics: Equatable, Sendable {
         if quantileBoundaries.isEmpty { quantileBoundaries = other.quantileBoundaries }
         if histogramEdges.isEmpty { histogramEdges = other.histogramEdges }
     }
+}
+
+/// Which of a unit's excerpts its quantile buckets are taken over. `all` is OpenAI's rule; `activating` (excerpt
+/// maximum > 0) is delphi's, for sparse units whose excerpts are mostly zero (where the quantiles of all excerpts
+/// collapse to 0).
+public enum QuantilePopulation: String, Codable, Sendable, CaseIterable {
+    case all, activating
 }
 
 /// Everything stored about one neuron.

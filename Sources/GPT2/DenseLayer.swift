@@ -1,15 +1,24 @@
-/// y = x · W + b with the forward pass's matrix multiply (rows split over the cores), for modules downstream of
-/// the model that apply their own dense layers to its activations (SAE encoders and decoders).
-public enum DenseLayer {
-    /// x [rows, inputs] · weight [inputs, outputs] + bias [outputs] → [rows, outputs].
-    public static func apply(
-        _ x: [Float], weight: [Float], bias: [Float], rows: Int, inputs: Int, outputs: Int
-    )
-        -> [Float]
-    {
-        precondition(x.count == rows * inputs && weight.count == inputs * outputs && bias.count == outputs)
+/// y = x · W + b with the forward pass's matrix multiply (rows split over the cores) in a chosen precision, for
+/// modules downstream of the model that apply their own dense layers to its activations (SAE encoders and
+/// decoders).
+public struct DenseLayer: Sendable {
+    let projection: Projection
+    public var inputs: Int { projection.inputs }
+    public var outputs: Int { projection.outputs }
+
+    /// weight [inputs, outputs], bias [outputs], held in `precision` (bf16 rounds the weights once, here).
+    public init(weight: [Float], bias: [Float], inputs: Int, outputs: Int, precision: MatrixPrecision = .float32) {
+        precondition(weight.count == inputs * outputs && bias.count == outputs)
+        projection = Projection(weight: weight, bias: bias, inputs: inputs, outputs: outputs, precision: precision)
+    }
+
+    /// x [rows, inputs] → [rows, outputs].
+    public func apply(_ x: [Float], rows: Int) -> [Float] {
+        precondition(x.count == rows * inputs)
         var out = [Float](repeating: 0, count: rows * outputs)
-        Kernels.linear(x, weight, bias, &out, m: rows, k: inputs, n: outputs)
+        x.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { projection.apply(x.baseAddress!, $0.baseAddress!, rows: rows) }
+        }
         return out
     }
 }

@@ -4,34 +4,39 @@ import GPT2
 import Sampling
 import Support
 
-/// Phase 3: this shard's contexts through the model, every recorded layer's activations into its samplers, with
-/// checkpoints every `checkpointSeconds` (resumed from the last one after a crash).
+/// Phase 3: this shard's contexts through the model, every recorded layer's unit values into its samplers (and,
+/// for SAEs, their reconstruction totals), with checkpoints every `checkpointSeconds` (resumed from the last one
+/// after a crash).
 struct MainPass {
     let run: Precomputation
     let database: ActivationDatabase
-    let model: GPT2Model
+    let reader: UnitReader
     let layers: [Int]
     let layout: ContextLayout
     private(set) var samplers: [LayerSampler]
+    /// One per SAE (empty for neurons).
+    private(set) var reconstruction: [ReconstructionTotals]
     /// This shard's contexts, in corpus order.
     let shardContexts: [Int]
     private(set) var tokensPerSecond = 0.0
 
     init(
-        _ run: Precomputation, _ database: ActivationDatabase, _ model: GPT2Model, _ layers: [Int],
-        _ layout: ContextLayout,
+        _ run: Precomputation, _ database: ActivationDatabase, _ reader: UnitReader, _ layout: ContextLayout,
         _ pilot: [PilotEstimates]
     ) throws {
         self.run = run
         self.database = database
-        self.model = model
-        self.layers = layers
+        self.reader = reader
+        self.layers = reader.layers
         self.layout = layout
         let settings = run.settings
-        samplers = zip(layers, pilot).map { layer, estimates in
+        samplers = zip(zip(reader.layers, reader.unitCounts), pilot).map { layerAndUnits, estimates in
             LayerSampler(
-                layer: layer, neuronCount: model.config.neuronCount, maxTokens: settings.excerpter.tokens,
+                layer: layerAndUnits.0, neuronCount: layerAndUnits.1, maxTokens: settings.excerpter.tokens,
                 sizes: settings.samples, seed: settings.seed, histogramBins: settings.histogramBins, pilot: estimates)
+        }
+        reconstruction = reader.saes.map {
+            ReconstructionTotals(layer: $0.config.hook.layer, inputWidth: $0.config.inputWidth)
         }
         shardContexts = (0..<layout.count).filter { $0 % settings.shardCount == settings.shardIndex }
     }
@@ -41,7 +46,8 @@ struct MainPass {
 
     mutating func run(_ progress: (ProgressReport) -> Void) throws {
         let settings = run.settings
-        var nextExcerpt = try run.restoreCheckpoint(database, &samplers, layers)
+        var nextExcerpt = try run.restoreCheckpoint(
+            database, &samplers, layers, reconstruction: &reconstruction)
         guard var context = layout.context(startingAt: nextExcerpt) else {
             throw PrecomputeError.corruptResumeState(
                 path: run.outputPath,
@@ -72,13 +78,16 @@ struct MainPass {
                 lengths: contexts.map { $0.reduce(0) { $0 + $1.tokenIDs.count } }, maxCount: run.batchSize)
             {
                 let batch = Array(contexts[range])
-                try run.forward(model, batch, layers) { index, activations, spans in
-                    samplers[index].update(values: activations.values, spans: spans)
+                try reconstruction.withUnsafeMutableBufferPointer { totals in
+                    try reader.forward(batch, reconstruction: totals.baseAddress) { index, values, spans in
+                        samplers[index].update(values: values, spans: spans)
+                    }
                 }
                 tokensDone += batch.joined().reduce(0) { $0 + $1.tokenIDs.count }
                 nextExcerpt = batch.last!.last!.id + 1
                 if Date().timeIntervalSince(lastCheckpoint) >= run.checkpointSeconds {
-                    try run.checkpoint(database, samplers, layers, next: nextExcerpt)
+                    try run.checkpoint(
+                        database, samplers, layers, reconstruction: reconstruction, next: nextExcerpt)
                     lastCheckpoint = Date()
                 }
                 if Date().timeIntervalSince(lastReport) >= 1 {
@@ -97,28 +106,6 @@ struct MainPass {
 }
 
 extension Precomputation {
-    /// Runs a batch of contexts (each its excerpts' tokens in order, padded to the longest; padding follows the
-    /// real tokens, so causal attention keeps it from touching them) and hands each selected layer's activations
-    /// with every excerpt's rows to `body`.
-    func forward(
-        _ model: GPT2Model, _ contexts: [[ExcerptRow]], _ layers: [Int],
-        _ body: (Int, MLPActivations, [ExcerptSpan]) -> Void
-    ) throws {
-        let tokens = contexts.map { $0.flatMap(\.tokenIDs) }
-        let t = tokens.map(\.count).max() ?? 0
-        let padded = tokens.map { $0 + [Int](repeating: 0, count: t - $0.count) }
-        var spans: [ExcerptSpan] = []
-        for (c, context) in contexts.enumerated() {
-            var row = c * t
-            for excerpt in context {
-                spans.append(ExcerptSpan(excerpt: excerpt.id, firstRow: row, length: excerpt.tokenIDs.count))
-                row += excerpt.tokenIDs.count
-            }
-        }
-        let index = Dictionary(uniqueKeysWithValues: layers.enumerated().map { ($1, $0) })
-        try model.forward(padded, layers: layers) { activations in body(index[activations.layer]!, activations, spans) }
-    }
-
     /// The excerpts of contexts `range`, read and checked against the layout.
     func excerpts(
         _ database: ActivationDatabase, _ layout: ContextLayout, _ range: ClosedRange<Int>

@@ -3,19 +3,19 @@ import Foundation
 import Sampling
 import Support
 
-/// Phase 4: every neuron's statistics and records, the summary, and "complete", in one transaction: a crash before
+/// Phase 4: every unit's statistics and records, the summary, and "complete", in one transaction: a crash before
 /// its commit leaves the resumable state of the last checkpoint, never a half-written database that looks
 /// finished. Then one file again; returns false if a reader kept the database in WAL mode.
 extension Precomputation {
     func writeNeurons(
-        _ database: ActivationDatabase, _ samplers: [LayerSampler], neuronCount: Int, summary: inout DatabaseSummary,
+        _ database: ActivationDatabase, _ samplers: [LayerSampler], summary: inout DatabaseSummary,
         _ progress: (ProgressReport) -> Void
     ) throws -> Bool {
         let started = Date()
         try database.beginFinalWrite()
         try database.transaction {
             for (index, sampler) in samplers.enumerated() {
-                try NeuronWriter.write(sampler, neuronCount: neuronCount, to: database)
+                try NeuronWriter.write(sampler, neuronCount: sampler.neuronCount, to: database)
                 progress(
                     ProgressReport(
                         phase: "write", done: index + 1, total: samplers.count, unit: "layers",
@@ -37,7 +37,7 @@ extension Precomputation {
 }
 
 extension DatabaseSummary {
-    /// Takes the counts read back from a written database: neurons, records, bytes, boundary errors.
+    /// Takes the counts read back from a written database: neurons, records, bytes, boundary errors, dead and dense.
     mutating func addStoredCounts(_ counts: DatabaseSummary) {
         neurons = counts.neurons
         records = counts.records
@@ -45,5 +45,7 @@ extension DatabaseSummary {
         bytesPerRecord = counts.bytesPerRecord
         boundaryErrorMedian = counts.boundaryErrorMedian
         boundaryErrorMax = counts.boundaryErrorMax
+        dead = counts.dead
+        dense = counts.dense
     }
 }

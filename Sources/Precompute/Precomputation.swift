@@ -1,10 +1,13 @@
 import ActivationStore
 import Foundation
 import GPT2
+import SAE
 import Sampling
 import Support
 
-/// Streams a corpus through GPT-2 into an activation database: tokenize -> pilot -> main pass -> write.
+/// Streams a corpus through GPT-2 into an activation database: tokenize -> pilot -> main pass -> write. The units
+/// recorded are the MLP neurons, or the latents of the SAEs in `saeDirectories` (one per layer): one source per
+/// database, part of its identity.
 ///
 /// Each phase commits in its own transactions; the main pass checkpoints its sampler state every
 /// `checkpointSeconds`, so after a crash or `kill -9` the same run resumes from the last checkpoint and produces
@@ -20,6 +23,12 @@ public final class Precomputation {
     public var checkpointSeconds = 600.0
     /// The most memory the samplers may take (default: 80% of the machine's RAM); checked before any work.
     public var memoryLimit = Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8)
+    /// SAELens-format SAE directories, at most one per layer: record their latents instead of the neurons.
+    public var saeDirectories: [String] = []
+    /// Overrides the SAEs' own centring (`center_writing_weights`).
+    public var saeCentering: Bool?
+    /// Overrides the default BOS rule: the SAEs' `prepend_bos` (all must agree), off for neurons.
+    public var prependBOS: Bool?
 
     public init(
         modelDirectory: URL, tokenizerDirectory: URL, corpusPath: String, outputPath: String,
@@ -32,10 +41,10 @@ public final class Precomputation {
         self.settings = settings
     }
 
-    /// Memory the samplers hold for `neurons` neurons: each record slot keeps its float16 activations plus about
-    /// 40 bytes of heap entry, and each neuron about 1 KB of statistics and histogram.
-    public static func samplerBytes(_ settings: PrecomputeSettings, neurons: Int) -> Int {
-        neurons * (settings.samples.recordsPerUnit * (2 * settings.excerpter.tokens + 40) + 1_024)
+    /// Memory the samplers hold for `units` units (neurons or latents): each record slot keeps its float16
+    /// activations plus about 40 bytes of heap entry, and each unit about 1 KB of statistics and histogram.
+    public static func samplerBytes(_ settings: PrecomputeSettings, neurons units: Int) -> Int {
+        units * (settings.samples.recordsPerUnit * (2 * settings.excerpter.tokens + 40) + 1_024)
     }
 
     /// What one run works with once its inputs are checked.
@@ -45,6 +54,10 @@ public final class Precomputation {
         var layers: [Int]
         var tokenizer: GPT2Tokenizer
         var identity: ActivationDatabase.Identity
+        /// One per recorded layer for an SAE source; empty for neurons.
+        var saes: [SparseAutoencoder]
+        /// Units per recorded layer.
+        var unitCounts: [Int]
     }
 
     public func run(progress: (ProgressReport) -> Void = { _ in }) throws -> PrecomputeSummary {
@@ -69,18 +82,20 @@ public final class Precomputation {
 
         let model = try GPT2Model(
             directory: modelDirectory, layerCount: (inputs.layers.max() ?? 0) + 1, precision: settings.precision)
+        let reader = UnitReader(
+            model: model, layers: inputs.layers, saes: inputs.saes, prependBOS: inputs.identity.source.prependBOS)
         let layout = ContextLayout(try database.excerptPlacements(), excerpter: settings.excerpter)
-        let pilot = try pilotOnce(database, model, inputs.layers, layout, progress)
+        let pilot = try pilotOnce(database, reader, layout, progress)
         summary.stored.pilotExcerpts = pilot.excerptCount
 
-        var pass = try MainPass(self, database, model, inputs.layers, layout, pilot.estimates)
+        var pass = try MainPass(self, database, reader, layout, pilot.estimates)
         try pass.run(progress)
         summary.stored.tokensInExcerpts = pass.tokensInShard
         summary.stored.shardExcerpts = pass.excerptsInShard
+        summary.stored.reconstruction = reader.readsLatents ? pass.reconstruction : nil
         summary.mainPassTokensPerSecond = pass.tokensPerSecond
 
-        let singleFile = try writeNeurons(
-            database, pass.samplers, neuronCount: inputs.config.neuronCount, summary: &summary.stored, progress)
+        let singleFile = try writeNeurons(database, pass.samplers, summary: &summary.stored, progress)
         summary.leftInWALMode = !singleFile
         summary.databaseBytes = ActivationDatabase.fileSize(outputPath)
         summary.seconds = Date().timeIntervalSince(started)
@@ -96,16 +111,21 @@ public final class Precomputation {
         // hashed, before `--out` is opened and before anything is sized by its config.
         let checkpoint = try GPT2Checkpoint(directory: modelDirectory)
         let config = checkpoint.config
-        let layers = try resolvedLayers(config)
+        let saes = try loadedSAEs(config)
+        let layers = saes.isEmpty ? try resolvedLayers(config) : saes.map(\.config.hook.layer)
         try GPT2Weights.checkShapes(checkpoint, layerCount: (layers.max() ?? 0) + 1)
-        guard settings.excerpter.context <= config.contextLength else {
-            throw PrecomputeError.contextTooLong(tokens: settings.excerpter.context, positions: config.contextLength)
+        let source = try unitSource(saes)
+        let positions = settings.excerpter.context + (source.prependBOS ? 1 : 0)
+        guard positions <= config.contextLength else {
+            throw PrecomputeError.contextTooLong(
+                tokens: settings.excerpter.context, positions: config.contextLength, withBOS: source.prependBOS)
         }
-        let neurons = layers.count * config.neuronCount
-        let samplerBytes = Self.samplerBytes(settings, neurons: neurons)
+        let unitCounts = saes.isEmpty ? layers.map { _ in config.neuronCount } : saes.map(\.config.latentCount)
+        let units = unitCounts.reduce(0, +)
+        let samplerBytes = Self.samplerBytes(settings, neurons: units)
         guard samplerBytes <= memoryLimit else {
             throw PrecomputeError.tooMuchMemory(
-                neededBytes: samplerBytes, allowedBytes: memoryLimit, neurons: neurons,
+                neededBytes: samplerBytes, allowedBytes: memoryLimit, neurons: units,
                 recordsPerNeuron: settings.samples.recordsPerUnit, excerptTokens: settings.excerpter.tokens)
         }
         let tokenizer = try GPT2Tokenizer(directory: tokenizerDirectory)
@@ -116,8 +136,11 @@ public final class Precomputation {
         let identity = ActivationDatabase.Identity(
             settings: settings, modelSHA256: try Self.sha256(files: modelFiles()),
             tokenizerSHA256: try Self.sha256(
-                files: ["vocab.json", "merges.txt"].map { tokenizerDirectory.appendingPathComponent($0) }))
-        return Inputs(corpus: corpus, config: config, layers: layers, tokenizer: tokenizer, identity: identity)
+                files: ["vocab.json", "merges.txt"].map { tokenizerDirectory.appendingPathComponent($0) }),
+            source: source)
+        return Inputs(
+            corpus: corpus, config: config, layers: layers, tokenizer: tokenizer, identity: identity, saes: saes,
+            unitCounts: unitCounts)
     }
 
     /// A database finished earlier: nothing is rewritten (the corpus must still be the one it recorded).

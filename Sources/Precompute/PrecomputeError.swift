@@ -9,7 +9,9 @@ public enum PrecomputeError: LocalizedError, Equatable, Sendable {
     /// A setting out of its range: "`setting` `requirement`".
     case invalidSetting(String, String)
     case layerOutOfRange(layer: Int, layerCount: Int)
-    case contextTooLong(tokens: Int, positions: Int)
+    case contextTooLong(tokens: Int, positions: Int, withBOS: Bool)
+    /// The SAEs cannot be recorded together (two on one layer, a hook out of range, disagreeing BOS, …).
+    case invalidSAE(path: String, reason: String)
     case tokenizerTooLarge(tokens: Int, vocabularySize: Int)
     case tooMuchMemory(neededBytes: Int, allowedBytes: Int, neurons: Int, recordsPerNeuron: Int, excerptTokens: Int)
     case modelFileMissing(path: String)
@@ -33,14 +35,18 @@ public enum PrecomputeError: LocalizedError, Equatable, Sendable {
             return "\(setting) \(requirement)"
         case let .layerOutOfRange(layer, count):
             return "layer \(layer) is out of range: the model has \(count) layers (0–\(count - 1))"
-        case let .contextTooLong(tokens, positions):
-            return "contexts of \(tokens) tokens exceed the model's \(positions) positions"
+        case let .contextTooLong(tokens, positions, withBOS):
+            return withBOS
+                ? "contexts of \(tokens) tokens plus the prepended BOS (\(tokens + 1) positions) exceed the model's \(positions) positions. Hint: --context-tokens (or --excerpt-tokens) of at most \(positions - 1), or --prepend-bos off"
+                : "contexts of \(tokens) tokens exceed the model's \(positions) positions"
+        case let .invalidSAE(path, reason):
+            return "\(path): \(reason)"
         case let .tokenizerTooLarge(tokens, vocabularySize):
             return "the tokenizer has \(tokens) tokens but the model's vocab_size is \(vocabularySize)"
         case let .tooMuchMemory(needed, allowed, neurons, records, tokens):
             return
-                "the samplers would need \(Self.bytes(needed)) of memory (\(neurons) neurons × \(records) records × \(tokens) tokens), "
-                + "more than the \(Self.bytes(allowed)) allowed. Hint: record fewer layers, fewer records per neuron, shorter excerpts, or in shards."
+                "the samplers would need \(Self.bytes(needed)) of memory (\(neurons) units × \(records) records × \(tokens) tokens), "
+                + "more than the \(Self.bytes(allowed)) allowed. Hint: record fewer layers, fewer records per unit, smaller SAEs, shorter excerpts, or in shards."
         case let .modelFileMissing(path):
             return "\(path): model file not found"
         case let .databaseMismatch(path, differences):

@@ -15,6 +15,8 @@ enum ProgressKey {
     static let nextExcerpt = "next_excerpt"
     /// The samplers of one layer at the last checkpoint.
     static func samplers(layer: Int) -> String { "state.\(layer)" }
+    /// The SAEs' reconstruction totals at the last checkpoint (SAE sources only).
+    static let reconstruction = "reconstruction"
 }
 
 extension Precomputation {
@@ -46,31 +48,33 @@ extension Precomputation {
 
     // MARK: Pilot estimates
 
-    func encodePilot(_ pilot: [PilotEstimates]) -> [UInt8] {
+    func encodePilot(_ pilot: Pilot) -> [UInt8] {
         var writer = BinaryWriter()
-        for estimates in pilot {
+        writer.write(pilot.excerptCount)
+        for estimates in pilot.estimates {
             writer.write(estimates.boundaries); writer.write(estimates.histogramLow);
-            writer.write(estimates.histogramHigh)
+            writer.write(estimates.histogramHigh); writer.write(estimates.activatingOnly.map { UInt8($0 ? 1 : 0) })
         }
         return writer.bytes
     }
 
-    func decodePilot(_ bytes: [UInt8], layers: [Int], neurons: Int) throws -> [PilotEstimates] {
+    func decodePilot(_ bytes: [UInt8], units: [Int]) throws -> Pilot {
         var reader = BinaryReader(bytes)
         do {
-            return try layers.map { _ in
-                let estimates = PilotEstimates(
-                    boundaries: try reader.read(QuantileBuckets.count * neurons),
-                    histogramLow: try reader.read(neurons),
-                    histogramHigh: try reader.read(neurons))
+            let excerptCount = try reader.readInt()
+            let estimates = try units.map { n in
+                let boundaries: [Float] = try reader.read(QuantileBuckets.count * n)
+                let low: [Float] = try reader.read(n), high: [Float] = try reader.read(n)
+                let flags: [UInt8] = try reader.read(n)
                 // Histogram bins are computed from these: a NaN or reversed range would trap the conversion.
-                guard estimates.boundaries.allSatisfy({ !$0.isNaN }),
-                    zip(estimates.histogramLow, estimates.histogramHigh).allSatisfy({
-                        $0.isFinite && $1.isFinite && $0 <= $1
-                    })
+                guard excerptCount >= 0, boundaries.allSatisfy({ !$0.isNaN }),
+                    zip(low, high).allSatisfy({ $0.isFinite && $1.isFinite && $0 <= $1 }), flags.allSatisfy({ $0 <= 1 })
                 else { throw BinaryReader.Failure.outOfRange }
-                return estimates
+                return PilotEstimates(
+                    boundaries: boundaries, histogramLow: low, histogramHigh: high,
+                    activatingOnly: flags.map { $0 == 1 })
             }
+            return Pilot(estimates: estimates, excerptCount: excerptCount)
         } catch {
             throw PrecomputeError.corruptResumeState(
                 path: outputPath, reason: "the stored pilot estimates are unreadable")
@@ -79,11 +83,22 @@ extension Precomputation {
 
     // MARK: Main-pass checkpoints
 
-    /// Saves every layer's samplers and the next excerpt in one transaction.
-    func checkpoint(_ database: ActivationDatabase, _ samplers: [LayerSampler], _ layers: [Int], next: Int) throws {
+    /// Saves every layer's samplers, the SAEs' reconstruction totals and the next excerpt in one transaction.
+    func checkpoint(
+        _ database: ActivationDatabase, _ samplers: [LayerSampler], _ layers: [Int],
+        reconstruction: [ReconstructionTotals], next: Int
+    ) throws {
         try database.transaction {
             for (sampler, layer) in zip(samplers, layers) {
                 try database.setProgress(ProgressKey.samplers(layer: layer), sampler.serialize())
+            }
+            if !reconstruction.isEmpty {
+                var writer = BinaryWriter()
+                for totals in reconstruction {
+                    writer.write(totals.tokens); writer.write(totals.nonZeroLatents)
+                    writer.write([totals.squaredError, totals.sumSquares]); writer.write(totals.sums)
+                }
+                try database.setProgress(ProgressKey.reconstruction, writer.bytes)
             }
             var writer = BinaryWriter()
             writer.write(next)
@@ -91,11 +106,32 @@ extension Precomputation {
         }
     }
 
-    /// The next excerpt of the last checkpoint (0 without one), restoring the samplers to their state there.
+    /// The next excerpt of the last checkpoint (0 without one), restoring the samplers and reconstruction totals
+    /// to their state there.
     func restoreCheckpoint(
-        _ database: ActivationDatabase, _ samplers: inout [LayerSampler], _ layers: [Int]
+        _ database: ActivationDatabase, _ samplers: inout [LayerSampler], _ layers: [Int],
+        reconstruction: inout [ReconstructionTotals]
     ) throws -> Int {
         guard let position = try database.progress(ProgressKey.nextExcerpt) else { return 0 }
+        if !reconstruction.isEmpty {
+            guard let bytes = try database.progress(ProgressKey.reconstruction) else {
+                throw PrecomputeError.corruptResumeState(
+                    path: outputPath, reason: "the SAEs' reconstruction totals are missing")
+            }
+            var reader = BinaryReader(bytes)
+            do {
+                for i in reconstruction.indices {
+                    reconstruction[i].tokens = try reader.readInt()
+                    reconstruction[i].nonZeroLatents = try reader.readInt()
+                    let pair: [Double] = try reader.read(2)
+                    (reconstruction[i].squaredError, reconstruction[i].sumSquares) = (pair[0], pair[1])
+                    reconstruction[i].sums = try reader.read(reconstruction[i].sums.count)
+                }
+            } catch {
+                throw PrecomputeError.corruptResumeState(
+                    path: outputPath, reason: "the SAEs' reconstruction totals are unreadable")
+            }
+        }
         var reader = BinaryReader(position)
         guard let next = try? reader.readInt() else {
             throw PrecomputeError.corruptResumeState(path: outputPath, reason: "the resume position is unreadable")

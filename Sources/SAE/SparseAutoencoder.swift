@@ -15,14 +15,16 @@ public struct SparseAutoencoder: Sendable {
     public let config: SAEConfig
     /// Whether inputs are centred before encoding: the config's `center_writing_weights` unless overridden.
     public let centering: Bool
-    let encoderWeight: [Float]  // [d_in, d_sae]
-    let encoderBias: [Float]  // [d_sae]
-    let decoderWeight: [Float]  // [d_sae, d_in]
+    /// The matrix precision of encoder and decoder (the forward pass's `--precision`).
+    public let precision: MatrixPrecision
+    let encoder: DenseLayer  // W_enc [d_in, d_sae], b_enc [d_sae]
+    let decoder: DenseLayer  // W_dec [d_sae, d_in], b_dec [d_in]
     let decoderBias: [Float]  // [d_in]
     let threshold: [Float]?  // [d_sae], jumprelu
 
     /// Loads `directory`; `centering` overrides the config's centring (`--sae-center on|off`).
-    public init(directory: String, centering: Bool? = nil) throws {
+    public init(directory: String, centering: Bool? = nil, precision: MatrixPrecision = .float32) throws {
+        self.precision = precision
         self.directory = directory
         let base = URL(fileURLWithPath: directory)
         config = try SAEConfig(path: base.appendingPathComponent("cfg.json").path)
@@ -46,10 +48,13 @@ public struct SparseAutoencoder: Sendable {
                 throw SAEError.badTensor(path: weightsPath, reason: "\(name): \(error.localizedDescription)")
             }
         }
-        encoderWeight = try tensor("W_enc", [dIn, dSAE])
-        encoderBias = try tensor("b_enc", [dSAE])
-        decoderWeight = try tensor("W_dec", [dSAE, dIn])
+        encoder = DenseLayer(
+            weight: try tensor("W_enc", [dIn, dSAE]), bias: try tensor("b_enc", [dSAE]), inputs: dIn, outputs: dSAE,
+            precision: precision)
         decoderBias = try tensor("b_dec", [dIn])
+        decoder = DenseLayer(
+            weight: try tensor("W_dec", [dSAE, dIn]), bias: decoderBias, inputs: dSAE, outputs: dIn,
+            precision: precision)
         threshold = config.architecture == .jumprelu ? try tensor("threshold", [dSAE]) : nil
     }
 
@@ -81,8 +86,7 @@ public struct SparseAutoencoder: Sendable {
         if config.applyDecoderBiasToInput {
             for r in 0..<rows { for j in 0..<d { shifted[r * d + j] -= decoderBias[j] } }
         }
-        var latents = DenseLayer.apply(
-            shifted, weight: encoderWeight, bias: encoderBias, rows: rows, inputs: d, outputs: n)
+        var latents = encoder.apply(shifted, rows: rows)
         switch config.architecture {
         case .standard:
             for i in latents.indices { latents[i] = max(0, latents[i]) }
@@ -95,22 +99,40 @@ public struct SparseAutoencoder: Sendable {
             }
         case .topk:
             let k = config.k!
-            for r in 0..<rows {
-                let row = latents[(r * n)..<((r + 1) * n)]
-                // The k largest pre-activations (ties to the lower index), ReLU'd; the rest 0.
-                let kept = Set(row.indices.sorted { (row[$0], -$0) > (row[$1], -$1) }.prefix(k))
-                for j in 0..<n { latents[r * n + j] = kept.contains(r * n + j) ? max(0, row[r * n + j]) : 0 }
+            var kept: [Int] = []
+            kept.reserveCapacity(k + 1)
+            latents.withUnsafeMutableBufferPointer { latents in
+                for r in 0..<rows {
+                    let row = latents.baseAddress! + r * n
+                    Self.largest(k, of: row, count: n, into: &kept)
+                    let values = kept.map { max(0, row[$0]) }
+                    for j in 0..<n { row[j] = 0 }
+                    for (j, value) in zip(kept, values) { row[j] = value }
+                }
             }
         }
         return latents
     }
 
+    /// The indices of the k largest of `values` (ties to the lower index, as torch.topk on CPU gives them), by one
+    /// scan that keeps the k best so far sorted: O(n) while few values beat the k-th, never a sort of the row.
+    static func largest(_ k: Int, of values: UnsafePointer<Float>, count n: Int, into kept: inout [Int]) {
+        kept.removeAll(keepingCapacity: true)
+        for j in 0..<n {
+            let x = values[j]
+            // Scanning in index order, a later index enters only by being strictly larger.
+            if kept.count == k, !(x > values[kept[k - 1]]) { continue }
+            var position = kept.count
+            while position > 0 && x > values[kept[position - 1]] { position -= 1 }
+            kept.insert(j, at: position)
+            if kept.count > k { kept.removeLast() }
+        }
+    }
+
     /// Reconstructions [rows, d_in] of latents [rows, d_sae]: f·W_dec + b_dec (in the centred space when
     /// `centering`).
     public func decode(_ latents: [Float], rows: Int) -> [Float] {
-        DenseLayer.apply(
-            latents, weight: decoderWeight, bias: decoderBias, rows: rows, inputs: config.latentCount,
-            outputs: config.inputWidth)
+        decoder.apply(latents, rows: rows)
     }
 
     /// L0 (mean non-zero latents per row) and the fraction of variance of the SAE's input explained by

@@ -20,7 +20,8 @@ public struct LayerSampler: Sendable {
             let range = (part * neuronCount / parts)..<((part + 1) * neuronCount / parts)
             let slice = PilotEstimates(
                 boundaries: Array(pilot.boundaries[(buckets * range.lowerBound)..<(buckets * range.upperBound)]),
-                histogramLow: Array(pilot.histogramLow[range]), histogramHigh: Array(pilot.histogramHigh[range]))
+                histogramLow: Array(pilot.histogramLow[range]), histogramHigh: Array(pilot.histogramHigh[range]),
+                activatingOnly: Array(pilot.activatingOnly[range]))
             return NeuronRangeSampler(
                 layer: layer, neurons: range, rowLength: neuronCount, maxTokens: maxTokens, sizes: sizes,
                 seed: seed, histogramBins: histogramBins, pilot: slice)

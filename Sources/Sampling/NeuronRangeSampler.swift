@@ -1,19 +1,22 @@
 import ActivationStore
 import Support
 
-/// What the pilot pass fixes for a neuron before the main pass: the quantile buckets' boundaries and the
-/// histogram's range.
+/// What the pilot pass fixes for a unit before the main pass: which excerpts its quantile buckets cover, their
+/// boundaries, and the histogram's range.
 public struct PilotEstimates: Sendable {
-    /// [N][QuantileBuckets.count] estimated quantiles `QuantileBuckets.upperEdges` of excerpt maxima.
+    /// [N][QuantileBuckets.count] estimated quantiles `QuantileBuckets.upperEdges` of the population's maxima.
     public var boundaries: [Float]
     /// [N] the histogram's first and last edges.
     public var histogramLow: [Float]
     public var histogramHigh: [Float]
+    /// [N] true where the buckets cover only activating excerpts (maximum > 0): `QuantilePopulation.activating`.
+    public var activatingOnly: [Bool]
 
-    public init(boundaries: [Float], histogramLow: [Float], histogramHigh: [Float]) {
+    public init(boundaries: [Float], histogramLow: [Float], histogramHigh: [Float], activatingOnly: [Bool]? = nil) {
         self.boundaries = boundaries
         self.histogramLow = histogramLow
         self.histogramHigh = histogramHigh
+        self.activatingOnly = activatingOnly ?? [Bool](repeating: false, count: histogramLow.count)
     }
 }
 
@@ -36,6 +39,7 @@ struct NeuronRangeSampler {
     private var minimum: [Float]
     private var maximum: [Float]
     private var positive: [Int64]
+    private var activeExcerpts: [Int64]  // [N]: excerpts whose maximum is > 0
     private var histogram: [Int64]  // [N][bins + 2]
     private var below: [Int64]  // [N][QuantileBuckets.count]: excerpts whose max < each boundary
     private var top: BestKSelection
@@ -69,6 +73,7 @@ struct NeuronRangeSampler {
         minimum = [Float](repeating: .infinity, count: neuronCount)
         maximum = [Float](repeating: -.infinity, count: neuronCount)
         positive = [Int64](repeating: 0, count: neuronCount)
+        activeExcerpts = [Int64](repeating: 0, count: neuronCount)
         histogram = [Int64](repeating: 0, count: neuronCount * (histogramBins + 2))
         below = [Int64](repeating: 0, count: neuronCount * QuantileBuckets.count)
         top = BestKSelection(neuronCount: neuronCount, capacity: sizes.top, maxTokens: maxTokens)
@@ -140,6 +145,7 @@ struct NeuronRangeSampler {
                 positive[i] += Int64(excerptPositive[i])
 
                 let high = excerptMax[i], low = excerptMin[i]
+                if high > 0 { activeExcerpts[i] += 1 }
                 let column = firstNeuron + i
                 if top.admits(i, key: -Double(high), excerpt: id32) {
                     pendingTop.append(
@@ -167,9 +173,11 @@ struct NeuronRangeSampler {
                                 i, key: randomKey, excerpt: id32, maximum: high, minimum: low, length: length)
                         ))
                 }
-                // Bucket j holds maxima in [boundary j-1, boundary j); maxima at or above the last are not bucketed.
+                // Bucket j holds maxima in [boundary j-1, boundary j); maxima at or above the last are not bucketed,
+                // and neither are silent excerpts of a unit whose buckets cover activating ones only.
                 var bucket = buckets
-                for j in (0..<buckets).reversed() where high < pilot.boundaries[buckets * i + j] {
+                let bucketed = !(pilot.activatingOnly[i] && !(high > 0))
+                for j in (0..<buckets).reversed() where bucketed && high < pilot.boundaries[buckets * i + j] {
                     below[buckets * i + j] += 1
                     bucket = j
                 }
@@ -230,6 +238,8 @@ struct NeuronRangeSampler {
         s.sumFourthPowers = sums[4 * i + 3]
         s.min = minimum[i]; s.max = maximum[i]
         s.positiveCount = Int(positive[i])
+        s.activeExcerptCount = Int(activeExcerpts[i])
+        s.quantilePopulation = pilot.activatingOnly[i] ? .activating : .all
         let low = pilot.histogramLow[i], high = pilot.histogramHigh[i]
         s.histogramEdges = (0...histogramBins).map { low + (high - low) * Float($0) / Float(histogramBins) }
         s.histogram = histogram[(i * (histogramBins + 2))..<((i + 1) * (histogramBins + 2))].map { Int($0) }
@@ -264,6 +274,7 @@ struct NeuronRangeSampler {
         var writer = BinaryWriter()
         writer.write(tokenCount); writer.write(excerptCount)
         writer.write(sums); writer.write(minimum); writer.write(maximum); writer.write(positive)
+        writer.write(activeExcerpts)
         writer.write(histogram); writer.write(below)
         top.serialize(into: &writer); bottom.serialize(into: &writer); random.serialize(into: &writer)
         for selection in quantile { selection.serialize(into: &writer) }
@@ -275,7 +286,8 @@ struct NeuronRangeSampler {
         tokenCount = try reader.readInt(); excerptCount = try reader.readInt()
         sums = try reader.read(sums.count); minimum = try reader.read(minimum.count);
         maximum = try reader.read(maximum.count)
-        positive = try reader.read(positive.count); histogram = try reader.read(histogram.count);
+        positive = try reader.read(positive.count); activeExcerpts = try reader.read(activeExcerpts.count)
+        histogram = try reader.read(histogram.count);
         below = try reader.read(below.count)
         try top.restore(from: &reader); try bottom.restore(from: &reader); try random.restore(from: &reader)
         for j in quantile.indices { try quantile[j].restore(from: &reader) }

@@ -25,10 +25,7 @@ struct ActivationsCommand: ParsableCommand {
     var json = false
     @Option(help: "Without --json: how many top neurons to show per token.")
     var top = 5
-    @Option(help: "An SAELens-format SAE directory (cfg.json + sae_weights.safetensors); repeatable.")
-    var sae: [String] = []
-    @Option(help: "Centre the hook vectors before encoding: on, off (default: as each SAE's cfg.json says).")
-    var saeCenter: String?
+    @OptionGroup var saeOptions: SAEOptions
     @Argument(help: "The text to run (omit when --ids is given).")
     var text: String?
 
@@ -37,11 +34,7 @@ struct ActivationsCommand: ParsableCommand {
         guard top > 0 else { throw ValidationError("--top must be positive.") }
         if let layers { _ = try parseLayers(layers) }
         guard singleLayers.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--layer must not be negative.") }
-        guard saeCenter == nil || ["on", "off"].contains(saeCenter!) else {
-            throw ValidationError("--sae-center must be on or off.")
-        }
-        guard saeCenter == nil || !sae.isEmpty else { throw ValidationError("--sae-center needs --sae.") }
-        guard sae.isEmpty || (layers == nil && singleLayers.isEmpty) else {
+        guard saeOptions.sae.isEmpty || (layers == nil && singleLayers.isEmpty) else {
             throw ValidationError("--sae reads each SAE's own hook point; leave out --layers.")
         }
     }
@@ -72,7 +65,7 @@ struct ActivationsCommand: ParsableCommand {
                 tokenIDs = tokenizer.encode(text ?? "")
                 tokens = try tokenizer.tokenStrings(tokenIDs)
             }
-            if !sae.isEmpty {
+            if !saeOptions.sae.isEmpty {
                 try runSAEs(tokenIDs, tokens)
                 return
             }
@@ -130,7 +123,7 @@ struct ActivationsCommand: ParsableCommand {
 
     /// Each SAE's latents at its hook point, with L0 and the variance of its input that decode(encode(x)) explains.
     private func runSAEs(_ tokenIDs: [Int], _ tokens: [String]?) throws {
-        let saes = try sae.map { try SparseAutoencoder(directory: $0, centering: saeCenter.map { $0 == "on" }) }
+        let saes = try saeOptions.sae.map { try SparseAutoencoder(directory: $0, centering: saeOptions.centering) }
         for hook in Dictionary(grouping: saes, by: \.config.hook) where hook.value.count > 1 {
             throw ValidationError("two --sae read \(hook.key); give each hook one SAE.")
         }

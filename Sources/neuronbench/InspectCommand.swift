@@ -2,16 +2,17 @@ import ActivationStore
 import ArgumentParser
 import Foundation
 
-/// `neuronbench inspect`: one neuron's statistics and records, read from a database.
+/// `neuronbench inspect`: one unit's (neuron's or SAE latent's) statistics and records, read from a database.
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "inspect", abstract: "Show a neuron's statistics and records from an activation database.")
+        commandName: "inspect",
+        abstract: "Show a neuron's (or SAE latent's) statistics and records from an activation database.")
 
     @Option(help: "The activation database.")
     var db: String?
     @Argument(help: .hidden)
     var positionalDatabase: String?
-    @Option(help: "The neuron, as LAYER:INDEX.")
+    @Option(help: "The unit, as LAYER:INDEX (a neuron, or a latent of the layer's SAE).")
     var neuron: String
     @Flag(help: "Print every record as JSON.")
     var json = false
@@ -36,6 +37,8 @@ struct InspectCommand: ParsableCommand {
         let skewness, kurtosis: Double?
         let min, max: Double
         let fraction_positive: Double
+        let active_excerpt_count: Int?
+        let quantile_population: String
         let histogram_edges: [Double]
         let histogram: [Int]
         let quantile_boundaries: [Double]
@@ -45,7 +48,10 @@ struct InspectCommand: ParsableCommand {
     struct RecordsJSON: Encodable {
         let top, random: [RecordJSON]; let quantiles: [[RecordJSON]]; let bottom: [RecordJSON]
     }
-    struct OutputJSON: Encodable { let layer, neuron: Int; let stats: StatsJSON; let records: RecordsJSON }
+    /// `source` is `UnitSource.Kind`'s name ("neurons", "sae_latents"); `hook` is where the unit's values are read.
+    struct OutputJSON: Encodable {
+        let layer, neuron: Int; let source, hook: String; let stats: StatsJSON; let records: RecordsJSON
+    }
 
     func validate() throws {
         guard NeuronID(neuron) != nil else { throw ValidationError("--neuron must look like 3:1024.") }
@@ -64,6 +70,8 @@ struct InspectCommand: ParsableCommand {
             let store = try ActivationDatabase.openForReading(path: database, allowIncomplete: allowIncomplete)
             if try store.journalMode() == "wal" { warn(walNote(database)) }
             let data = try store.neuron(id)
+            let source = try store.source()
+            let sae = source.sae(layer: id.layer)
             let vocabulary = try store.tokenStrings()
             func record(_ r: StoredRecord) throws -> RecordJSON {
                 guard let excerpt = try store.excerpt(r.excerptID) else {
@@ -78,11 +86,13 @@ struct InspectCommand: ParsableCommand {
             }
             let s = data.statistics
             let output = OutputJSON(
-                layer: id.layer, neuron: id.neuron,
+                layer: id.layer, neuron: id.neuron, source: source.kind.rawValue,
+                hook: sae?.hook ?? "blocks.\(id.layer).mlp.hook_post",
                 stats: StatsJSON(
                     token_count: s.tokenCount, excerpt_count: s.excerptCount, mean: s.mean, variance: s.variance,
                     skewness: s.skewness.isFinite ? s.skewness : nil, kurtosis: s.kurtosis.isFinite ? s.kurtosis : nil,
                     min: Double(s.min), max: Double(s.max), fraction_positive: s.fractionPositive,
+                    active_excerpt_count: s.activeExcerptCount, quantile_population: s.quantilePopulation.rawValue,
                     histogram_edges: s.histogramEdges.map(Double.init), histogram: s.histogram,
                     quantile_boundaries: s.quantileBoundaries.map(Double.init),
                     excerpts_below_boundaries: s.excerptsBelowBoundaries),
@@ -95,20 +105,33 @@ struct InspectCommand: ParsableCommand {
             if json {
                 try printJSON(output)
             } else {
-                printText(output)
+                let reconstruction = try store.summary()?.reconstruction?.first { $0.layer == id.layer }
+                printText(output, source: source, reconstruction: reconstruction)
             }
         }
     }
 
-    private func printText(_ o: OutputJSON) {
+    private func printText(_ o: OutputJSON, source: UnitSource, reconstruction: ReconstructionTotals?) {
         let s = o.stats
         let colour = isatty(STDOUT_FILENO) == 1
         func f(_ x: Double?) -> String { x.map { String(format: "%.4g", $0) } ?? "n/a" }
-        print("neuron \(o.layer):\(o.neuron)  tokens \(s.token_count)  excerpts \(s.excerpt_count)")
-        print("  mean \(f(s.mean))  variance \(f(s.variance))  skewness \(f(s.skewness))  kurtosis \(f(s.kurtosis))")
-        print("  min \(f(s.min))  max \(f(s.max))  fraction > 0: \(f(s.fraction_positive))")
+        let sae = source.sae(layer: o.layer)
         print(
-            "  excerpt-max quantiles \(QuantileBuckets.upperEdges.map { "\($0)" }.joined(separator: "/")): "
+            "\(sae == nil ? "neuron" : "latent") \(o.layer):\(o.neuron) of \(sae?.description ?? o.hook)"
+                + (source.prependBOS ? ", BOS prepended" : "")
+                + "  tokens \(s.token_count)  excerpts \(s.excerpt_count)")
+        if let reconstruction {
+            print(
+                "  the layer's SAE over this database's tokens: L0 \(String(format: "%.2f", reconstruction.l0)), variance explained \(String(format: "%.4f", reconstruction.varianceExplained))"
+            )
+        }
+        print("  mean \(f(s.mean))  variance \(f(s.variance))  skewness \(f(s.skewness))  kurtosis \(f(s.kurtosis))")
+        print(
+            "  min \(f(s.min))  max \(f(s.max))  firing frequency (fraction of tokens > 0): \(f(s.fraction_positive))"
+                + (s.active_excerpt_count.map { "  active excerpts: \($0)" } ?? ""))
+        print(
+            "  excerpt-max quantiles \(QuantileBuckets.upperEdges.map { "\($0)" }.joined(separator: "/")) of "
+                + (s.quantile_population == "all" ? "all excerpts" : "activating excerpts (max > 0)") + ": "
                 + s.quantile_boundaries.map { f($0) }.joined(separator: " / "))
         let scale = max(s.max, 1e-6)
         func show(_ title: String, _ records: [RecordJSON]) {

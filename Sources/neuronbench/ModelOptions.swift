@@ -39,3 +39,21 @@ struct PrecisionOption: ParsableArguments {
         })
     var precision: MatrixPrecision = .float32
 }
+
+/// `--sae DIR` (repeatable) and `--sae-center on|off`, for the commands that read SAE latents.
+struct SAEOptions: ParsableArguments {
+    @Option(help: "An SAELens-format SAE directory (cfg.json + sae_weights.safetensors); repeatable.")
+    var sae: [String] = []
+    @Option(help: "Centre the hook vectors before encoding: on, off (default: as each SAE's cfg.json says).")
+    var saeCenter: String?
+
+    /// The centring override: nil to follow each SAE's cfg.json.
+    var centering: Bool? { saeCenter.map { $0 == "on" } }
+
+    func validate() throws {
+        guard saeCenter == nil || ["on", "off"].contains(saeCenter!) else {
+            throw ValidationError("--sae-center must be on or off.")
+        }
+        guard saeCenter == nil || !sae.isEmpty else { throw ValidationError("--sae-center needs --sae.") }
+    }
+}

@@ -8,14 +8,22 @@ import Precompute
 struct PrecomputeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "precompute",
-        abstract: "Record every MLP neuron's top, random, quantile and bottom excerpts into one SQLite database.",
+        abstract:
+            "Record every MLP neuron's (or SAE latent's) top, random, quantile and bottom excerpts into one SQLite database.",
         discussion: """
             Resumable: after an interruption (even kill -9), run the same command again. A database made with other \
-            settings, model, tokenizer or corpus is refused. Schema: Schemas/activations.md.
+            settings, model, tokenizer, corpus or units (neurons, or which SAEs) is refused. With --sae, the latents of \
+            each SAE (one per layer) are recorded instead of the neurons. Schema: Schemas/activations.md.
             """)
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var precision: PrecisionOption
+    @OptionGroup var saeOptions: SAEOptions
+    @Option(
+        help:
+            "Read each context after GPT-2's <|endoftext|>: on, off (default: as the SAEs' prepend_bos says; off for neurons). Its position is never recorded."
+    )
+    var prependBos: String?
     @Option(
         help: "A directory of .txt files, a .txt file, or a .jsonl / .jsonl.gz file with a \"text\" field per line.")
     var corpus: String
@@ -45,8 +53,11 @@ struct PrecomputeCommand: ParsableCommand {
     var randomK = 50
     @Option(help: "Records per quantile bucket per neuron.")
     var quantileK = 10
-    @Option(help: "Bottom records per neuron (by excerpt minimum).")
-    var bottomK = 50
+    @Option(
+        help:
+            "Bottom records per unit (by excerpt minimum; default: 50 for neurons, 0 for SAE latents, which are never negative)."
+    )
+    var bottomK: Int?
     @Option(
         help:
             "At most this many excerpts (and at most 1/16 of them) in the pilot pass that estimates quantile boundaries."
@@ -79,7 +90,13 @@ struct PrecomputeCommand: ParsableCommand {
             throw ValidationError(
                 "--context-tokens must be a positive multiple of --excerpt-tokens (\(excerptTokens)).")
         }
-        guard [topK, randomK, quantileK, bottomK].allSatisfy({ $0 >= 0 }) else {
+        guard prependBos == nil || ["on", "off"].contains(prependBos!) else {
+            throw ValidationError("--prepend-bos must be on or off.")
+        }
+        guard saeOptions.sae.isEmpty || layers == nil else {
+            throw ValidationError("--sae records each SAE's own layer; leave out --layers.")
+        }
+        guard [topK, randomK, quantileK, bottomK ?? 0].allSatisfy({ $0 >= 0 }) else {
             throw ValidationError("--top-k, --random-k, --quantile-k and --bottom-k cannot be negative.")
         }
         guard pilotExcerpts > 0 else { throw ValidationError("--pilot-excerpts must be positive.") }
@@ -97,7 +114,9 @@ struct PrecomputeCommand: ParsableCommand {
             var settings = PrecomputeSettings()
             settings.excerpter = Excerpter(
                 tokens: excerptTokens, minimumTokens: minExcerptTokens, contextTokens: contextTokens)
-            settings.samples = SampleSizes(top: topK, random: randomK, perQuantileBucket: quantileK, bottom: bottomK)
+            settings.samples = SampleSizes(
+                top: topK, random: randomK, perQuantileBucket: quantileK,
+                bottom: bottomK ?? (saeOptions.sae.isEmpty ? 50 : 0))
             settings.pilotExcerpts = pilotExcerpts
             settings.histogramBins = histogramBins
             settings.seed = seed
@@ -111,6 +130,9 @@ struct PrecomputeCommand: ParsableCommand {
                 corpusPath: corpus, outputPath: out, settings: settings)
             run.batchSize = batch ?? max(1, 2_048 / settings.excerpter.context)
             run.checkpointSeconds = checkpointSeconds
+            run.saeDirectories = saeOptions.sae
+            run.saeCentering = saeOptions.centering
+            run.prependBOS = prependBos.map { $0 == "on" }
             if let maxMemoryGb { run.memoryLimit = Int(maxMemoryGb * 1e9) }
             let display = ProgressDisplay()
             let summary = try run.run(progress: display.report)
@@ -128,7 +150,9 @@ func parseShard(_ text: String) throws -> (Int, Int) {
     return (index, count)
 }
 
-func printSummary(_ summary: PrecomputeSummary, path: String, precision: MatrixPrecision? = nil) {
+func printSummary(
+    _ summary: PrecomputeSummary, path: String, precision: MatrixPrecision? = nil, source: UnitSource? = nil
+) {
     let s = summary.stored
     let issues = s.corpusIssues
     var lines = [
@@ -142,13 +166,28 @@ func printSummary(_ summary: PrecomputeSummary, path: String, precision: MatrixP
     lines += [
         "  this run: \(s.shardExcerpts.formatted()) excerpts, \(s.tokensInExcerpts.formatted()) tokens, layers \(s.layers.map(String.init).joined(separator: ",")), pilot of \(s.pilotExcerpts) excerpts"
             + (precision.map { ", \($0.rawValue) projections" } ?? ""),
-        "  stored: \(s.neurons.formatted()) neurons, \(s.records.formatted()) records, \(String(format: "%.1f", s.bytesPerRecord)) bytes of compressed activations per record, database \(String(format: "%.1f", Double(summary.databaseBytes) / 1e6)) MB",
+        "  units: \((source ?? (try? ActivationDatabase.openForReading(path: path, allowIncomplete: true).source()) ?? .neurons).description)",
+        "  stored: \(s.neurons.formatted()) units, \(s.records.formatted()) records, \(String(format: "%.1f", s.bytesPerRecord)) bytes of compressed activations per record, database \(String(format: "%.1f", Double(summary.databaseBytes) / 1e6)) MB",
     ]
     if s.boundaryErrorMedian.count == QuantileBuckets.count {
         lines.append(
             "  quantile boundary error |true quantile - target| for q = \(QuantileBuckets.upperEdges.map { "\($0)" }.joined(separator: "/")): median "
                 + s.boundaryErrorMedian.map { String(format: "%.4f", $0) }.joined(separator: "/") + ", max "
                 + s.boundaryErrorMax.map { String(format: "%.4f", $0) }.joined(separator: "/"))
+    }
+    for (name, census) in [("dead (never > 0)", s.dead), ("dense (> 0 on more than half of the tokens)", s.dense)] {
+        guard let census else { continue }
+        lines.append(
+            "  \(name): \(census.count.formatted()) units"
+                + (census.examples.isEmpty
+                    ? ""
+                    : " (\(census.examples.joined(separator: ", "))\(census.count > census.examples.count ? ", …" : ""))")
+        )
+    }
+    for totals in s.reconstruction ?? [] {
+        lines.append(
+            "  SAE of layer \(totals.layer) over \(totals.tokens.formatted()) tokens: L0 \(String(format: "%.2f", totals.l0)), variance explained \(String(format: "%.4f", totals.varianceExplained))"
+        )
     }
     if summary.leftInWALMode { lines.append("  note: " + walNote(path)) }
     if summary.seconds > 0 {

@@ -8,20 +8,25 @@ extension ActivationDatabase {
     /// The keys of the metadata table (Schemas/activations.md).
     enum MetadataKey: String {
         case schemaVersion = "schema_version", status, tool, model, modelSHA256 = "model_sha256"
-        case tokenizerSHA256 = "tokenizer_sha256", corpus, settings, summary
+        case tokenizerSHA256 = "tokenizer_sha256", corpus, settings, summary, source
     }
 
-    /// What makes two databases comparable for resume and merge: the settings and the SHA-256 of every model and
-    /// tokenizer file ({file name: hex digest}).
+    /// What makes two databases comparable for resume and merge: the settings, the SHA-256 of every model and
+    /// tokenizer file ({file name: hex digest}) and the unit source (without where its SAE files lay).
     public struct Identity: Equatable, Sendable {
         public var settings: PrecomputeSettings
         public var modelSHA256: [String: String]
         public var tokenizerSHA256: [String: String]
+        public var source: UnitSource
 
-        public init(settings: PrecomputeSettings, modelSHA256: [String: String], tokenizerSHA256: [String: String]) {
+        public init(
+            settings: PrecomputeSettings, modelSHA256: [String: String], tokenizerSHA256: [String: String],
+            source: UnitSource = .neurons
+        ) {
             self.settings = settings
             self.modelSHA256 = modelSHA256
             self.tokenizerSHA256 = tokenizerSHA256
+            self.source = source
         }
 
         /// "what: stored …, now …" for each part that differs from `other`.
@@ -36,6 +41,7 @@ extension ActivationDatabase {
             compare("model_sha256", modelSHA256, stored.modelSHA256)
             compare("settings", settings, stored.settings)
             compare("tokenizer_sha256", tokenizerSHA256, stored.tokenizerSHA256)
+            compare("source", source.identity, stored.source.identity)
             return differences
         }
 
@@ -46,10 +52,14 @@ extension ActivationDatabase {
         guard let settings = try settings() else { return nil }
         return Identity(
             settings: settings, modelSHA256: try value([String: String].self, .modelSHA256) ?? [:],
-            tokenizerSHA256: try value([String: String].self, .tokenizerSHA256) ?? [:])
+            tokenizerSHA256: try value([String: String].self, .tokenizerSHA256) ?? [:], source: try source())
     }
 
+    /// The database's units (`.neurons` for a schema-version-1 database, which has no "source").
+    public func source() throws -> UnitSource { try value(UnitSource.self, .source) ?? .neurons }
+
     public func setIdentity(_ identity: Identity) throws {
+        try setValue(identity.source, .source)
         try setValue(identity.settings, .settings)
         try setValue(identity.modelSHA256, .modelSHA256)
         try setValue(identity.tokenizerSHA256, .tokenizerSHA256)
@@ -64,6 +74,9 @@ extension ActivationDatabase {
             hasher.update(Data([0]))
         }
         hasher.update(Data((try corpus()?.sha256 ?? "").utf8))
+        // Neuron databases keep the fingerprint they had before sources existed.
+        let source = try source()
+        if source != .neurons { hasher.update(Data(try Self.json(source.identity).utf8)) }
         return hasher.finalize()
     }
 
@@ -77,10 +90,10 @@ extension ActivationDatabase {
     public func model() throws -> StoredModel? { try value(StoredModel.self, .model) }
     public func setModel(_ model: StoredModel) throws { try setValue(model, .model) }
 
-    /// Copies tool, model, identity and corpus from another database (a merge's output from its first shard),
+    /// Copies tool, model, identity (source included) and corpus from another database (a merge's output from its first shard),
     /// with `settings` in place of the stored ones.
     public func copyDescription(from other: ActivationDatabase, settings: PrecomputeSettings) throws {
-        for key in [MetadataKey.tool, .model, .modelSHA256, .tokenizerSHA256, .corpus] {
+        for key in [MetadataKey.tool, .model, .modelSHA256, .tokenizerSHA256, .corpus, .source] {
             if let text = try other.metadataText(key) { try setMetadataText(key, text) }
         }
         try setValue(settings, .settings)
