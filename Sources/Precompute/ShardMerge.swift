@@ -2,7 +2,8 @@ import ActivationStore
 import Foundation
 import Support
 
-/// Combines the databases of `--shard 0/N … N-1/N` into the database a single run would have written.
+/// Combines the databases of `--shard 0/N … N-1/N` (of one unit source) into the database a single run would have
+/// written.
 ///
 /// Every selection is "the k best by (key, excerpt id)" and shards see disjoint excerpts, so the k best of the
 /// union of the shards' selections is the single run's selection: the records are identical. Counts, minima,
@@ -34,6 +35,10 @@ public enum ShardMerge {
             }
             guard identity.modelSHA256 == first.modelSHA256, identity.tokenizerSHA256 == first.tokenizerSHA256 else {
                 throw PrecomputeError.cannotMerge("\(path) differs from \(inputs[0]) in its model or tokenizer files")
+            }
+            guard identity.source.identity == first.source.identity else {
+                throw PrecomputeError.cannotMerge(
+                    "\(path) records other units than \(inputs[0]) (\(identity.source) vs \(first.source))")
             }
         }
         // The corpus may sit at another path on each machine: its content is what must agree.
@@ -94,6 +99,15 @@ public enum ShardMerge {
         merged.shardCount = 1
         let database = try ActivationDatabase.openForWriting(path: temporary)
         summary.stored = try shards[0].summary() ?? DatabaseSummary()
+        // The SAEs' reconstruction sums add up over the shards' disjoint tokens.
+        if var totals = summary.stored.reconstruction {
+            for shard in shards.dropFirst() {
+                for (i, other) in (try shard.summary()?.reconstruction ?? []).enumerated() where i < totals.count {
+                    totals[i].merge(other)
+                }
+            }
+            summary.stored.reconstruction = totals
+        }
         summary.stoppedAtMaxTokens = corpora[0]?.stoppedAtMaxTokens ?? false
         // Vocabulary, documents and excerpts are the same in every shard: copied from the first.
         try database.copyCorpus(fromDatabaseAt: inputs[0])

@@ -146,13 +146,14 @@ final class CraftedDatabaseTests: XCTestCase {
         }
     }
 
-    /// Layer 0's pilot: every histogram low becomes NaN (arrays: u64 count, then the values; boundaries, lows, highs).
+    /// Layer 0's pilot: every histogram low becomes NaN (arrays: u64 count, then the values; the pilot's excerpt
+    /// count, then per layer boundaries, lows, highs, population flags).
     private static let pilotNaN = """
         import sqlite3, struct, sys
         c = sqlite3.connect(sys.argv[1])
         blob = bytearray(c.execute("SELECT value FROM progress WHERE key = 'pilot'").fetchone()[0])
-        (n,) = struct.unpack_from('<Q', blob, 0)
-        at = 8 + 4 * n
+        (n,) = struct.unpack_from('<Q', blob, 16)
+        at = 16 + 8 + 4 * n
         (lows,) = struct.unpack_from('<Q', blob, at)
         for i in range(lows):
             struct.pack_into('<f', blob, at + 8 + 4 * i, float('nan'))
@@ -162,7 +163,7 @@ final class CraftedDatabaseTests: XCTestCase {
 
     /// Layer 0's first sampler part: the first entry of the top selection's `field` set to `value`. The part is
     /// NeuronRangeSampler.serialize's arrays (u64 count, then values): tokenCount, excerptCount, sums, minimum,
-    /// maximum, positive, histogram, below, then the top BestKSelection's count, worstKey, worstID, keys,
+    /// maximum, positive, activeExcerpts, histogram, below, then the top BestKSelection's count, worstKey, worstID, keys,
     /// excerptIDs, maxima, minima, lengths, slots, activations.
     private static func samplerField(field: String, value: Int) -> String {
         """
@@ -170,9 +171,10 @@ final class CraftedDatabaseTests: XCTestCase {
         c = sqlite3.connect(sys.argv[1])
         blob = bytearray(c.execute("SELECT value FROM progress WHERE key = 'state.0'").fetchone()[0])
         at = 8 + 8 + 8  # the part's length (an array of one Int64), then the part's byte array's count
-        names = ['tokenCount', 'excerptCount', 'sums', 'minimum', 'maximum', 'positive', 'histogram', 'below',
-                 'count', 'worstKey', 'worstID', 'keys', 'excerptIDs', 'maxima', 'minima', 'lengths', 'slots']
-        strides = [8, 8, 8, 4, 4, 8, 8, 8, 4, 8, 4, 8, 4, 4, 4, 4, 4]
+        names = ['tokenCount', 'excerptCount', 'sums', 'minimum', 'maximum', 'positive', 'activeExcerpts',
+                 'histogram', 'below', 'count', 'worstKey', 'worstID', 'keys', 'excerptIDs', 'maxima', 'minima',
+                 'lengths', 'slots']
+        strides = [8, 8, 8, 4, 4, 8, 8, 8, 8, 4, 8, 4, 8, 4, 4, 4, 4, 4]
         for name, stride in zip(names, strides):
             (n,) = struct.unpack_from('<Q', blob, at)
             if name == '\(field)':

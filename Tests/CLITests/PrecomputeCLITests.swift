@@ -194,7 +194,7 @@ final class PrecomputeCLITests: XCTestCase {
         ])
         XCTAssertEqual(tooBig.status, 1)
         for fragment in [
-            "the samplers would need 2 MB", "64 neurons × 190 records × 64 tokens", "more than the 1 MB allowed",
+            "the samplers would need 2 MB", "64 units × 190 records × 64 tokens", "more than the 1 MB allowed",
             "--layers",
         ] {
             XCTAssertTrue(tooBig.stderr.contains(fragment), "\(fragment) not in \(tooBig.stderr)")

@@ -428,43 +428,4 @@ final class PrecomputeEndToEndTests: XCTestCase {
     // MARK: Helpers
 
     /// A metadata value as stored, read with SQL (independently of the store's typed accessors).
-    func metadataText(_ path: String, _ key: String) throws -> String {
-        try XCTUnwrap(
-            try SQLiteDatabase(path: path, readOnly: true).query(
-                "SELECT value FROM metadata WHERE key = ?", [.text(key)]
-            ) { $0.string(0) }.first)
-    }
-
-    func dump(_ path: String, _ table: String) throws -> [String] {
-        let database = try SQLiteDatabase(path: path, readOnly: true)
-        let columns = try database.query("SELECT name FROM pragma_table_info(?)", [.text(table)]) { $0.string(0) }
-        let row = columns.map { "quote(\"\($0)\")" }.joined(separator: " || ',' || ")
-        return try database.query("SELECT \(row) FROM \(table) ORDER BY 1") { $0.string(0) }
-    }
-
-    func assertSameNeurons(
-        _ a: String, _ b: String, exactStatistics: Bool, file: StaticString = #filePath, line: UInt = #line
-    ) throws {
-        let first = try ActivationDatabase.openForReading(path: a),
-            second = try ActivationDatabase.openForReading(path: b)
-        XCTAssertEqual(try first.neuronIDs(), try second.neuronIDs(), file: file, line: line)
-        for id in try first.neuronIDs() {
-            let x = try first.neuron(id), y = try second.neuron(id)
-            XCTAssertEqual(x.records, y.records, "\(id)", file: file, line: line)
-            if exactStatistics {
-                XCTAssertEqual(x.statistics, y.statistics, "\(id)", file: file, line: line)
-            } else {
-                var s = x.statistics, t = y.statistics
-                for (u, v) in [
-                    (s.sum, t.sum), (s.sumSquares, t.sumSquares), (s.sumCubes, t.sumCubes),
-                    (s.sumFourthPowers, t.sumFourthPowers),
-                ] {
-                    XCTAssertEqual(u, v, accuracy: 1e-9 * max(1, abs(u)), "\(id)", file: file, line: line)
-                }
-                s.sum = 0; s.sumSquares = 0; s.sumCubes = 0; s.sumFourthPowers = 0
-                t.sum = 0; t.sumSquares = 0; t.sumCubes = 0; t.sumFourthPowers = 0
-                XCTAssertEqual(s, t, "counts, extremes, histogram and boundaries of \(id)", file: file, line: line)
-            }
-        }
-    }
 }
