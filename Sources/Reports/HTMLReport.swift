@@ -192,8 +192,9 @@ struct PageBuilder {
             corpus =
                 "path \(stored.path), documents \(stored.documents), tokens \(stored.tokensInExcerpts) in \(stored.excerpts) excerpts"
         }
+        let units = (try? database.source().description) ?? "–"
         let items: [(String, String)] = [
-            ("run", run.directory), ("database", databasePath), ("model", model), ("corpus", corpus),
+            ("run", run.directory), ("database", databasePath), ("model", model), ("units", units), ("corpus", corpus),
             ("neurons", "\(neurons.count)"), ("explainers", manifest.explainers.joined(separator: ", ")),
             ("scorers", manifest.scorers.joined(separator: ", ")), ("calibration", manifest.calibration.rawValue),
             (

@@ -55,6 +55,7 @@ struct EvaluateCommand: AsyncParsableCommand {
                 scorers: scorers.map(\.name), settings: settings, seed: options.seed,
                 tool: "neuronbench \(NeuronbenchVersion.current)")
             manifest.databaseFingerprint = try reader.database.fingerprint()
+            manifest.units = try reader.database.source().description
             if let client { manifest.llm = try await recordLLMUsage(client, neurons: selected.count, writer: writer) }
             // A run in which nothing could be scored (a wrong database, an LLM outage) is a failure: it is not put
             // in place, so an earlier run in `--out` stays as it was.

@@ -8,6 +8,9 @@ public struct RunManifest: Codable, Equatable, Sendable {
     /// `ActivationDatabase.fingerprint()` of that database, checked by readers that open it again (absent in
     /// older runs).
     public var databaseFingerprint: String?
+    /// What the database's units are (`UnitSource.description`: MLP neurons, or which SAEs' latents); absent in
+    /// older runs.
+    public var units: String?
     /// The neuron selection as given ("all" when none).
     public var neurons: String
     public var explainers: [String]
@@ -64,7 +67,7 @@ public struct RunManifest: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case database, neurons, explainers, scorers, simulators, examples, calibration
+        case database, units, neurons, explainers, scorers, simulators, examples, calibration
         case explainRecords = "explain_records"
         case scoreTopRecords = "score_top_records", scoreRandomRecords = "score_random_records", seed, tool, complete
         case neuronsEvaluated = "neurons_evaluated", databaseFingerprint = "database_fingerprint"
@@ -106,6 +109,7 @@ public struct RunManifest: Codable, Equatable, Sendable {
         complete = try c.decodeIfPresent(Bool.self, forKey: .complete) ?? false
         neuronsEvaluated = try c.decodeIfPresent(Int.self, forKey: .neuronsEvaluated) ?? 0
         databaseFingerprint = try c.decodeIfPresent(String.self, forKey: .databaseFingerprint)
+        units = try c.decodeIfPresent(String.self, forKey: .units)
         let l = try decoder.container(keyedBy: LLMUsage.CodingKeys.self)
         llm = l.contains(.model) ? try LLMUsage(from: decoder) : nil
     }
@@ -113,6 +117,7 @@ public struct RunManifest: Codable, Equatable, Sendable {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(database, forKey: .database)
+        try c.encodeIfPresent(units, forKey: .units)
         try c.encode(neurons, forKey: .neurons)
         try c.encode(explainers, forKey: .explainers)
         try c.encode(scorers, forKey: .scorers)
