@@ -14,6 +14,11 @@ extension Precomputation {
         let started = Date()
         try database.beginFinalWrite()
         try database.transaction {
+            // The checkpoints go first, so that the records reuse their pages: a checkpoint is as large as the
+            // samplers (8 GB for twelve 24,576-latent SAEs), and records appended after it would leave that much
+            // free space in the middle of the file for the final vacuum to move every later page across (measured:
+            // BENCHMARKS.md). A crash before the commit rolls the deletion back with everything else.
+            try database.clearProgress()
             for (index, sampler) in samplers.enumerated() {
                 try NeuronWriter.write(sampler, neuronCount: sampler.neuronCount, to: database)
                 progress(
@@ -23,7 +28,6 @@ extension Precomputation {
             }
             summary.addStoredCounts(try database.storedCounts())
             try database.setSummary(summary)
-            try database.clearProgress()
             try database.markComplete()
         }
         // The records are committed: an open reader can only delay the switch to one file, never fail the run.

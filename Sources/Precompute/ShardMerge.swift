@@ -167,6 +167,7 @@ public enum ShardMerge {
         var statistics = parts[0].statistics
         for part in parts.dropFirst() {
             guard part.statistics.quantileBoundaries == statistics.quantileBoundaries,
+                part.statistics.quantilePopulation == statistics.quantilePopulation,
                 part.statistics.histogramEdges == statistics.histogramEdges
             else {
                 throw PrecomputeError.cannotMerge(

@@ -27,8 +27,9 @@ final class LatentSourceTests: XCTestCase {
     }
 
     func precompute(
-        _ settings: PrecomputeSettings = settings(), saes: [String] = pair, prependBOS: Bool? = nil, batch: Int = 16,
-        into directory: URL, name: String = "latents.db"
+        _ settings: PrecomputeSettings = settings(), saes: [String] = pair, prependBOS: Bool? = nil,
+        centering: Bool? = nil, memoryLimit: Int? = nil, batch: Int = 16, into directory: URL,
+        name: String = "latents.db"
     ) throws -> (String, PrecomputeSummary) {
         let path = directory.appendingPathComponent(name).path
         let run = Precomputation(
@@ -37,6 +38,8 @@ final class LatentSourceTests: XCTestCase {
         run.batchSize = batch
         run.saeDirectories = saes
         run.prependBOS = prependBOS
+        run.saeCentering = centering
+        if let memoryLimit { run.memoryLimit = memoryLimit }
         return (path, try run.run())
     }
 
@@ -210,6 +213,8 @@ final class LatentSourceTests: XCTestCase {
             contains: [latents, "source: stored"])
         XCTAssertThrowsMessage(
             try precompute(prependBOS: false, into: directory), contains: [latents, "\"prepend_bos\":false"])
+        XCTAssertThrowsMessage(
+            try precompute(centering: true, into: directory), contains: [latents, "\"centred\":true"])
 
         // Shards of different sources do not merge.
         var shard = neuronSettings
@@ -247,7 +252,13 @@ final class LatentSourceTests: XCTestCase {
         layered.layers = [0]
         XCTAssertThrowsMessage(
             try precompute(layered, into: directory, name: "layers.db"), contains: ["cannot be given with SAEs"])
-        for name in ["two.db", "bos.db", "long.db", "layers.db"] {
+        // The memory check counts latents: 40 + 48 units × 30 records × (32 float16 + 40 bytes) + 1 KB each.
+        let needed = Precomputation.samplerBytes(Self.settings(), neurons: 88)
+        XCTAssertEqual(needed, 88 * (30 * (2 * 32 + 40) + 1_024))
+        XCTAssertThrowsMessage(
+            try precompute(memoryLimit: needed - 1, into: directory, name: "memory.db"),
+            contains: ["88 units × 30 records × 32 tokens"])
+        for name in ["two.db", "bos.db", "long.db", "layers.db", "memory.db"] {
             XCTAssertFalse(
                 FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path),
                 "\(name): refused before anything is written")
@@ -277,6 +288,26 @@ final class LatentSourceTests: XCTestCase {
         }
         for record in withBOS.records {
             XCTAssertEqual(record.activations.count, try a.excerpt(record.excerptID)!.tokenIDs.count, "no BOS value")
+        }
+
+        // Neurons read after BOS when asked (`--prepend-bos on`): the forward pass of BOS + excerpt, BOS dropped.
+        let neuronsPath = directory.appendingPathComponent("neurons-bos.db").path
+        let run = Precomputation(
+            modelDirectory: Paths.model, tokenizerDirectory: Paths.tokenizer, corpusPath: Paths.testCorpus,
+            outputPath: neuronsPath, settings: Self.settings())
+        run.prependBOS = true
+        _ = try run.run()
+        let neurons = try ActivationDatabase.openForReading(path: neuronsPath)
+        XCTAssertEqual(try neurons.source(), UnitSource(kind: .neurons, prependBOS: true, saes: []))
+        let model = try GPT2Model(directory: Paths.model)
+        for id in [NeuronID(layer: 0, neuron: 5), NeuronID(layer: 1, neuron: 17)] {
+            for record in try neurons.neuron(id).records(.random) {
+                let ids = try neurons.excerpt(record.excerptID)!.tokenIDs
+                let values = try model.mlpActivations([50256] + ids, layers: [id.layer])[id.layer]!
+                XCTAssertEqual(
+                    record.activations, (1...ids.count).map { Float(Float16(values[$0 * 32 + id.neuron])) },
+                    "\(id) excerpt \(record.excerptID)")
+            }
         }
     }
 
