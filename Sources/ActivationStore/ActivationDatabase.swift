@@ -117,7 +117,7 @@ public final class ActivationDatabase {
     /// if it has to wait). If they do not, the database stays complete in WAL mode, checkpointed so that the main
     /// file holds every committed page; returns whether it is one file.
     public func compact(waitingForReaders seconds: Double = 10, waiting: () -> Void = {}) throws -> Bool {
-        try connection.execute("PRAGMA incremental_vacuum")
+        try returnFreePages()
         let deadline = Date().addingTimeInterval(seconds)
         var warned = false
         while true {
@@ -128,6 +128,24 @@ public final class ActivationDatabase {
         }
         try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return false
+    }
+
+    /// Gives the pages freed by the resume checkpoints back to the file system. Incremental vacuum takes each free
+    /// page off the freelist one at a time, in time that grows with the freelist's length: for the 8 GB that a
+    /// checkpoint of twelve 24,576-latent SAEs frees it ran for over 20 minutes (BENCHMARKS.md). When the free
+    /// pages are many and more than a quarter of the file, VACUUM rewrites the live pages once instead (it needs
+    /// temporary space the size of the database); if another connection keeps it from running, incremental vacuum
+    /// still does the job.
+    private func returnFreePages() throws {
+        let pages = try connection.query("PRAGMA page_count") { $0.int(0) }.first ?? 0
+        let free = try connection.query("PRAGMA freelist_count") { $0.int(0) }.first ?? 0
+        if free > 4_096 && 4 * free > pages {
+            do {
+                try connection.execute("VACUUM")
+                return
+            } catch let error as SQLiteError where error.isBusy {}
+        }
+        try connection.execute("PRAGMA incremental_vacuum")
     }
 
     /// Switches to a rollback journal if no other connection is open; false (still WAL) if one is.
