@@ -47,14 +47,14 @@ let package = Package(
         .library(name: "Reports", targets: ["Reports"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // System libraries from Debian's -dev packages (Scripts/bootstrap installs them).
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", providers: [.apt(["libssl-dev"])]),
         // bfloat16 matrix multiply (AVX-512 BF16 intrinsics, checked at run time), always optimised: the tests
         // run it on real shapes.
         .target(
@@ -65,7 +65,7 @@ let package = Package(
         // reports, the version, the test kill switch.
         .target(
             name: "Support",
-            dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CZlib", "COpenSSL"],
             swiftSettings: projectSettings
         ),
         // The generic SQLite layer (connection, statements, errors, transactions), as GRDB shapes it.

@@ -40,6 +40,9 @@ public enum EvaluationStatus: String, Sendable, Codable {
     case failed
     /// The explainer has no explanation for this neuron (e.g. not in an imported file).
     case missing
+    /// The unit is never above 0 on the recorded corpus (its top record's maximum is at most 0): no explainer or
+    /// scorer sees it, and it is counted apart from failures (dead SAE latents are common; delphi skips them too).
+    case dead
 }
 
 /// One scored (or calibration) record with everything needed to recompute its scores.
@@ -116,12 +119,16 @@ public final class Evaluator {
         emit: (NeuronEvaluation) throws -> Void
     ) async throws {
         let started = Date()
-        // Phase 1: explanations.
+        // Phase 1: explanations, of the units that are ever above 0 (the others are dead: no explainer sees them).
         var requests: [ExplainRequest] = []
+        var live: [Int] = []
         for (index, id) in neurons.enumerated() {
-            requests.append(
-                ExplainRequest(neuron: id, records: RecordSplits(try source.record(id), sizes: settings.splits).explain)
-            )
+            let record = try source.record(id)
+            if !record.isDead {
+                live.append(index)
+                requests.append(
+                    ExplainRequest(neuron: id, records: RecordSplits(record, sizes: settings.splits).explain))
+            }
             if index % 256 == 255 {
                 progress(
                     ProgressReport(
@@ -135,20 +142,23 @@ public final class Evaluator {
                 ProgressReport(
                     phase: "explain (\(explainer.name))", done: index, total: explainers.count, unit: "explainers",
                     elapsed: Date().timeIntervalSince(started)))
-            let results = await explainer.explain(requests)
+            let results = requests.isEmpty ? [] : await explainer.explain(requests)
             guard results.count == requests.count else {
                 throw EvaluationError.explainerFailed(
                     "\(explainer.name) returned \(results.count) results for \(requests.count) neurons")
             }
-            explanations.append(results)
-            try explained(explainer.name, neurons, results, requests.map { $0.records.map(\.excerptID) })
+            explanations.append(Self.spread(results, over: live, count: neurons.count))
+            try explained(
+                explainer.name, live.map { neurons[$0] }, results, requests.map { $0.records.map(\.excerptID) })
         }
         requests = []
 
         // Phase 2: score, a chunk of neurons at a time. Scorers that need no explanation (intruder) run once per
         // neuron, as the explainer "-".
         let explained = scorers.filter(\.needsExplanation), alone = scorers.filter { !$0.needsExplanation }
-        let unexplained = [Result<String, EvaluationError>](repeating: .success(""), count: neurons.count)
+        let unexplained = Self.spread(
+            [Result<String, EvaluationError>](repeating: .success(""), count: live.count), over: live,
+            count: neurons.count)
         let total = neurons.count * (explainers.count * explained.count + alone.count)
         var done = 0
         for chunkStart in stride(from: 0, to: neurons.count, by: max(1, settings.chunkSize)) {
@@ -169,6 +179,17 @@ public final class Evaluator {
                         elapsed: Date().timeIntervalSince(started)))
             }
         }
+    }
+
+    /// `results` of the live units at their places among `count` units; the others dead.
+    private static func spread(
+        _ results: [Result<String, EvaluationError>], over live: [Int], count: Int
+    )
+        -> [Result<String, EvaluationError>]
+    {
+        var all = [Result<String, EvaluationError>](repeating: .failure(.deadUnit), count: count)
+        for (result, index) in zip(results, live) { all[index] = result }
+        return all
     }
 
     private func evaluate(
@@ -198,7 +219,12 @@ public final class Evaluator {
                 error: nil, explainRecords: scorer.needsExplanation ? shown[position].count : 0, score: nil)
             switch explanations[index] {
             case let .failure(error):
-                evaluation.status = error == .missingExplanation ? .missing : .failed
+                evaluation.status =
+                    switch error {
+                    case .missingExplanation: .missing
+                    case .deadUnit: .dead
+                    default: .failed
+                    }
                 evaluation.error = error.localizedDescription
             case let .success(explanation):
                 evaluation.explanation = explanation

@@ -50,6 +50,12 @@ public struct NeuronRecord: Equatable, Sendable {
     }
 }
 
+extension NeuronRecord {
+    /// Never above 0 on the recorded corpus: the top records are the excerpts with the largest maxima, so the first
+    /// one's maximum is the unit's. A unit without records is dead too.
+    public var isDead: Bool { (mostPositive.map(\.maxActivation).max() ?? 0) <= 0 }
+}
+
 /// Reads `NeuronRecord`s from an activation database (read-only), decoding tokens with the database's own
 /// vocabulary.
 public final class NeuronRecordReader {

@@ -90,6 +90,10 @@ public enum ScorerKind: String, Sendable, CaseIterable {
         case .intruder: return "accuracy"
         }
     }
+
+    /// The headline score whose share summaries report: 0.5 for a correlation; 0.8 for an accuracy, whose chance
+    /// level is 0.5 (balanced accuracy) or 1/k (intruder).
+    public var shareThreshold: Double { self == .simulation ? 0.5 : 0.8 }
 }
 
 /// A simulation scorer's result (OpenAI's method): the scores and every simulated record.

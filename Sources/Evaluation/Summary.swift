@@ -34,6 +34,36 @@ public struct ScoreSummary: Sendable, Equatable {
         fractionAtLeast08 = Double(scores.filter { $0 >= 0.8 }.count) / n
     }
 
+    /// The share of scores at or above `threshold` (0.5 or 0.8, the two that summaries report).
+    public func fraction(atLeast threshold: Double) -> Double {
+        threshold == 0.5 ? fractionAtLeastHalf : fractionAtLeast08
+    }
+
+    /// The percentile bootstrap 95% interval of mean(b) − mean(a) for two independent samples (each resampled
+    /// on its own): the unpaired comparison of two runs over different units.
+    public static func differenceInterval(
+        _ a: [Double], _ b: [Double], seed: UInt64 = 0, resamples: Int = 2_000
+    )
+        -> (Double, Double)
+    {
+        guard !a.isEmpty, !b.isEmpty else { return (.nan, .nan) }
+        var generator = SplitMix64(seed: seed ^ 0xD1FF_B007)
+        func resampledMean(_ values: [Double]) -> Double {
+            var sum = 0.0
+            for _ in values.indices { sum += values[Int(generator.next() % UInt64(values.count))] }
+            return sum / Double(values.count)
+        }
+        var differences = (0..<resamples).map { _ in
+            let x = resampledMean(a)
+            return resampledMean(b) - x
+        }
+        differences.sort()
+        return (
+            differences[Int(0.025 * Double(resamples - 1))],
+            differences[Int((0.975 * Double(resamples - 1)).rounded(.up))]
+        )
+    }
+
     /// The 2.5th and 97.5th percentiles of the means of 2,000 resamples with replacement.
     static func bootstrap(_ values: [Double], seed: UInt64, resamples: Int = 2_000) -> (Double, Double) {
         var generator = SplitMix64(seed: seed ^ 0xB007_57A9)

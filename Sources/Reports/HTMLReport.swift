@@ -25,7 +25,10 @@ public struct HTMLReport {
         public var isControl: Bool
         public var summary: ScoreSummary
         public var undefined: Int
+        /// Failed or missing (not dead).
         public var failed: Int
+        /// Never above 0 on the corpus: neither explained nor scored.
+        public var dead: Int
     }
 
     public let html: String
@@ -143,9 +146,12 @@ struct PageBuilder {
             let summary = ScoreSummary(scores)
             let metric = pair.kind?.headline ?? "score"
             let undefined = group.filter { $0.status == .ok && $0.definedHeadline == nil }.count
-            let failed = group.filter { $0.status != .ok }.count
+            let failed = group.filter { $0.status == .failed || $0.status == .missing }.count
+            let dead = group.filter { $0.status == .dead }.count
             headlines.append(
-                .init(pair: pair, isControl: pair.isControl, summary: summary, undefined: undefined, failed: failed))
+                .init(
+                    pair: pair, isControl: pair.isControl, summary: summary, undefined: undefined, failed: failed,
+                    dead: dead))
             html +=
                 "<div class=\"card\(pair.isControl ? " control" : "")\"><h3>\(HTMLText.escaped(pair.description))\(pair.isControl ? " <span class=\"badge\">control</span>" : "")</h3>"
             html += Histogram(scores: scores, mean: summary.mean, control: pair.isControl, range: (0, 1)).svg
@@ -154,7 +160,8 @@ struct PageBuilder {
                 "<tr><th>mean \(HTMLText.escaped(metric)) [95% CI]</th><td>\(HTMLText.score(summary.mean)) [\(HTMLText.score(summary.confidenceLow)), \(HTMLText.score(summary.confidenceHigh))]</td></tr>"
             html += "<tr><th>median</th><td>\(HTMLText.score(summary.median))</td></tr>"
             html += "<tr><th>≥ 0.8</th><td>\(percent(summary.fractionAtLeast08))</td></tr>"
-            html += "<tr><th>undefined / failed</th><td>\(undefined) / \(failed)</td></tr></table></div>"
+            html +=
+                "<tr><th>undefined / failed / dead</th><td>\(undefined) / \(failed) / \(dead)</td></tr></table></div>"
         }
         return html + "</div>"
     }
@@ -219,9 +226,11 @@ struct PageBuilder {
             let summary = ScoreSummary(scores)
             let control = pair.isControl
             let undefined = group.filter { $0.status == .ok && !$0.correlation.isFinite }.count
-            let failed = group.filter { $0.status != .ok }.count
+            let failed = group.filter { $0.status == .failed || $0.status == .missing }.count
+            let dead = group.filter { $0.status == .dead }.count
             headlines.append(
-                .init(pair: pair, isControl: control, summary: summary, undefined: undefined, failed: failed))
+                .init(
+                    pair: pair, isControl: control, summary: summary, undefined: undefined, failed: failed, dead: dead))
             html +=
                 "<div class=\"card\(control ? " control" : "")\"><h3>\(HTMLText.escaped(pair.description))\(control ? " <span class=\"badge\">control</span>" : "")</h3>"
             html += Histogram(scores: scores, mean: summary.mean, control: control).svg
@@ -231,7 +240,8 @@ struct PageBuilder {
             html += "<tr><th>median</th><td>\(HTMLText.score(summary.median))</td></tr>"
             html +=
                 "<tr><th>≥ 0.5 / ≥ 0.8</th><td>\(percent(summary.fractionAtLeastHalf)) / \(percent(summary.fractionAtLeast08))</td></tr>"
-            html += "<tr><th>undefined / failed</th><td>\(undefined) / \(failed)</td></tr></table></div>"
+            html +=
+                "<tr><th>undefined / failed / dead</th><td>\(undefined) / \(failed) / \(dead)</td></tr></table></div>"
         }
         html += "</div>" + judgedOverview()
         let layers = Array(Set(neurons.map(\.layer))).sorted()

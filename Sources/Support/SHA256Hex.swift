@@ -1,17 +1,39 @@
-import Crypto
+import COpenSSL
 import Foundation
 
 /// SHA-256 as the lowercase hex text that every neuronbench identity (corpus, model files, reply cache keys) is
-/// written in.
-public struct SHA256Hex {
-    private var hasher = SHA256()
+/// written in. OpenSSL's libcrypto (a system library, like zlib and SQLite) does the hashing: swift-crypto would
+/// compile its own copy of BoringSSL into every fresh build, the largest part of a clean build's time.
+/// Not copyable: it owns an OpenSSL digest context.
+public struct SHA256Hex: ~Copyable {
+    private let context: OpaquePointer
 
-    public init() {}
+    public init() {
+        // Allocation failure is the only way these can fail for SHA-256.
+        guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else {
+            fatalError("OpenSSL could not start a SHA-256 digest (out of memory)")
+        }
+        self.context = context
+    }
 
-    public mutating func update<Bytes: DataProtocol>(_ bytes: Bytes) { hasher.update(data: bytes) }
+    deinit { EVP_MD_CTX_free(context) }
+
+    public mutating func update<Bytes: DataProtocol>(_ bytes: Bytes) {
+        for region in bytes.regions {
+            region.withUnsafeBytes { buffer in
+                guard let base = buffer.baseAddress, !buffer.isEmpty else { return }
+                precondition(EVP_DigestUpdate(context, base, buffer.count) == 1, "OpenSSL SHA-256 update failed")
+            }
+        }
+    }
 
     /// The digest as 64 hex digits (the hasher can not be updated after this).
-    public func finalize() -> String { hasher.finalize().map { String(format: "%02x", $0) }.joined() }
+    public consuming func finalize() -> String {
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        precondition(EVP_DigestFinal_ex(context, &digest, &length) == 1, "OpenSSL SHA-256 final failed")
+        return digest.prefix(Int(length)).map { String(format: "%02x", $0) }.joined()
+    }
 
     /// The digest of `bytes`.
     public static func digest<Bytes: DataProtocol>(_ bytes: Bytes) -> String {

@@ -26,7 +26,13 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             // Only finished runs: a directory without a complete run.json may hold a half-written scores.csv.
-            for run in [runA, runB] { _ = try RunContents.manifest(directory: run) }
+            let (a, b) = (try RunContents.manifest(directory: runA), try RunContents.manifest(directory: runB))
+            // Pairing needs the same units: neuron 2:5 and latent 2:5 share an id and nothing else.
+            if let unitsA = a.units, let unitsB = b.units, unitsA != unitsB {
+                throw EvaluationError.invalidSpecification(
+                    "\(runA) scored \(unitsA) and \(runB) scored \(unitsB): a paired comparison needs the same units (for side by side: neuronbench table \(runA) \(runB))"
+                )
+            }
             let comparisons = PairedComparison.compare(
                 try RunScores(directory: runA), try RunScores(directory: runB), metric: metric)
             guard !comparisons.isEmpty else {

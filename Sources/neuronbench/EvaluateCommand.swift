@@ -215,8 +215,9 @@ func printEvaluationSummary(_ writer: RunWriter, seconds: Double) {
         lines.append(
             String(
                 format:
-                    "  %@: %d scored (%d undefined), %d failed, %d missing; mean %@ %.3f [95%% CI %.3f, %.3f], median %.3f, %@: %.1f%%",
-                c.pair.description, s.count, c.ok - s.count, c.failed, c.missing, c.metric, s.mean, s.confidenceLow,
+                    "  %@: %d scored (%d undefined), %d failed, %d missing, %d dead; mean %@ %.3f [95%% CI %.3f, %.3f], median %.3f, %@: %.1f%%",
+                c.pair.description, s.count, c.ok - s.count, c.failed, c.missing, c.dead, c.metric, s.mean,
+                s.confidenceLow,
                 s.confidenceHigh, s.median, classification ? "≥0.8" : "≥0.5",
                 100 * (classification ? s.fractionAtLeast08 : s.fractionAtLeastHalf)))
     }

@@ -13,7 +13,8 @@ struct NeuronBench: AsyncParsableCommand {
         version: "neuronbench \(NeuronbenchVersion.current)",
         subcommands: [
             TokenizeCommand.self, ActivationsCommand.self, PrecomputeCommand.self, InspectCommand.self,
-            MergeCommand.self, SchemaCommand.self, EvaluateCommand.self, CompareCommand.self, PuzzlesCommand.self,
+            MergeCommand.self, SchemaCommand.self, EvaluateCommand.self, CompareCommand.self, TableCommand.self,
+            PuzzlesCommand.self,
             ReportCommand.self,
         ]
     )

@@ -42,11 +42,11 @@ struct ReportCommand: ParsableCommand {
                 print(
                     String(
                         format:
-                            "  %@%@: mean %@ %.3f [95%% CI %.3f, %.3f], median %.3f, %.1f%% ≥ %@ (%d scored, %d undefined, %d failed)",
+                            "  %@%@: mean %@ %.3f [95%% CI %.3f, %.3f], median %.3f, %.1f%% ≥ %@ (%d scored, %d undefined, %d failed, %d dead)",
                         h.pair.description, h.isControl ? " (control)" : "", h.pair.kind?.headline ?? "score", s.mean,
                         s.confidenceLow, s.confidenceHigh, s.median,
                         100 * (simulation ? s.fractionAtLeastHalf : s.fractionAtLeast08), simulation ? "0.5" : "0.8",
-                        s.count, h.undefined, h.failed))
+                        s.count, h.undefined, h.failed, h.dead))
             }
         }
     }

@@ -78,7 +78,8 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual(Array(tokenListAll.fields[1...3]), ["simulation:keyword", "keyword", "linear"])
         XCTAssertEqual(tokenListAll.fields[6], "6")  // neurons
         XCTAssertEqual(tokenListAll.fields[7], "6")  // scored
-        XCTAssertEqual(Double(tokenListAll.fields[11])!, 1, accuracy: 1e-9)
+        XCTAssertEqual(tokenListAll.fields[SummaryColumn.allCases.firstIndex(of: .dead)!], "0")
+        XCTAssertEqual(Double(tokenListAll.fields[SummaryColumn.allCases.firstIndex(of: .mean)!])!, 1, accuracy: 1e-9)
         XCTAssertEqual(correlationRows.map { $0.fields[5] }, ["all", "0", "1"])
         XCTAssertEqual(
             Set(summary.filter { $0.fields[0] == "token-list" }.map { $0.fields[4] }), Set(ScoreSet.metricNames),
@@ -120,6 +121,71 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual(Array(all.fields[6...10]), ["4", "1", "0", "2", "1"])
     }
 
+    /// A unit never above 0 (a dead latent; here one all 0 and one all negative) reaches no explainer or scorer:
+    /// its rows are `dead` for every explainer × scorer, the intruder included, counted in summary.csv's own
+    /// column, neither failed nor scored; the live units keep their own explanations (none is shifted onto a
+    /// neighbour by the dead one's absence).
+    func testDeadUnitsAreNeverExplainedNorScoredAndCountedApart() async throws {
+        var records = neurons(5)
+        for (index, value) in [(1, Float(0)), (3, Float(-0.5))] {
+            func silent(_ r: ActivationRecord) -> ActivationRecord {
+                ActivationRecord(
+                    excerptID: r.excerptID, tokens: r.tokens, activations: r.activations.map { _ in value })
+            }
+            records[index].mostPositive = records[index].mostPositive.map(silent)
+            records[index].random = records[index].random.map(silent)
+        }
+        let recorder = RequestRecorder()
+        var settings = EvaluationSettings()
+        settings.chunkSize = 2
+        let directory = try TestSupport.temporaryDirectory(self)
+        let writer = try RunWriter(directory: directory)
+        var results: [NeuronEvaluation] = []
+        let scorers: [any Scorer] = [
+            SimulationScorer(simulator: KeywordSimulator(), splits: settings.splits, calibration: .linear),
+            IntruderScorer(judge: KeywordJudge(), settings: settings.examples, seed: 0),
+        ]
+        try await Evaluator(source: InMemoryRecords(records), settings: settings).run(
+            neurons: records.map(\.id),
+            explainers: [recorder, ShuffledExplainer(base: TokenListExplainer(), seed: 3)], scorers: scorers,
+            explained: writer.explained
+        ) {
+            results.append($0)
+            try writer.add($0)
+        }
+        XCTAssertEqual(recorder.requested, [0, 2, 4], "only the live units are sent to the explainer")
+        XCTAssertEqual(results.count, 5 * (2 * 1 + 1))
+        for result in results {
+            let dead = [1, 3].contains(result.neuron.neuron)
+            XCTAssertEqual(result.status, dead ? .dead : .ok, "\(result.neuron) \(result.pair)")
+            XCTAssertNil(dead ? result.score : nil)
+            if !dead && result.explainer == recorder.name {
+                XCTAssertEqual(result.explanation, "unit \(result.neuron.neuron)")
+            }
+        }
+        for counts in writer.statusCounts {
+            XCTAssertEqual([counts.ok, counts.failed, counts.missing, counts.dead], [3, 0, 0, 2], "\(counts.pair)")
+        }
+        try writer.finish(
+            manifest: RunManifest(
+                database: "memory", neurons: "all", explainers: [recorder.name], scorers: scorers.map(\.name),
+                settings: settings, seed: 0, tool: "test"))
+        let summary = try CSV.parse(
+            String(contentsOf: directory.appendingPathComponent("summary.csv"), encoding: .utf8))
+        let column = { (name: SummaryColumn) in SummaryColumn.allCases.firstIndex(of: name)! }
+        let rows = summary.dropFirst().filter { $0.fields[column(.layer)] == "all" }
+        XCTAssertFalse(rows.isEmpty)
+        for row in rows {
+            XCTAssertEqual(
+                [row.fields[column(.neurons)], row.fields[column(.failed)], row.fields[column(.dead)]], ["5", "0", "2"])
+        }
+        let readBack = try RunScores(directory: directory.path)
+        XCTAssertEqual(readBack.rows.filter { $0.status == .dead }.count, 2 * 3)
+        let explanations = try String(
+            contentsOf: directory.appendingPathComponent("explanations.jsonl"), encoding: .utf8)
+        XCTAssertEqual(explanations.split(separator: "\n").count, 2 * 3, "explanations of the live units only")
+    }
+
     func testCalibrationDoesNotChangeCorrelationButChangesRSquared() async throws {
         let records = neurons(3)
         var correlations: [CalibrationMethod: [Double]] = [:], rSquared: [CalibrationMethod: [Double]] = [:]
@@ -133,6 +199,18 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual(correlations[.none], correlations[.percentile])
         XCTAssertLessThan(rSquared[.none]!.max()!, 0, "predicting 10 for a true 2 is worse than predicting 0")
         XCTAssertEqual(rSquared[.linear]!.min()!, 1, accuracy: 1e-9)
+    }
+}
+
+/// Explains unit i as "unit i" and remembers which units it was asked about.
+final class RequestRecorder: Explainer, @unchecked Sendable {
+    let name = "recorder"
+    private let lock = NSLock()
+    private var asked: [Int] = []
+    var requested: [Int] { lock.withLock { asked } }
+    func explain(_ requests: [ExplainRequest]) async -> [Result<String, EvaluationError>] {
+        lock.withLock { asked.append(contentsOf: requests.map(\.neuron.neuron)) }
+        return requests.map { .success("unit \($0.neuron.neuron)") }
     }
 }
 

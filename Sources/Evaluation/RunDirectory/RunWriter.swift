@@ -217,6 +217,7 @@ public final class RunWriter {
                         .scored: .integer(defined.count), .undefined: .integer(ok.count - defined.count),
                         .failed: .integer(members.filter { $0.status == .failed }.count),
                         .missing: .integer(members.filter { $0.status == .missing }.count),
+                        .dead: .integer(members.filter { $0.status == .dead }.count),
                         .mean: .number(summary.mean), .median: .number(summary.median),
                         .std: .number(summary.standardDeviation), .ci95Low: .number(summary.confidenceLow),
                         .ci95High: .number(summary.confidenceHigh),
@@ -284,20 +285,21 @@ public final class RunWriter {
 
     /// The first failed or missing row, as "NEURON EXPLAINER × SIMULATOR: error", for a message.
     public var firstProblem: String? {
-        rows.first { $0.status != .ok }.map {
+        rows.first { $0.status == .failed || $0.status == .missing }.map {
             "\($0.neuron) \($0.pair): \($0.error ?? $0.status.rawValue)"
         }
     }
 
     /// Per explainer × scorer: counts and the summary of the scorer's headline metric, for a terminal summary.
     public var statusCounts:
-        [(pair: EvaluationPair, metric: String, ok: Int, failed: Int, missing: Int, summary: ScoreSummary)]
+        [(pair: EvaluationPair, metric: String, ok: Int, failed: Int, missing: Int, dead: Int, summary: ScoreSummary)]
     {
         groups.map { group in
             let ok = group.filter { $0.status == .ok }
             return (
                 group[0].pair, group[0].pair.kind?.headline ?? "score", ok.count,
                 group.filter { $0.status == .failed }.count, group.filter { $0.status == .missing }.count,
+                group.filter { $0.status == .dead }.count,
                 ScoreSummary(ok.compactMap { $0.score?.headline.value })
             )
         }

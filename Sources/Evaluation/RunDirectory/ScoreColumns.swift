@@ -15,7 +15,8 @@ public enum ScoreColumn: String, CaseIterable, Sendable {
 
 /// The columns of summary.csv, in order: one row per explainer × scorer × metric × layer ("all" first).
 public enum SummaryColumn: String, CaseIterable, Sendable {
-    case explainer, scorer, simulator, calibration, metric, layer, neurons, scored, undefined, failed, missing, mean
+    case explainer, scorer, simulator, calibration, metric, layer, neurons, scored, undefined, failed, missing, dead,
+        mean
     case median, std
     case ci95Low = "ci95_low", ci95High = "ci95_high", fractionAtLeastHalf = "fraction_ge_0.5", fractionAtLeast08 =
         "fraction_ge_0.8"
