@@ -140,8 +140,9 @@ let package = Package(
         .executableTarget(
             name: "neuronbench-bench", dependencies: ["GPT2", "Support"], swiftSettings: projectSettings),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"]),
         .testTarget(name: "GPT2Tests", dependencies: ["GPT2", "TestSupport"], exclude: ["Resources"]),
-        .testTarget(name: "SAETests", dependencies: ["SAE", "GPT2", "TestSupport"], exclude: ["Resources"]),
+        .testTarget(name: "SAETests", dependencies: ["SAE", "GPT2", "Support", "TestSupport"], exclude: ["Resources"]),
         .testTarget(
             name: "ActivationStoreTests", dependencies: ["ActivationStore", "SQLite", "Support", "TestSupport"]),
         .testTarget(

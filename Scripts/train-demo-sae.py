@@ -269,7 +269,7 @@ def write_card(args, hook, training_vectors, held_out_vectors, held, train_set, 
     rows = "\n".join(
         f"| {r['step']:,} | {r['tokens_seen']:,} | {r['train_variance_explained']:.3f} | {r['held_out_l0']:.2f} | "
         f"{r['held_out_variance_explained']:.3f} | {r['held_out_dead_fraction']:.3f} |"
-        for r in log if r["step"] % (args.log_every * 4) == 0 or r["step"] == args.steps)
+        for r in log)
     weights = args.out / "sae_weights.safetensors"
     card = f"""# sotu-gpt2-sae: neuronbench's demo SAE
 
@@ -315,8 +315,7 @@ norm; CPU, {args.threads} threads, {minutes:.1f} minutes including the model's f
 {torch.__version__}, sae-lens {sae_lens.__version__}, transformers {transformers.__version__}, Python
 {platform.python_version()}.
 
-Held-out figures during training (the first 65,536 held-out vectors; `training-log.csv` has every
-{args.log_every} steps):
+Held-out figures during training (the first 65,536 held-out vectors; the same as `training-log.csv`):
 
 | step | tokens seen | train VE (EMA) | held-out L0 | held-out VE | held-out dead |
 |---|---|---|---|---|---|

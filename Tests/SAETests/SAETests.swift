@@ -1,5 +1,6 @@
 import Foundation
 import GPT2
+import Support
 import TestSupport
 import XCTest
 
@@ -21,13 +22,16 @@ final class SAETests: XCTestCase {
         return try JSONDecoder().decode(Inputs.self, from: Data(contentsOf: url)).cases[0][0]
     }
 
-    func assertParity(_ name: String, centred: Bool, file: StaticString = #filePath, line: UInt = #line) throws {
-        let directory = Self.resources.appendingPathComponent(name)
-        let sae = try SparseAutoencoder(directory: directory.path)
+    func assertParity(
+        _ name: String, centred: Bool, sae directory: URL? = nil, model checkpoint: URL = checkpoint,
+        tokens given: [Int]? = nil, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        let fixture = Self.resources.appendingPathComponent(name)
+        let sae = try SparseAutoencoder(directory: (directory ?? fixture).path)
         XCTAssertEqual(sae.centering, centred, "centring follows cfg.json", file: file, line: line)
-        let reference = try SafeTensorsFile(url: directory.appendingPathComponent("reference.safetensors"))
-        let model = try GPT2Model(directory: Self.checkpoint)
-        let tokens = try tokens()
+        let reference = try SafeTensorsFile(url: fixture.appendingPathComponent("reference.safetensors"))
+        let model = try GPT2Model(directory: checkpoint)
+        let tokens = try given ?? tokens()
         var hooked: [Float] = []
         try model.forward([tokens], hooks: [sae.config.hook]) { activations in
             try sae.check(width: activations.width)
@@ -55,6 +59,31 @@ final class SAETests: XCTestCase {
     func testJumpReLUWithoutDecoderBiasOnInput() throws { try assertParity("jumprelu-resid", centred: false) }
     func testCentredResidualAsCenterWritingWeightsNeeds() throws { try assertParity("standard-centred", centred: true) }
     func testTopKOnTheNeurons() throws { try assertParity("topk-neurons", centred: false) }
+
+    /// The shipped demo SAE (Models/sotu-gpt2-sae, trained by Scripts/train-demo-sae.py) on the shipped demo model,
+    /// over BOS and the first 64 tokens of the first held-out address, against transformers' hook vectors and
+    /// sae-lens' own latents of the saved SAE. The fixture names the weights it was made from.
+    func testTheDemoSAEOnTheDemoModelMatchesSAELens() throws {
+        struct Excerpt: Decodable { let tokens: [Int] }
+        let fixture = Self.resources.appendingPathComponent("demo-sae")
+        let excerpt = try JSONDecoder().decode(
+            Excerpt.self, from: Data(contentsOf: fixture.appendingPathComponent("inputs.json")))
+        XCTAssertEqual(excerpt.tokens.count, 65)
+        XCTAssertEqual(excerpt.tokens.first, 50256, "read after BOS, as its prepend_bos says")
+        let directory = TestSupport.repositoryRoot.appendingPathComponent("Models/sotu-gpt2-sae")
+        let reference = try SafeTensorsFile(url: fixture.appendingPathComponent("reference.safetensors"))
+        XCTAssertEqual(
+            reference.metadata["sae_weights_sha256"],
+            try SHA256Hex.digest(ofFile: directory.appendingPathComponent("sae_weights.safetensors").path),
+            "the fixture was made from the shipped weights")
+        let sae = try SparseAutoencoder(directory: directory.path)
+        XCTAssertEqual(sae.config.architecture, .topk)
+        XCTAssertEqual(sae.config.hook.description, "blocks.2.hook_resid_pre")
+        XCTAssertEqual(sae.config.prependBOS, true)
+        try assertParity(
+            "demo-sae", centred: false, sae: directory,
+            model: TestSupport.repositoryRoot.appendingPathComponent("Models/sotu-gpt2"), tokens: excerpt.tokens)
+    }
 
     func testCentringIsAppliedOnlyAsConfiguredOrOverridden() throws {
         let directory = Self.resources.appendingPathComponent("standard-centred").path
