@@ -34,9 +34,9 @@ public struct ScoreSummary: Sendable, Equatable {
         fractionAtLeast08 = Double(scores.filter { $0 >= 0.8 }.count) / n
     }
 
-    /// The share of scores at or above `threshold` (0.5 or 0.8, the two that summaries report).
+    /// The share of scores at or above `threshold`: 0.5 or 0.8, the two that summaries keep (NaN for any other).
     public func fraction(atLeast threshold: Double) -> Double {
-        threshold == 0.5 ? fractionAtLeastHalf : fractionAtLeast08
+        threshold == 0.5 ? fractionAtLeastHalf : threshold == 0.8 ? fractionAtLeast08 : .nan
     }
 
     /// The percentile bootstrap 95% interval of mean(b) − mean(a) for two independent samples (each resampled

@@ -210,16 +210,14 @@ func printEvaluationSummary(_ writer: RunWriter, seconds: Double) {
     ]
     for c in writer.statusCounts {
         let s = c.summary
-        // Balanced accuracy's chance level is 0.5, so its share is reported at 0.8.
-        let classification = c.pair.kind != .simulation
+        let threshold = c.pair.kind?.shareThreshold ?? 0.5
         lines.append(
             String(
                 format:
-                    "  %@: %d scored (%d undefined), %d failed, %d missing, %d dead; mean %@ %.3f [95%% CI %.3f, %.3f], median %.3f, %@: %.1f%%",
+                    "  %@: %d scored (%d undefined), %d failed, %d missing, %d dead; mean %@ %.3f [95%% CI %.3f, %.3f], median %.3f, ≥%.1f: %.1f%%",
                 c.pair.description, s.count, c.ok - s.count, c.failed, c.missing, c.dead, c.metric, s.mean,
                 s.confidenceLow,
-                s.confidenceHigh, s.median, classification ? "≥0.8" : "≥0.5",
-                100 * (classification ? s.fractionAtLeast08 : s.fractionAtLeastHalf)))
+                s.confidenceHigh, s.median, threshold, 100 * s.fraction(atLeast: threshold)))
     }
     FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
 }

@@ -37,15 +37,14 @@ struct ReportCommand: ParsableCommand {
             )
             for h in report.headlines {
                 let s = h.summary
-                // Accuracies have chance at 0.5 or 1/k: their share is reported at 0.8.
-                let simulation = h.pair.kind == .simulation
+                let threshold = h.pair.kind?.shareThreshold ?? 0.5
                 print(
                     String(
                         format:
-                            "  %@%@: mean %@ %.3f [95%% CI %.3f, %.3f], median %.3f, %.1f%% ≥ %@ (%d scored, %d undefined, %d failed, %d dead)",
+                            "  %@%@: mean %@ %.3f [95%% CI %.3f, %.3f], median %.3f, %.1f%% ≥ %.1f (%d scored, %d undefined, %d failed, %d dead)",
                         h.pair.description, h.isControl ? " (control)" : "", h.pair.kind?.headline ?? "score", s.mean,
                         s.confidenceLow, s.confidenceHigh, s.median,
-                        100 * (simulation ? s.fractionAtLeastHalf : s.fractionAtLeast08), simulation ? "0.5" : "0.8",
+                        100 * s.fraction(atLeast: threshold), threshold,
                         s.count, h.undefined, h.failed, h.dead))
             }
         }
