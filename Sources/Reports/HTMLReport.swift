@@ -202,7 +202,7 @@ struct PageBuilder {
         let units = (try? database.source().description) ?? "–"
         let items: [(String, String)] = [
             ("run", run.directory), ("database", databasePath), ("model", model), ("units", units), ("corpus", corpus),
-            ("neurons", "\(neurons.count)"), ("explainers", manifest.explainers.joined(separator: ", ")),
+            ("units scored", "\(neurons.count)"), ("explainers", manifest.explainers.joined(separator: ", ")),
             ("scorers", manifest.scorers.joined(separator: ", ")), ("calibration", manifest.calibration.rawValue),
             (
                 "records",

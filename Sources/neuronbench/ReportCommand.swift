@@ -33,7 +33,7 @@ struct ReportCommand: ParsableCommand {
             let report = try HTMLReport(runDirectory: runDirectory, databasePath: db, options: options)
             try report.write(to: out)
             print(
-                "report: \(out) (\(report.neuronCount) neurons, \(report.sectionCount) with a section, \(report.html.utf8.count / 1024) KB)"
+                "report: \(out) (\(report.neuronCount) units, \(report.sectionCount) with a section, \(report.html.utf8.count / 1024) KB)"
             )
             for h in report.headlines {
                 let s = h.summary
