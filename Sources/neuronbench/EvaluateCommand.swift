@@ -62,7 +62,7 @@ struct EvaluateCommand: AsyncParsableCommand {
             let counts = writer.statusCounts
             if !counts.isEmpty && counts.allSatisfy({ $0.ok == 0 }) {
                 throw EvaluationError.invalidSpecification(
-                    "no neuron could be scored (every explanation or simulation failed or was missing; first: \(writer.firstProblem ?? "?")); nothing was written to \(out)"
+                    "no unit could be scored (\(writer.firstProblem.map { "every explanation or simulation failed or was missing; first: \($0)" } ?? "every selected unit is dead: never above 0 on the recorded corpus")); nothing was written to \(out)"
                 )
             }
             try writer.finish(manifest: manifest)

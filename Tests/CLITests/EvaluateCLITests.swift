@@ -125,7 +125,7 @@ final class EvaluateCLITests: XCTestCase {
             "--simulator", "keyword", "--out", directory.appendingPathComponent("nothing").path,
         ])
         XCTAssertEqual(nothing.status, 1, "a run in which nothing could be scored fails")
-        XCTAssertTrue(nothing.stderr.contains("no neuron could be scored"), nothing.stderr)
+        XCTAssertTrue(nothing.stderr.contains("no unit could be scored"), nothing.stderr)
 
         let unknown = try runCLI([
             "evaluate", "--db", Self.database, "--explainer", "oracle", "--simulator", "keyword",

@@ -94,7 +94,7 @@ final class LLMCLITests: XCTestCase {
             "--out", directory.appendingPathComponent("run").path,
         ])
         XCTAssertEqual(result.status, 1, result.stderr)
-        XCTAssertTrue(result.stderr.contains("no neuron could be scored"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("no unit could be scored"), result.stderr)
         // The run is a failure, so nothing is put in place; the message says why.
         XCTAssertTrue(
             result.stderr.contains(

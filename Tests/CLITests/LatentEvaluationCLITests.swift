@@ -49,6 +49,15 @@ final class LatentEvaluationCLITests: XCTestCase {
         let deadColumn = try XCTUnwrap(summary[0].firstIndex(of: "dead"))
         for row in summary.dropFirst() where row[5] == "all" { XCTAssertEqual(row[deadColumn], "\(dead.count)") }
 
+        // Only dead units selected: nothing to score, a one-line refusal, no run written.
+        let onlyDead = try runCLI(
+            ["evaluate", "--db", db, "--neurons", dead.sorted().prefix(2).joined(separator: ",")] + scoring + [
+                "--out", directory.appendingPathComponent("dead").path,
+            ])
+        XCTAssertEqual(onlyDead.status, 1)
+        XCTAssertTrue(onlyDead.stderr.contains("every selected unit is dead"), onlyDead.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("dead").path))
+
         // Side by side: each cell is that run's own summary.csv headline row.
         let csv = directory.appendingPathComponent("table.csv").path
         let table = try runCLI(["table", neurons, latents, "--out", csv])

@@ -45,7 +45,7 @@ final class RunDirectoryTests: XCTestCase {
                     "--llm-base-url", "http://127.0.0.1:9/v1", "--llm-retries", "0", "--llm-cache", "",
                 ]))
         XCTAssertEqual(outage.status, 1, outage.stderr)
-        XCTAssertTrue(outage.stderr.contains("no neuron could be scored"), outage.stderr)
+        XCTAssertTrue(outage.stderr.contains("no unit could be scored"), outage.stderr)
         XCTAssertTrue(outage.stderr.contains("nothing was written to \(run)"), outage.stderr)
         XCTAssertEqual(try RunFiles(run), before)
         let hidden = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix(".") }
