@@ -9,7 +9,8 @@ import PackageDescription
 //   Precompute (corpus -> excerpts -> model -> samplers -> store; GPT2, ActivationStore, Sampling)
 //   Evaluation (records -> explainers -> simulators -> scores -> run directory; ActivationStore)
 //   LLM (OpenAI-compatible explainer and simulators; Evaluation, SQLite for its reply cache)
-//   Reports (HTML; Evaluation, ActivationStore)   neuronbench (the CLI over all of them)
+//   Reports (HTML; Evaluation, ActivationStore)   Interop (OpenAI's and Neuronpedia's files; Evaluation, ActivationStore)
+//   neuronbench (the CLI over all of them)
 // ActivationStore knows nothing of GPT-2 or of sampling; Evaluation reads the store and nothing upstream of it.
 
 // Release builds of the numeric modules assume an x86-64 CPU with AVX2, FMA and F16C (Intel Haswell, 2013, and
@@ -45,6 +46,7 @@ let package = Package(
         .library(name: "Precompute", targets: ["Precompute"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Reports", targets: ["Reports"]),
+        .library(name: "Interop", targets: ["Interop"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -121,6 +123,13 @@ let package = Package(
             dependencies: ["Evaluation", "ActivationStore", "Support"],
             swiftSettings: projectSettings
         ),
+        // OpenAI neuron-explainer's and Neuronpedia's files: the one owner of their formats (export, import, a record
+        // source over OpenAI's published records).
+        .target(
+            name: "Interop",
+            dependencies: ["Evaluation", "ActivationStore", "Support"],
+            swiftSettings: projectSettings
+        ),
         // Explainer and simulators over any OpenAI-compatible API: client, reply cache, prompts.
         .target(
             name: "LLM",
@@ -131,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "neuronbench",
             dependencies: [
-                "Support", "GPT2", "SAE", "ActivationStore", "Precompute", "Evaluation", "LLM", "Reports",
+                "Support", "GPT2", "SAE", "ActivationStore", "Precompute", "Evaluation", "LLM", "Reports", "Interop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: projectSettings
@@ -153,6 +162,9 @@ let package = Package(
             exclude: ["Resources"]),
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "ActivationStore", "Support", "TestSupport"],
+            exclude: ["Resources"]),
+        .testTarget(
+            name: "InteropTests", dependencies: ["Interop", "Evaluation", "ActivationStore", "TestSupport"],
             exclude: ["Resources"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "ActivationStore", "TestSupport"]),
         .testTarget(

@@ -2,6 +2,7 @@ import ActivationStore
 import ArgumentParser
 import Evaluation
 import Foundation
+import Interop
 import LLM
 import Support
 
@@ -14,7 +15,14 @@ struct EvaluateCommand: AsyncParsableCommand {
         discussion: "Columns: Schemas/scores.md. The database is opened read-only.")
 
     @Option(help: "The activation database (from `neuronbench precompute`).")
-    var db: String
+    var db: String?
+    @Option(
+        help: ArgumentHelp(
+            "Instead of --db: an OpenAI collated-activations tree ({layer}/{neuron}.json NeuronRecords, or its parent).",
+            discussion:
+                "Excerpt identity comes from neuronbench sidecars when present, else from identical tokens. Schemas/interop.md."
+        ))
+    var recordsFrom: String?
     @Option(help: "Neurons: all, 3, 2-4, 3:17, 3:100-199, random:N (comma-separated).")
     var neurons: String?
     @OptionGroup var options: EvaluationOptions
@@ -23,9 +31,17 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Flag(help: "Print how many LLM calls and tokens the run would take, and exit without calling.")
     var dryRun = false
 
+    func validate() throws {
+        guard (db == nil) != (recordsFrom == nil) else {
+            throw ValidationError("Give the records with exactly one of --db and --records-from.")
+        }
+    }
+
     func run() async throws {
         try await reportingErrors {
-            let reader = try NeuronRecordReader(path: db)
+            let reader: any NeuronRecordSource =
+                if let db { try NeuronRecordReader(path: db) } else { try OpenAIRecordSource(directory: recordsFrom!) }
+            let sourcePath = db ?? recordsFrom!
             let available = try reader.neuronIDs()
             let selected = try NeuronSelection.select(neurons, from: available, seed: options.seed)
             if dryRun {
@@ -40,7 +56,7 @@ struct EvaluateCommand: AsyncParsableCommand {
                 let strangers = imported.explanations.keys.filter { !known.contains($0) }.sorted()
                 if let first = strangers.first {
                     warn(
-                        "\(imported.path): \(strangers.count) explained neurons are not in \(db) (e.g. \(first)); they are not evaluated"
+                        "\(imported.path): \(strangers.count) explained neurons are not in \(sourcePath) (e.g. \(first)); they are not evaluated"
                     )
                 }
             }
@@ -51,11 +67,15 @@ struct EvaluateCommand: AsyncParsableCommand {
                 neurons: selected, explainers: explainers, scorers: scorers, progress: display.report,
                 explained: writer.explained, emit: writer.add)
             var manifest = RunManifest(
-                database: db, neurons: neurons ?? "all", explainers: explainers.map(\.name),
+                database: sourcePath, neurons: neurons ?? "all", explainers: explainers.map(\.name),
                 scorers: scorers.map(\.name), settings: settings, seed: options.seed,
                 tool: "neuronbench \(NeuronbenchVersion.current)")
-            manifest.databaseFingerprint = try reader.database.fingerprint()
-            manifest.units = try reader.database.source().description
+            if let database = reader as? NeuronRecordReader {
+                manifest.databaseFingerprint = try database.database.fingerprint()
+                manifest.units = try database.database.source().description
+            } else {
+                manifest.units = "OpenAI NeuronRecords (\(sourcePath))"
+            }
             if let client { manifest.llm = try await recordLLMUsage(client, neurons: selected.count, writer: writer) }
             // A run in which nothing could be scored (a wrong database, an LLM outage) is a failure: it is not put
             // in place, so an earlier run in `--out` stays as it was.
@@ -116,7 +136,7 @@ extension EvaluateCommand {
     /// Calls and estimated tokens of the LLM plug-ins for this selection, without calling. Prompt tokens are
     /// estimated as characters / 4 of the prompts the run would send (simulator and judge prompts with a 12-word
     /// explanation); a judge's completion as 2 tokens per answer plus 2.
-    func printDryRun(reader: NeuronRecordReader, neurons: [NeuronID]) throws {
+    func printDryRun(reader: any NeuronRecordSource, neurons: [NeuronID]) throws {
         let settings = try options.settings()
         var calls = 0, promptCharacters = 0, completionTokens = 0
         let llmExplainers = options.explainers.filter { $0 == "llm" || $0 == "shuffled:llm" }.count

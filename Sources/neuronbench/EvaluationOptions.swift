@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import Interop
 import LLM
 
 /// Options shared by `evaluate` and `puzzles`: which explainers and scorers, how records are split and how
@@ -9,7 +10,7 @@ struct EvaluationOptions: ParsableArguments {
     @Option(
         name: .customLong("explainer"),
         help: ArgumentHelp(
-            "An explainer (repeatable): \((PluginRegistry.standard.explainerNames + ["llm"]).sorted().joined(separator: ", ")).",
+            "An explainer (repeatable): \((PluginRegistry.standard.explainerNames + ["llm", "openai:DIR[#best]"]).sorted().joined(separator: ", ")).",
             discussion: "file:PATH imports explanations; shuffled[:EXPLAINER] and constant[:TEXT] are controls."))
     var explainers: [String] = []
     @Option(
@@ -141,6 +142,7 @@ struct EvaluationOptions: ParsableArguments {
     /// The plug-ins, and the LLM client if one is used (for its usage ledger).
     func plugins() throws -> ([any Explainer], [any Scorer], LLMClient?) {
         var registry = PluginRegistry.standard
+        registry.register(explainer: "openai") { argument, _ in try OpenAIExplainer(argument: argument ?? "") }
         var client: LLMClient?
         if usesLLM {
             let shared = try llm.client()

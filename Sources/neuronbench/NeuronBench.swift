@@ -14,6 +14,7 @@ struct NeuronBench: AsyncParsableCommand {
         subcommands: [
             TokenizeCommand.self, ActivationsCommand.self, PrecomputeCommand.self, InspectCommand.self,
             MergeCommand.self, SchemaCommand.self, EvaluateCommand.self, CompareCommand.self, TableCommand.self,
+            ExportCommand.self,
             PuzzlesCommand.self,
             ReportCommand.self,
         ]

@@ -1,0 +1,122 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `export openai`, `--explainer openai:` and `evaluate --records-from` as a user runs them: every exported object
+/// has exactly its OpenAI dataclass's fields with the right types and float16-exact activations (checked by
+/// Scripts/check-openai-export.py against the database, read with sqlite3 + zlib + numpy); re-importing the
+/// exported explanations and scoring them on the exported records gives the original run's scores back; bad files
+/// fail their neuron with the path and the reason.
+final class OpenAIInteropCLITests: XCTestCase {
+    func python(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3"] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (
+            process.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errors, as: UTF8.self)
+        )
+    }
+
+    func testExportMatchesOpenAIsDataclassesAndRoundTripsTheScores() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let db = EvaluateCLITests.database
+        let run = directory.appendingPathComponent("run").path
+        let evaluate = try runCLI([
+            "evaluate", "--db", db, "--explainer", "token-list", "--simulator", "keyword", "--scorer", "detection",
+            "--out", run,
+        ])
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+        let export = directory.appendingPathComponent("openai").path
+        let exported = try runCLI(["export", "openai", "--run", run, "--out", export])
+        XCTAssertEqual(exported.status, 0, exported.stderr)
+        XCTAssertTrue(exported.stderr.contains("64 NeuronRecords"), exported.stderr)
+        XCTAssertTrue(exported.stderr.contains("(simulation:keyword)"), exported.stderr)
+
+        let check = try python([CLI.root.appendingPathComponent("Scripts/check-openai-export.py").path, export, db])
+        XCTAssertEqual(check.status, 0, check.stderr)
+        let summary = try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as! [String: Int]
+        XCTAssertEqual(summary["records"], 64)
+        XCTAssertEqual(summary["sidecars"], 64)
+        XCTAssertGreaterThan(summary["values_compared"]!, 10_000)
+        XCTAssertGreaterThan(summary["explanation_files"]!, 50)
+        XCTAssertEqual(summary["sequences"]!, summary["explanation_files"]! * 10, "5 top + 5 random per explanation")
+
+        // Back in: the exported explanations, scored on the exported records, give the run's scores.
+        let back = directory.appendingPathComponent("back").path
+        let again = try runCLI([
+            "evaluate", "--records-from", export, "--explainer", "openai:\(export)", "--simulator", "keyword",
+            "--out", back,
+        ])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        func rows(_ run: String) throws -> [String: [String]] {
+            let table = try parseCSV(String(contentsOfFile: run + "/scores.csv", encoding: .utf8))
+            let header = table[0]
+            let keep = [
+                "status", "explanation", "correlation", "top_correlation", "random_correlation", "r_squared",
+                "absolute_dev_explained", "score_top_records", "score_random_records", "scored_tokens",
+            ].map { header.firstIndex(of: $0)! }
+            let scorer = header.firstIndex(of: "scorer")!
+            return Dictionary(
+                uniqueKeysWithValues: table.dropFirst().filter { $0[scorer].hasPrefix("simulation") }.map { row in
+                    ("\(row[0]):\(row[1])", keep.map { row[$0] })
+                })
+        }
+        let original = try rows(run), returned = try rows(back)
+        XCTAssertEqual(original.count, 64)
+        let exportedNeurons = original.filter { $0.value[0] == "ok" }.keys
+        for neuron in exportedNeurons {
+            XCTAssertEqual(returned[neuron], original[neuron], neuron)
+        }
+        // A unit the run did not score has no explanation file: missing, never scored.
+        for (neuron, row) in original where row[0] != "ok" {
+            XCTAssertEqual(returned[neuron]?[0], row[0] == "dead" ? "dead" : "missing", neuron)
+        }
+        let manifest = try String(contentsOfFile: back + "/run.json", encoding: .utf8)
+        XCTAssertTrue(manifest.contains("OpenAI NeuronRecords"), manifest)
+
+        // Damaged files fail their own neuron, naming the file; the rest is scored.
+        let truncated = export + "/explanations/1/3.jsonl"
+        let text = try String(contentsOfFile: truncated, encoding: .utf8)
+        try String(text.prefix(text.count / 2)).write(toFile: truncated, atomically: true, encoding: .utf8)
+        let twoLines = export + "/explanations/1/4.jsonl"
+        let line = try String(contentsOfFile: twoLines, encoding: .utf8)
+        try (line + line).write(toFile: twoLines, atomically: true, encoding: .utf8)
+        let damaged = try runCLI([
+            "evaluate", "--records-from", export, "--explainer", "openai:\(export)#best", "--simulator", "keyword",
+            "--neurons", "1:0-9", "--out", directory.appendingPathComponent("damaged").path,
+        ])
+        XCTAssertEqual(damaged.status, 0, damaged.stderr)
+        let scores = try parseCSV(
+            String(contentsOfFile: directory.appendingPathComponent("damaged/scores.csv").path, encoding: .utf8))
+        let error = scores[0].firstIndex(of: "error")!, status = scores[0].firstIndex(of: "status")!
+        let byNeuron = Dictionary(uniqueKeysWithValues: scores.dropFirst().map { ("\($0[0]):\($0[1])", $0) })
+        XCTAssertEqual(byNeuron["1:3"]?[status], "failed")
+        XCTAssertTrue(byNeuron["1:3"]?[error].contains("\(truncated): not valid JSON") ?? false, "\(byNeuron["1:3"]!)")
+        XCTAssertEqual(byNeuron["1:4"]?[status], "failed")
+        XCTAssertTrue(
+            byNeuron["1:4"]?[error].contains("\(twoLines): expected exactly one line") ?? false, "\(byNeuron["1:4"]!)")
+        XCTAssertEqual(byNeuron["1:5"]?[status], original["1:5"]?[0])
+
+        // A run scored on another database is refused by fingerprint.
+        let smaller = directory.appendingPathComponent("smaller.db").path
+        let made = try runCLI([
+            "precompute", "--model", "\(CLI.checkpoints)/f16-prefixed", "--tokenizer", CLI.tokenizer, "--corpus",
+            CLI.root.appendingPathComponent("Corpora/test-corpus").path, "--out", smaller, "--max-tokens", "2000",
+        ])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let other = try runCLI([
+            "export", "openai", "--run", run, "--db", smaller, "--out", directory.appendingPathComponent("x").path,
+        ])
+        XCTAssertEqual(other.status, 1)
+        XCTAssertEqual(other.stderr.split(separator: "\n").count, 1, other.stderr)
+        XCTAssertTrue(other.stderr.contains("is not the database \(run) was scored on"), other.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("x").path))
+    }
+}
