@@ -119,4 +119,55 @@ final class OpenAIInteropCLITests: XCTestCase {
         XCTAssertTrue(other.stderr.contains("is not the database \(run) was scored on"), other.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("x").path))
     }
+
+    /// `export neuronpedia`: one source per layer, each file kind with exactly the importer's fields and types
+    /// (Scripts/check-neuronpedia-export.py), as many features, activations and explanations as the database and
+    /// the run hold.
+    func testNeuronpediaExportHasTheImportersFieldsPerFileKind() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let run = directory.appendingPathComponent("run").path
+        let evaluate = try runCLI([
+            "evaluate", "--db", EvaluateCLITests.database, "--explainer", "token-list", "--simulator", "keyword",
+            "--scorer", "detection", "--out", run,
+        ])
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+        let out = directory.appendingPathComponent("np").path
+        let refused = try runCLI([
+            "export", "neuronpedia", "--run", run, "--model-id", "fixture", "--source-id", "mlp", "--out", out,
+        ])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("put {layer} in --source-id"), refused.stderr)
+        let exported = try runCLI([
+            "export", "neuronpedia", "--run", run, "--model-id", "fixture", "--source-id", "{layer}-mlp-nb",
+            "--batch-size", "10", "--out", out,
+        ])
+        XCTAssertEqual(exported.status, 0, exported.stderr)
+        let check = try python([CLI.root.appendingPathComponent("Scripts/check-neuronpedia-export.py").path, out, "10"])
+        XCTAssertEqual(check.status, 0, check.stderr)
+        let summary = try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as! [String: Int]
+        XCTAssertEqual(summary["sources"], 2)
+        XCTAssertEqual(summary["features"], 64)
+        // 2 layers × 32 units in batches of 10: 4 feature batches per layer, and as many of activations.
+        XCTAssertEqual(summary["files"]! >= 16, true, "\(summary)")
+        let scores = try parseCSV(String(contentsOfFile: run + "/scores.csv", encoding: .utf8))
+        let status = scores[0].firstIndex(of: "status")!
+        let explained = Set(scores.dropFirst().filter { $0[status] == "ok" }.map { "\($0[0]):\($0[1])" })
+        XCTAssertEqual(summary["explanations"], explained.count, "one explanation per explained unit")
+        // Activations: every unit's top and quantile-bucket records (Python's reader counts them).
+        var expected = 0
+        for unit in ["0:0", "1:31"] {
+            let read = try python([
+                CLI.root.appendingPathComponent("Scripts/read-activations.py").path, EvaluateCLITests.database, unit,
+            ])
+            let object = try JSONSerialization.jsonObject(with: Data(read.stdout.utf8)) as! [String: Any]
+            let records = object["records"] as! [String: Any]
+            expected += (records["top"] as! [Any]).count + (records["quantiles"] as! [[Any]]).map(\.count).reduce(0, +)
+        }
+        let lines = try python([
+            "-c",
+            "import gzip, json, glob, sys; print(sum(1 for f in glob.glob(sys.argv[1] + '/fixture/*/activations/*.gz') for l in gzip.open(f) if json.loads(l)['index'] in ('0', '31') and json.loads(l)['layer'] == ('0-mlp-nb' if json.loads(l)['index'] == '0' else '1-mlp-nb')))",
+            out,
+        ])
+        XCTAssertEqual(Int(lines.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), expected, lines.stderr)
+    }
 }
