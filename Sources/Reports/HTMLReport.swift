@@ -50,13 +50,30 @@ public struct HTMLReport {
                     "this is not the database the run in \(runDirectory) was evaluated on (\(run.manifest.database)): its settings, model or corpus differ"
             )
         }
-        var page = PageBuilder(run: run, database: database, databasePath: path, options: options)
+        try self.init(
+            run: run, source: DatabaseReportSource(database: database, path: path), sourcePath: path, options: options)
+    }
+
+    /// A report of a run scored on records without a database (`evaluate --records-from`): `records` are those
+    /// records (the caller reads them; OpenAI's come from Interop), `label` says what they are.
+    public init(
+        runDirectory: String, records: NeuronRecordSource, recordsPath: String, label: String,
+        options: Options = Options()
+    ) throws {
+        let run = try RunContents(directory: runDirectory)
+        try self.init(
+            run: run, source: RecordSourceReport(source: records, label: label), sourcePath: recordsPath,
+            options: options)
+    }
+
+    private init(run: RunContents, source: ReportSource, sourcePath: String, options: Options) throws {
+        var page = PageBuilder(run: run, source: source, databasePath: sourcePath, options: options)
         html = try page.render()
         headlines = page.headlines
         neuronCount = page.neurons.count
         sectionCount = page.sectionCount
-        self.runDirectory = runDirectory
-        self.databasePath = path
+        self.runDirectory = run.directory
+        self.databasePath = sourcePath
     }
 
     /// Writes the page atomically (a temporary file renamed into place). Refuses, before writing anything, an
@@ -83,10 +100,10 @@ public struct HTMLReport {
     }
 }
 
-/// Builds the page from a run and its database.
+/// Builds the page from a run and its records.
 struct PageBuilder {
     let run: RunContents
-    let database: ActivationDatabase
+    let source: ReportSource
     let databasePath: String
     let options: HTMLReport.Options
     let pairs: [EvaluationPair]
@@ -101,9 +118,9 @@ struct PageBuilder {
     let judgedRows: [NeuronID: [Int: RunScores.Row]]
     var sectionCount = 0
 
-    init(run: RunContents, database: ActivationDatabase, databasePath: String, options: HTMLReport.Options) {
+    init(run: RunContents, source: ReportSource, databasePath: String, options: HTMLReport.Options) {
         self.run = run
-        self.database = database
+        self.source = source
         self.databasePath = databasePath
         self.options = options
         // Simulation pairs (real beside simulated activations) and judged pairs (examples and answers) apart.
@@ -185,21 +202,7 @@ struct PageBuilder {
 
     private func header() -> String {
         let manifest = run.manifest
-        var model = "–", corpus = "–"
-        if let stored = try? database.model() {
-            model =
-                "n_layer \(stored.layerCount), n_embd \(stored.embeddingSize), n_head \(stored.headCount), "
-                + "\(stored.neuronCount) neurons per layer"
-        }
-        // Databases recorded with bf16 projections say so (fp32, the default, is not stored).
-        if let settings = try? database.settings(), settings.precisionName != PrecomputeSettings.fullPrecisionName {
-            model += "; activations recorded with \(settings.precisionName) matrix multiplies"
-        }
-        if let stored = try? database.corpus() {
-            corpus =
-                "path \(stored.path), documents \(stored.documents), tokens \(stored.tokensInExcerpts) in \(stored.excerpts) excerpts"
-        }
-        let units = (try? database.source().description) ?? "–"
+        let (model, units, corpus) = source.header()
         let items: [(String, String)] = [
             ("run", run.directory), ("database", databasePath), ("model", model), ("units", units), ("corpus", corpus),
             ("units scored", "\(neurons.count)"), ("explainers", manifest.explainers.joined(separator: ", ")),
@@ -315,20 +318,12 @@ struct PageBuilder {
             entries.append(entry)
             excerptIDs.formUnion(used)
         }
-        let vocabulary = try database.tokenStrings()
-        let sources = Dictionary(
-            uniqueKeysWithValues: try database.documents().map { ($0.id, ($0.source as NSString).lastPathComponent) })
         var excerpts: [String] = []
         for excerptID in excerptIDs.sorted() {
-            guard let excerpt = try database.excerpt(excerptID) else {
-                throw ReportError.databaseInconsistent(
-                    path: databasePath, reason: "a record names missing excerpt \(excerptID)")
-            }
-            let tokens = excerpt.tokenIDs.map {
-                HTMLText.jsonString(vocabulary[$0])
-            }
+            let excerpt = try source.excerpt(excerptID)
+            let tokens = excerpt.tokens.map { HTMLText.jsonString($0) }
             excerpts.append(
-                "\"\(excerptID)\":[\(HTMLText.jsonString(sources[excerpt.documentID] ?? "?")),\(excerpt.startToken),[\(tokens.joined(separator: ","))]]"
+                "\"\(excerptID)\":[\(HTMLText.jsonString(excerpt.document)),\(excerpt.startToken),[\(tokens.joined(separator: ","))]]"
             )
         }
         let pairList = pairs.map { "[\(HTMLText.jsonString($0.description)),\($0.isControl)]" }
@@ -347,17 +342,16 @@ struct PageBuilder {
     /// per neuron, packed relative to the neuron's largest |activation| (`scale`); simulations relative to
     /// their own largest |value| (`PackedValues`).
     private func neuronEntry(_ id: NeuronID) throws -> (String, Set<Int>) {
-        let data = try database.neuron(id)
-        let s = data.statistics
+        let s = try source.unit(id)
         let scale = Swift.max(abs(Double(s.max)), abs(Double(s.min)), 1e-12)
         var activations: [Int: [Float]] = [:]
-        func records(_ label: String, _ stored: [StoredRecord]) -> [String] {
+        func records(_ label: String, _ stored: [ReportUnit.Record]) -> [String] {
             stored.map { r in
                 activations[r.excerptID] = r.activations
                 return "[\(HTMLText.jsonString(label)),\(r.excerptID)]"
             }
         }
-        var shown = records("top", Array(data.records(.top).prefix(options.topRecords)))
+        var shown = records("top", Array(s.top.prefix(options.topRecords)))
         for bucket in 0..<s.quantileBoundaries.count {
             let low = HTMLText.number(Double(s.quantileBoundaries[bucket]))
             let high =
@@ -365,10 +359,12 @@ struct PageBuilder {
                 ? HTMLText.number(Double(s.quantileBoundaries[bucket + 1])) : "max"
             shown += records(
                 "quantile \(bucket + 1): max in [\(low), \(high))",
-                Array(data.records(.quantile, bucket: bucket).prefix(options.quantileRecordsPerBucket)))
+                Array(
+                    (s.quantiles.indices.contains(bucket) ? s.quantiles[bucket] : []).prefix(
+                        options.quantileRecordsPerBucket)))
         }
-        shown += records("random", Array(data.records(.random).prefix(options.randomRecords)))
-        shown += records("bottom", Array(data.records(.bottom).prefix(options.bottomRecords)))
+        shown += records("random", Array(s.random.prefix(options.randomRecords)))
+        shown += records("bottom", Array(s.bottom.prefix(options.bottomRecords)))
 
         let explainerOrder = (pairs + judgedPairs).map(\.explainer)
         let explanations = (run.explanations[id] ?? [:]).values.sorted {

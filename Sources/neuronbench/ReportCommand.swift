@@ -1,5 +1,7 @@
 import ArgumentParser
+import Evaluation
 import Foundation
+import Interop
 import Reports
 
 /// `neuronbench report`: one self-contained HTML page for an evaluation run.
@@ -11,6 +13,11 @@ struct ReportCommand: ParsableCommand {
 
     @Argument(help: "The run directory (from `neuronbench evaluate`).") var runDirectory: String
     @Option(help: "The activation database; by default the one named in the run's run.json.") var db: String?
+    @Option(
+        help:
+            "Instead of --db: the OpenAI collated-activations tree the run was scored on (the default when run.json names a folder)."
+    )
+    var recordsFrom: String?
     @Option(help: "The HTML file to write.") var out: String
     @Option(
         help:
@@ -23,6 +30,7 @@ struct ReportCommand: ParsableCommand {
         guard maxSections >= 0, topRecords >= 0 else {
             throw ValidationError("--max-sections and --top-records cannot be negative.")
         }
+        if db != nil && recordsFrom != nil { throw ValidationError("Give at most one of --db and --records-from.") }
     }
 
     func run() throws {
@@ -30,7 +38,20 @@ struct ReportCommand: ParsableCommand {
             var options = HTMLReport.Options()
             options.maxNeuronSections = maxSections
             options.topRecords = topRecords
-            let report = try HTMLReport(runDirectory: runDirectory, databasePath: db, options: options)
+            let report: HTMLReport
+            let named = try RunContents.manifest(directory: runDirectory).database
+            var isFolder: ObjCBool = false
+            if let tree = recordsFrom
+                ?? (db == nil && FileManager.default.fileExists(atPath: named, isDirectory: &isFolder)
+                    && isFolder.boolValue ? named : nil)
+            {
+                let records = try OpenAIRecordSource(directory: tree)
+                report = try HTMLReport(
+                    runDirectory: runDirectory, records: records, recordsPath: tree,
+                    label: "OpenAI NeuronRecords (\(records.tree))", options: options)
+            } else {
+                report = try HTMLReport(runDirectory: runDirectory, databasePath: db, options: options)
+            }
             try report.write(to: out)
             print(
                 "report: \(out) (\(report.neuronCount) units, \(report.sectionCount) with a section, \(report.html.utf8.count / 1024) KB)"

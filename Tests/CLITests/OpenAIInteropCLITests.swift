@@ -80,6 +80,32 @@ final class OpenAIInteropCLITests: XCTestCase {
         }
         let manifest = try String(contentsOfFile: back + "/run.json", encoding: .utf8)
         XCTAssertTrue(manifest.contains("OpenAI NeuronRecords"), manifest)
+        // The report of such a run reads the records from the tree named in run.json.
+        let page = directory.appendingPathComponent("back.html").path
+        let report = try runCLI(["report", back, "--out", page])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        XCTAssertTrue(report.stdout.contains("64 units, 64 with a section"), report.stdout)
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        XCTAssertTrue(html.contains("OpenAI NeuronRecords ("), "the header says where the records came from")
+        // The same excerpt tokens as the database's report of the original run.
+        let originalPage = directory.appendingPathComponent("original.html").path
+        XCTAssertEqual(try runCLI(["report", run, "--out", originalPage]).status, 0)
+        func excerpts(_ page: String) throws -> [String: [Any]] {
+            let text = try String(contentsOfFile: page, encoding: .utf8)
+            let start = text.range(of: "<script type=\"application/json\" id=\"report-data\">")!.upperBound
+            let end = text.range(of: "</script>", range: start..<text.endIndex)!.lowerBound
+            let data = try JSONSerialization.jsonObject(with: Data(text[start..<end].utf8)) as! [String: Any]
+            return data["excerpts"] as! [String: [Any]]
+        }
+        let fromRecords = try excerpts(page), fromDatabase = try excerpts(originalPage)
+        XCTAssertGreaterThan(fromRecords.count, 100)
+        // The sidecars carry the excerpt ids: every excerpt has the database's id and tokens (documents and
+        // positions are unknown without a database).
+        for (id, entry) in fromRecords {
+            let known: [Any] = try XCTUnwrap(fromDatabase[id], "excerpt \(id)")
+            let tokens = known[2] as! [String]
+            XCTAssertEqual(entry[2] as! [String], tokens, "excerpt \(id)")
+        }
 
         // Damaged files fail their own neuron, naming the file; the rest is scored.
         let truncated = export + "/explanations/1/3.jsonl"
