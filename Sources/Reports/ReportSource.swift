@@ -30,11 +30,9 @@ protocol ReportSource {
 final class DatabaseReportSource: ReportSource {
     let database: ActivationDatabase
     let path: String
-    private lazy var vocabulary: [String] = (try? database.tokenStrings()) ?? []
-    private lazy var documents: [Int: String] = Dictionary(
-        uniqueKeysWithValues: ((try? database.documents()) ?? []).map {
-            ($0.id, ($0.source as NSString).lastPathComponent)
-        })
+    /// Read on first use, with their errors (a damaged vocabulary is the database's one-line error, not a crash).
+    private var vocabulary: [String]?
+    private var documents: [Int: String]?
 
     init(database: ActivationDatabase, path: String) {
         self.database = database
@@ -73,10 +71,24 @@ final class DatabaseReportSource: ReportSource {
     }
 
     func excerpt(_ id: Int) throws -> (document: String, startToken: Int, tokens: [String]) {
+        let vocabulary = try self.vocabulary ?? database.tokenStrings()
+        self.vocabulary = vocabulary
+        let documents =
+            try self.documents
+            ?? Dictionary(
+                uniqueKeysWithValues: database.documents().map { ($0.id, ($0.source as NSString).lastPathComponent) })
+        self.documents = documents
         guard let excerpt = try database.excerpt(id) else {
             throw ReportError.databaseInconsistent(path: path, reason: "a record names missing excerpt \(id)")
         }
-        return (documents[excerpt.documentID] ?? "?", excerpt.startToken, excerpt.tokenIDs.map { vocabulary[$0] })
+        let tokens = try excerpt.tokenIDs.map { token in
+            guard vocabulary.indices.contains(token) else {
+                throw ReportError.databaseInconsistent(
+                    path: path, reason: "excerpt \(id) names token \(token), past the vocabulary's \(vocabulary.count)")
+            }
+            return vocabulary[token]
+        }
+        return (documents[excerpt.documentID] ?? "?", excerpt.startToken, tokens)
     }
 }
 
