@@ -125,4 +125,24 @@ final class SlurmTests: XCTestCase {
                 try PrecomputeCLITests.tableDump(single, query), query)
         }
     }
+
+    /// The Kubernetes recipe cannot run here; its YAML is parsed (PyYAML) and its fields checked.
+    func testTheKubernetesIndexedJobRecipeIsValidYAMLWithTheRecipesFields() throws {
+        let check = try shell(
+            """
+            python3 -c '
+            import sys, yaml
+            job = yaml.safe_load(open(sys.argv[1]))
+            spec = job["spec"]
+            assert job["apiVersion"] == "batch/v1" and job["kind"] == "Job", "not a batch/v1 Job"
+            assert spec["completionMode"] == "Indexed", "not an Indexed Job"
+            assert spec["completions"] == spec["parallelism"] == 8, "completions and parallelism are not 8"
+            command = " ".join(spec["template"]["spec"]["containers"][0]["args"])
+            assert "--shard $JOB_COMPLETION_INDEX/8" in command and "/data/shard-$JOB_COMPLETION_INDEX.db" in command, command
+            print("ok")
+            ' '\(Self.root)/Scripts/kubernetes-precompute.yaml'
+            """, [:])
+        XCTAssertEqual(check.status, 0, check.stdout)
+        XCTAssertEqual(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "ok", check.stdout)
+    }
 }
