@@ -163,9 +163,7 @@ let package = Package(
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "ActivationStore", "Support", "TestSupport"],
             exclude: ["Resources"]),
-        .testTarget(
-            name: "InteropTests", dependencies: ["Interop", "Evaluation", "ActivationStore", "TestSupport"],
-            exclude: ["Resources"]),
+        .testTarget(name: "InteropTests", dependencies: ["Interop", "Evaluation", "ActivationStore", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "ActivationStore", "TestSupport"]),
         .testTarget(
             name: "LLMTests", dependencies: ["LLM", "Evaluation", "ActivationStore", "Support", "TestSupport"],

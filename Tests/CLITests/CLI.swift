@@ -62,6 +62,11 @@ func python(_ script: String, _ arguments: String...) throws {
     }
 }
 
+/// Runs `python3 arguments…` (a script of the repository, or `-c CODE`) to completion.
+func runPython(_ arguments: [String]) throws -> CLIResult {
+    try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3"] + arguments)
+}
+
 /// Starts `neuronbench arguments…` without waiting; `finish` collects its result.
 final class CLIProcess {
     private let process = Process()

@@ -17,7 +17,8 @@ final class LatentEvaluationCLITests: XCTestCase {
             "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); print('\\n'.join(f'{l}:{n}' for l, n in db.execute('SELECT layer, neuron FROM neurons WHERE max <= 0 ORDER BY layer, neuron')))",
             db,
         ])
-        let dead = Set(query.split(separator: "\n").map(String.init))
+        XCTAssertEqual(query.status, 0, query.stderr)
+        let dead = Set(query.stdout.split(separator: "\n").map(String.init))
         XCTAssertGreaterThan(dead.count, 0, "the fixture SAEs have dead latents")
         XCTAssertTrue(precompute.stderr.contains("dead (never > 0): \(dead.count) units"), precompute.stderr)
 
@@ -107,18 +108,5 @@ final class LatentEvaluationCLITests: XCTestCase {
         XCTAssertTrue(compare.stderr.contains("a paired comparison needs the same units"), compare.stderr)
         XCTAssertTrue(compare.stderr.contains("neuronbench table"), compare.stderr)
         XCTAssertEqual(compare.stderr.split(separator: "\n").count, 1, compare.stderr)
-    }
-
-    func runPython(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

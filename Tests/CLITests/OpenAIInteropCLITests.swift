@@ -8,22 +8,6 @@ import XCTest
 /// exported explanations and scoring them on the exported records gives the original run's scores back; bad files
 /// fail their neuron with the path and the reason.
 final class OpenAIInteropCLITests: XCTestCase {
-    func python(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errors, as: UTF8.self)
-        )
-    }
-
     func testExportMatchesOpenAIsDataclassesAndRoundTripsTheScores() throws {
         let directory = try TestSupport.temporaryDirectory(self)
         let db = EvaluateCLITests.database
@@ -39,7 +23,7 @@ final class OpenAIInteropCLITests: XCTestCase {
         XCTAssertTrue(exported.stderr.contains("64 NeuronRecords"), exported.stderr)
         XCTAssertTrue(exported.stderr.contains("(simulation:keyword)"), exported.stderr)
 
-        let check = try python([CLI.root.appendingPathComponent("Scripts/check-openai-export.py").path, export, db])
+        let check = try runPython([CLI.root.appendingPathComponent("Scripts/check-openai-export.py").path, export, db])
         XCTAssertEqual(check.status, 0, check.stderr)
         let summary = try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as! [String: Int]
         XCTAssertEqual(summary["records"], 64)
@@ -168,7 +152,9 @@ final class OpenAIInteropCLITests: XCTestCase {
             "--batch-size", "10", "--out", out,
         ])
         XCTAssertEqual(exported.status, 0, exported.stderr)
-        let check = try python([CLI.root.appendingPathComponent("Scripts/check-neuronpedia-export.py").path, out, "10"])
+        let check = try runPython([
+            CLI.root.appendingPathComponent("Scripts/check-neuronpedia-export.py").path, out, "10",
+        ])
         XCTAssertEqual(check.status, 0, check.stderr)
         let summary = try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as! [String: Int]
         XCTAssertEqual(summary["sources"], 2)
@@ -182,14 +168,14 @@ final class OpenAIInteropCLITests: XCTestCase {
         // Activations: every unit's top and quantile-bucket records (Python's reader counts them).
         var expected = 0
         for unit in ["0:0", "1:31"] {
-            let read = try python([
+            let read = try runPython([
                 CLI.root.appendingPathComponent("Scripts/read-activations.py").path, EvaluateCLITests.database, unit,
             ])
             let object = try JSONSerialization.jsonObject(with: Data(read.stdout.utf8)) as! [String: Any]
             let records = object["records"] as! [String: Any]
             expected += (records["top"] as! [Any]).count + (records["quantiles"] as! [[Any]]).map(\.count).reduce(0, +)
         }
-        let lines = try python([
+        let lines = try runPython([
             "-c",
             "import gzip, json, glob, sys; print(sum(1 for f in glob.glob(sys.argv[1] + '/fixture/*/activations/*.gz') for l in gzip.open(f) if json.loads(l)['index'] in ('0', '31') and json.loads(l)['layer'] == ('0-mlp-nb' if json.loads(l)['index'] == '0' else '1-mlp-nb')))",
             out,
