@@ -17,14 +17,16 @@ Behaviour without faults (deterministic):
   highest value in the last neuron's records.
 - completions with echo and logprobs: the prompt split into tokens (tabs, newlines and runs of other characters);
   at each "unknown" after a tab, top_logprobs give "10" with probability 0.8 and "0" 0.2 for description words,
-  "0" 0.9 and "10" 0.1 otherwise.
+  "0" 0.9 and "10" 0.1 otherwise; then max_tokens generated tokens (at most 3), each the most likely at its own
+  position. Fault "shifted" shifts top_logprobs and token_logprobs by one position, as llama-cpp-python 0.3.36 does.
 Control endpoints:
 - POST /faults ["429", "500", "hang", "truncated", "drop", "missing-token", "401", "404", "400", "echo-auth" (a 401
   whose message quotes the Authorization header), "judge-short" (one answer too few), "judge-range" (a first answer
-  of 2), "judge-prose" (no list at all), "no-logprobs", "ok", ...]: each
+  of 2), "judge-prose" (no list at all), "no-logprobs", "shifted", "ok", ...]: each
   following API request takes the next fault from the queue.
 - POST /config {"delay": seconds}: every API request waits this long (to observe concurrency).
 - GET /stats: {"requests": n, "max_in_flight": n, "faults_left": n}
+- GET /last: the body of the last API request
 """
 import json
 import os
@@ -36,7 +38,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
-state = {"requests": 0, "in_flight": 0, "max_in_flight": 0, "faults": [], "delay": 0.0}
+state = {"requests": 0, "in_flight": 0, "max_in_flight": 0, "faults": [], "delay": 0.0, "last": None}
 
 
 def words(description):
@@ -121,7 +123,7 @@ def chat_reply(body, fault):
             "usage": {"prompt_tokens": prompt, "completion_tokens": len(content) // 4, "total_tokens": prompt + len(content) // 4}}
 
 
-def completion_reply(body):
+def completion_reply(body, fault):
     prompt = body["prompt"]
     description = re.search(r"Neuron description: (.*)", prompt).group(1)
     wanted = words(description)
@@ -143,11 +145,23 @@ def completion_reply(body):
         if token not in ("\t", "\n"):
             if i == 0 or tokens[i - 1] == "\n":
                 previous_line_token = token
+    # Greedy generation of max_tokens tokens (echoed after the prompt), each the most likely at its own position.
+    generated = ["The", " end", "."][: max(0, min(3, body.get("max_tokens", 16)))]
+    for token in generated:
+        offsets.append(offset)
+        offset += len(token)
+        tokens.append(token)
+        top.append({token: -0.01, " x": -5.0})
+        logprobs.append(-0.01)
+    if fault == "shifted":
+        # llama-cpp-python 0.3.36 (its issue #1983): position i holds the distribution of token i + 1.
+        top = [None] + top[2:] + [{"!": -0.1}]
+        logprobs = [None] + logprobs[2:] + [-3.0]
     usage = len(prompt) // 4
     return {"id": "cmpl-fake", "object": "text_completion", "model": body.get("model"),
-            "choices": [{"index": 0, "text": prompt, "finish_reason": "length",
+            "choices": [{"index": 0, "text": prompt + "".join(generated), "finish_reason": "length",
                          "logprobs": {"tokens": tokens, "token_logprobs": logprobs, "top_logprobs": top, "text_offset": offsets}}],
-            "usage": {"prompt_tokens": usage, "completion_tokens": 0, "total_tokens": usage}}
+            "usage": {"prompt_tokens": usage, "completion_tokens": len(generated), "total_tokens": usage + len(generated)}}
 
 
 def _log(p):
@@ -172,7 +186,10 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        if self.path == "/stats":
+        if self.path == "/last":
+            with lock:
+                self.send_json(200, state["last"] or {})
+        elif self.path == "/stats":
             with lock:
                 self.send_json(200, {"requests": state["requests"], "max_in_flight": state["max_in_flight"], "faults_left": len(state["faults"])})
         else:
@@ -193,6 +210,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"ok": True})
         with lock:
             state["requests"] += 1
+            state["last"] = body
             state["in_flight"] += 1
             state["max_in_flight"] = max(state["max_in_flight"], state["in_flight"])
             fault = state["faults"].pop(0) if state["faults"] else "ok"
@@ -219,7 +237,7 @@ class Handler(BaseHTTPRequestHandler):
             if path.endswith("/chat/completions"):
                 reply = chat_reply(body, fault)
             elif path.endswith("/completions"):
-                reply = completion_reply(body)
+                reply = completion_reply(body, fault)
             else:
                 return self.send_json(404, {"error": {"message": f"unknown endpoint {self.path}"}})
             data = json.dumps(reply).encode()

@@ -75,7 +75,7 @@ public final class LLMClient: Sendable {
             return .success(value)
         }
         await limiter.acquire()
-        let result = await send(url: url, payload: payload)
+        let result = await send(url: url, payload: payload, body: body)
         await limiter.release()
         switch result {
         case let .success((object, data)):
@@ -89,18 +89,20 @@ public final class LLMClient: Sendable {
         }
     }
 
-    private func send(url: URL, payload: Data) async -> Result<([String: Any], Data), LLMError> {
+    private func send(url: URL, payload: Data, body: [String: Any]) async -> Result<([String: Any], Data), LLMError> {
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.httpBody = payload
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         if let key = configuration.apiKey { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
         var lastProblem = ""
+        var statuses: [Int] = []
         for attempt in 0...max(0, configuration.retries) {
             var retryAfter: Double?
             do {
                 let (data, response) = try await session.data(for: request)
                 let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                statuses.append(status)
                 if status == 200 {
                     if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
                         return .success((object, data))
@@ -117,11 +119,13 @@ public final class LLMClient: Sendable {
                     return .failure(Self.rejection(status: status, data: data, url: url, configuration: configuration))
                 }
             } catch let error as URLError {
+                statuses.append(0)
                 lastProblem =
                     error.code == .timedOut
                     ? "no answer within \(configuration.timeout) s"
                     : "connection failed (\(error.localizedDescription))"
             } catch {
+                statuses.append(0)
                 lastProblem = error.localizedDescription
             }
             guard attempt < configuration.retries else { break }
@@ -131,7 +135,27 @@ public final class LLMClient: Sendable {
             await ledger.recordRetry()
             try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
         }
-        return .failure(.unanswered(url: url.absoluteString, problem: lastProblem, attempts: configuration.retries + 1))
+        let hint = Set(statuses).count == 1 && (500...599).contains(statuses[0]) ? Self.optionHint(body) : nil
+        return .failure(
+            .unanswered(
+                url: url.absoluteString, problem: lastProblem, attempts: configuration.retries + 1, hint: hint))
+    }
+
+    /// When every attempt got the same 5xx, the request is likely the cause, not the load: names the options of
+    /// `body` that not every OpenAI-compatible server supports (llama-cpp-python answers `json_schema` with 500).
+    static func optionHint(_ body: [String: Any]) -> String? {
+        var options: [String] = []
+        if let format = body["response_format"] as? [String: Any], let type = format["type"] as? String {
+            options.append(
+                "response_format \(type)\(format["schema"] != nil ? " with a schema" : "") (--llm-structured-output chooses its form)"
+            )
+        }
+        if body["echo"] as? Bool == true { options.append("echo with logprobs (the json simulator needs neither)") }
+        if body["top_logprobs"] != nil { options.append("logprobs/top_logprobs") }
+        if body["seed"] != nil { options.append("seed (--llm-seed none sends none)") }
+        guard !options.isEmpty else { return nil }
+        return "every attempt got the same server error: the server may not support "
+            + options.joined(separator: ", or ")
     }
 
     /// A reply that retrying cannot fix, with what to check.
@@ -236,4 +260,8 @@ public actor UsageLedger {
     }
 
     func recordRetry() { retries += 1 }
+
+    /// Replies whose echoed log-probabilities were shifted by one position and were read realigned.
+    public private(set) var shiftedReplies = 0
+    func recordShiftedReply() { shiftedReplies += 1 }
 }

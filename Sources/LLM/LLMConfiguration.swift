@@ -23,13 +23,21 @@ public struct LLMConfiguration: Sendable {
     /// Dollars per million prompt / completion tokens, for cost reports.
     public var pricePerMillionPromptTokens: Double?
     public var pricePerMillionCompletionTokens: Double?
+    /// Sent as `seed` with every request (with temperature 0), so that a server that honours it answers the same
+    /// request the same way; nil sends none.
+    public var seed: Int?
+    /// How the JSON simulator and the judge ask for a reply that follows their JSON schema.
+    public var structuredOutput: StructuredOutput
+    /// How the all-at-once simulator reads the prompt log-probabilities a server echoes.
+    public var echoAlignment: EchoAlignment
 
     public init(
         baseURL: URL = URL(string: "https://api.openai.com/v1")!, model: String,
         apiKeyVariable: String = "OPENAI_API_KEY",
         concurrency: Int = 8, timeout: Double = 60, retries: Int = 5, backoff: Double = 1, maximumBackoff: Double = 60,
         cachePath: String? = nil, pricePerMillionPromptTokens: Double? = nil,
-        pricePerMillionCompletionTokens: Double? = nil
+        pricePerMillionCompletionTokens: Double? = nil, seed: Int? = 0,
+        structuredOutput: StructuredOutput = .jsonSchema, echoAlignment: EchoAlignment = .check
     ) {
         self.baseURL = baseURL
         self.model = model
@@ -42,6 +50,18 @@ public struct LLMConfiguration: Sendable {
         self.cachePath = cachePath
         self.pricePerMillionPromptTokens = pricePerMillionPromptTokens
         self.pricePerMillionCompletionTokens = pricePerMillionCompletionTokens
+        self.seed = seed
+        self.structuredOutput = structuredOutput
+        self.echoAlignment = echoAlignment
+    }
+
+    /// A request body: `fields` with the model, temperature 0 and the seed, which every plug-in sends.
+    func body(_ fields: [String: Any]) -> [String: Any] {
+        var body = fields
+        body["model"] = model
+        body["temperature"] = 0
+        if let seed { body["seed"] = seed }
+        return body
     }
 
     /// The key, if the variable is set (local servers often need none).

@@ -8,7 +8,8 @@ public enum LLMError: LocalizedError, Equatable, Sendable {
     /// A reply that retrying cannot fix (400, 401, 403, 404, other 4xx).
     case rejected(url: String, status: Int, detail: String, hint: String?)
     /// No usable reply after every attempt (429, 5xx, time-outs, dropped connections, invalid JSON).
-    case unanswered(url: String, problem: String, attempts: Int)
+    /// `hint` names request options the server may not support when every attempt got the same 5xx.
+    case unanswered(url: String, problem: String, attempts: Int, hint: String?)
     /// A reply that arrived but cannot be read as the answer asked for.
     case invalidReply(String)
 
@@ -23,8 +24,8 @@ public enum LLMError: LocalizedError, Equatable, Sendable {
         case let .rejected(url, status, detail, hint):
             return "\(url) rejected the request (HTTP \(status))\(detail.isEmpty ? "" : ": \(detail)")"
                 + (hint.map { ". \($0)" } ?? "")
-        case let .unanswered(url, problem, attempts):
-            return "\(url): \(problem), after \(attempts) attempts"
+        case let .unanswered(url, problem, attempts, hint):
+            return "\(url): \(problem), after \(attempts) attempts" + (hint.map { ". Hint: \($0)" } ?? "")
         case let .invalidReply(reason):
             return reason
         }

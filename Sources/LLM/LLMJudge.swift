@@ -19,11 +19,13 @@ public struct LLMJudge: Judge {
 
     /// The request body of one judge call (also what `--dry-run` counts).
     public func body(_ request: JudgeRequest) -> [String: Any] {
-        [
-            "model": client.configuration.model,
+        var fields: [String: Any] = [
             "messages": Prompts.judge(task: request.task, explanation: request.explanation, examples: request.examples),
-            "temperature": 0, "max_tokens": 8 + 4 * request.examples.count, "logprobs": true, "top_logprobs": 5,
+            "max_tokens": 12 + 4 * request.examples.count, "logprobs": true, "top_logprobs": 5,
         ]
+        fields["response_format"] = client.configuration.structuredOutput.responseFormat(
+            name: "answers", schema: ReplySchema.judgeAnswers(count: request.examples.count), needsJSONMode: false)
+        return client.configuration.body(fields)
     }
 
     func judge(_ request: JudgeRequest) async -> Result<[JudgeAnswer], LLMError> {
@@ -40,10 +42,10 @@ public struct LLMJudge: Judge {
 
     public func pickIntruder(_ requests: [IntruderRequest]) async -> [Result<Int, EvaluationError>] {
         await concurrently(requests) { request in
-            let body: [String: Any] = [
-                "model": client.configuration.model, "messages": Prompts.intruder(examples: request.examples),
-                "temperature": 0, "max_tokens": 8,
-            ]
+            var fields: [String: Any] = ["messages": Prompts.intruder(examples: request.examples), "max_tokens": 12]
+            fields["response_format"] = client.configuration.structuredOutput.responseFormat(
+                name: "intruder", schema: ReplySchema.intruder(count: request.examples.count), needsJSONMode: false)
+            let body = client.configuration.body(fields)
             let pick = await client.post("chat/completions", body, neuron: request.neuron) {
                 object -> Result<Int, LLMError> in
                 guard let content = LLMSimulator.chatContent(object) else {

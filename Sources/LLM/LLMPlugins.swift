@@ -14,10 +14,9 @@ public struct LLMExplainer: Explainer {
 
     public func explain(_ requests: [ExplainRequest]) async -> [Result<String, EvaluationError>] {
         await concurrently(requests) { request in
-            let body: [String: Any] = [
-                "model": client.configuration.model, "messages": Prompts.explainer(records: request.records),
-                "temperature": 0, "max_tokens": 60,
-            ]
+            let body = client.configuration.body([
+                "messages": Prompts.explainer(records: request.records), "max_tokens": 60,
+            ])
             let reply = await client.post("chat/completions", body, neuron: request.neuron) {
                 object -> Result<String, LLMError> in
                 guard let text = LLMSimulator.chatContent(object), let explanation = Prompts.cleanExplanation(text)
@@ -55,23 +54,31 @@ public struct LLMSimulator: Simulator {
     }
 
     func simulate(_ request: SimulationRequest) async -> Result<[Double], LLMError> {
+        let configuration = client.configuration
         switch mode {
         case .allAtOnce:
-            let body: [String: Any] = [
-                "model": client.configuration.model,
-                "prompt": Prompts.allAtOnce(explanation: request.explanation, tokens: request.tokens),
-                "max_tokens": 0, "echo": true, "logprobs": 15, "temperature": 0,
-            ]
-            return await client.post("completions", body, neuron: request.neuron) {
-                Self.expectedValues($0, tokenCount: request.tokens.count)
+            let prompt = Prompts.allAtOnce(explanation: request.explanation, tokens: request.tokens)
+            // One generated token, the fewest the API allows: llama-cpp-python reads `max_tokens: 0` as "until the
+            // context is full". The token also shows whether the echoed log-probabilities are aligned.
+            let body = configuration.body(["prompt": prompt, "max_tokens": 1, "echo": true, "logprobs": 15])
+            let read = await client.post("completions", body, neuron: request.neuron) { object in
+                EchoedPrompt.read(object, prompt: prompt, alignment: configuration.echoAlignment).flatMap { echoed in
+                    Self.expectedValues(echoed, tokenCount: request.tokens.count).map { ($0, echoed.wasShifted) }
+                }
             }
+            if case .success((_, true)) = read { await client.ledger.recordShiftedReply() }
+            return read.map(\.0)
         case .json:
-            let body: [String: Any] = [
-                "model": client.configuration.model,
+            var fields: [String: Any] = [
                 "messages": Prompts.json(explanation: request.explanation, tokens: request.tokens),
-                "temperature": 0, "response_format": ["type": "json_object"],
+                // Room for every entry (about 18 tokens each), so that a runaway reply still ends; small enough that
+                // prompt + max_tokens fits a 2,048-token context (vLLM refuses requests that do not).
+                "max_tokens": 32 + 24 * request.tokens.count,
             ]
-            return await client.post("chat/completions", body, neuron: request.neuron) { object in
+            fields["response_format"] = configuration.structuredOutput.responseFormat(
+                name: "simulated_activations", schema: ReplySchema.simulation(tokens: request.tokens))
+            return await client.post("chat/completions", configuration.body(fields), neuron: request.neuron) {
+                object in
                 guard let content = Self.chatContent(object) else {
                     return .failure(.invalidReply("the reply has no message content"))
                 }
@@ -80,26 +87,20 @@ public struct LLMSimulator: Simulator {
         }
     }
 
+    /// What a shifted server does, in the words the CLI prints.
+    public static let shiftedServerBug = EchoedPrompt.shiftedServerBug
+
     static func chatContent(_ object: [String: Any]) -> String? {
         (((object["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String)
     }
 
-    /// Σ v·p(v) over "0"…"10" renormalised, at each `unknown` that follows a tab in the echoed prompt
-    /// (OpenAI's `logprobs`: `tokens`, `top_logprobs` as one {token: logprob} object per position).
-    static func expectedValues(_ object: [String: Any], tokenCount: Int) -> Result<[Double], LLMError> {
-        guard let logprobs = (object["choices"] as? [[String: Any]])?.first?["logprobs"] as? [String: Any],
-            let tokens = logprobs["tokens"] as? [String], let top = logprobs["top_logprobs"] as? [Any],
-            top.count == tokens.count
-        else {
-            return .failure(
-                .invalidReply(
-                    "the reply has no prompt log-probabilities (does the server support echo with logprobs? the json simulator needs neither)"
-                ))
-        }
+    /// Σ v·p(v) over "0"…"10" renormalised, at each `unknown` that follows a tab in the echoed prompt, from the
+    /// candidates for that position (OpenAI's `top_logprobs`, realigned when the server shifted them).
+    static func expectedValues(_ echoed: EchoedPrompt, tokenCount: Int) -> Result<[Double], LLMError> {
         var text = "", values: [Double] = [], inActivations = false
-        for (position, token) in tokens.enumerated() {
+        for (position, token) in echoed.tokens.enumerated() {
             if inActivations && token.trimmingCharacters(in: .whitespaces) == "unknown" && text.hasSuffix("\t") {
-                guard let candidates = top[position] as? [String: Double] else {
+                guard let candidates = echoed.candidates[position] else {
                     return .failure(.invalidReply("no top log-probabilities at prompt position \(position)"))
                 }
                 var weight = 0.0, sum = 0.0

@@ -105,6 +105,11 @@ extension EvaluateCommand {
             "  LLM: \(total.calls) calls (\(total.cachedCalls) from the cache, \(total.failedCalls) failed, \(retries) retries), "
             + "\(total.usage.promptTokens) prompt + \(total.usage.completionTokens) completion tokens"
         if let cost { line += String(format: ", $%.4f ($%.6f per neuron)", cost, cost / Double(max(1, neurons))) }
+        let shifted = await ledger.shiftedReplies
+        if shifted > 0 {
+            line +=
+                "\n  LLM: \(shifted) all-at-once replies had their prompt log-probabilities \(LLMSimulator.shiftedServerBug) and were read realigned"
+        }
         FileHandle.standardError.write(Data((line + "\n").utf8))
         return RunManifest.LLMUsage(
             model: configuration.model, baseURL: configuration.redactedBaseURL, calls: total.calls,

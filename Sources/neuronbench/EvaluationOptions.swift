@@ -186,6 +186,20 @@ struct LLMOptions: ParsableArguments {
     var llmPriceIn: Double?
     @Option(help: "Dollars per million completion tokens.")
     var llmPriceOut: Double?
+    @Option(help: "Seed sent with every request (all are at temperature 0); none sends no seed.")
+    var llmSeed = "0"
+    @Option(
+        help: ArgumentHelp(
+            "How the JSON simulator and the LLM judge ask for a reply that follows their JSON schema: \(StructuredOutput.allCases.map(\.rawValue).joined(separator: ", ")).",
+            discussion:
+                "json-schema is OpenAI's structured outputs (OpenAI, vLLM, llama.cpp's llama-server, Ollama); json-object-schema is llama-cpp-python's server; json-object asks for JSON without a schema."
+        ))
+    var llmStructuredOutput = StructuredOutput.jsonSchema.rawValue
+    @Option(
+        help: ArgumentHelp(
+            "How llm:all-at-once reads the echoed prompt log-probabilities: check (decide from each reply), aligned (as OpenAI specifies) or shifted (by one position, as llama-cpp-python 0.3.36 gives them).",
+            discussion: "check needs the one generated token each request asks for."))
+    var llmEchoAlignment = EchoAlignment.check.rawValue
 
     func configuration() throws -> LLMConfiguration {
         guard let model = llmModel, !model.isEmpty else {
@@ -199,10 +213,21 @@ struct LLMOptions: ParsableArguments {
         guard llmConcurrency > 0, llmTimeout > 0, llmRetries >= 0 else {
             throw ValidationError("--llm-concurrency and --llm-timeout must be positive, --llm-retries not negative.")
         }
+        guard let structuredOutput = StructuredOutput(rawValue: llmStructuredOutput) else {
+            throw ValidationError(
+                "--llm-structured-output must be one of \(StructuredOutput.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        guard let echoAlignment = EchoAlignment(rawValue: llmEchoAlignment) else {
+            throw ValidationError("--llm-echo-alignment must be check, aligned or shifted.")
+        }
+        guard llmSeed == "none" || Int(llmSeed) != nil else {
+            throw ValidationError("--llm-seed must be a whole number or none.")
+        }
         return LLMConfiguration(
             baseURL: url, model: model, apiKeyVariable: llmApiKeyEnv, concurrency: llmConcurrency,
             timeout: llmTimeout, retries: llmRetries, cachePath: llmCache.isEmpty ? nil : llmCache,
-            pricePerMillionPromptTokens: llmPriceIn, pricePerMillionCompletionTokens: llmPriceOut)
+            pricePerMillionPromptTokens: llmPriceIn, pricePerMillionCompletionTokens: llmPriceOut,
+            seed: Int(llmSeed), structuredOutput: structuredOutput, echoAlignment: echoAlignment)
     }
 
     func client() throws -> LLMClient { try LLMClient(configuration: try configuration()) }

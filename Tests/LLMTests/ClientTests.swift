@@ -66,6 +66,101 @@ final class ClientTests: XCTestCase {
         XCTAssertEqual(failed, 1)
     }
 
+    func testTheSameServerErrorOnEveryAttemptNamesTheRequestOptions() async throws {
+        let server = try FakeServer(self)
+        let client = try client(server, retries: 2)
+        try await server.inject(["500", "500", "500"])
+        let result = await LLMSimulator(client: client, mode: .json).simulate([request])
+        XCTAssertThrowsMessage(
+            try result[0].get(),
+            contains: [
+                "after 3 attempts", "may not support response_format json_schema (", "or seed",
+                "--llm-structured-output",
+            ])
+        // Different answers on the way (load, not the request): no hint.
+        try await server.inject(["500", "429", "500"])
+        let mixed = await LLMSimulator(client: client, mode: .json).simulate([request])
+        guard case let .failure(error) = mixed[0] else { return XCTFail("three faults and two retries succeeded") }
+        XCTAssertFalse(error.localizedDescription.contains("may not support"), error.localizedDescription)
+    }
+
+    func testAShiftedEchoIsReadRealignedAndCounted() async throws {
+        let server = try FakeServer(self)
+        let client = try client(server)
+        let aligned = try await LLMSimulator(client: client, mode: .allAtOnce).simulate([request])[0].get()
+        let body = try await server.lastRequest()
+        XCTAssertEqual(body["max_tokens"] as? Int, 1, "one generated token, never 0 (= unlimited to some servers)")
+        XCTAssertEqual(body["echo"] as? Bool, true)
+        XCTAssertEqual(body["temperature"] as? Int, 0)
+        XCTAssertEqual(body["seed"] as? Int, 0)
+        try await server.inject(["shifted"])
+        let realigned = try await LLMSimulator(client: client, mode: .allAtOnce).simulate([request])[0].get()
+        XCTAssertEqual(realigned, aligned)
+        let shifted = await client.ledger.shiftedReplies
+        XCTAssertEqual(shifted, 1)
+        // Told to trust the server, the same shifted reply is misread: the check is what makes it right.
+        var configuration = client.configuration
+        configuration.echoAlignment = .aligned
+        try await server.inject(["shifted"])
+        let trusting = await LLMSimulator(client: try LLMClient(configuration: configuration), mode: .allAtOnce)
+            .simulate([request])
+        XCTAssertNotEqual(try? trusting[0].get(), aligned)
+    }
+
+    func testTheJSONSimulatorAndTheJudgeSendTheirSchemaInTheChosenForm() async throws {
+        let server = try FakeServer(self)
+        let examples = [JudgeExample(tokens: [" a", " tax"], highlighted: [1])]
+        func bodies(_ form: StructuredOutput) async throws -> (simulator: [String: Any], judge: [String: Any]) {
+            var configuration = try client(server).configuration
+            configuration.structuredOutput = form
+            let client = try LLMClient(configuration: configuration)
+            _ = await LLMSimulator(client: client, mode: .json).simulate([request])
+            let simulator = try await server.lastRequest()
+            _ = await LLMJudge(client: client).judge([
+                JudgeRequest(task: .detection, explanation: "taxes", examples: examples)
+            ])
+            return (simulator, try await server.lastRequest())
+        }
+        let openAI = try await bodies(.jsonSchema)
+        let format = try XCTUnwrap(openAI.simulator["response_format"] as? [String: Any])
+        XCTAssertEqual(format["type"] as? String, "json_schema")
+        let wrapper = try XCTUnwrap(format["json_schema"] as? [String: Any])
+        XCTAssertEqual(wrapper["strict"] as? Bool, true)
+        let schema = try XCTUnwrap(wrapper["schema"] as? [String: Any])
+        let activations = try XCTUnwrap((schema["properties"] as? [String: Any])?["activations"] as? [String: Any])
+        let entries = try XCTUnwrap(activations["prefixItems"] as? [[String: Any]])
+        // Exactly the excerpt's tokens, in order, each with a whole number 0–10.
+        XCTAssertEqual(
+            entries.compactMap { (($0["properties"] as? [String: Any])?["token"] as? [String: Any])?["const"] as? String },
+            request.tokens)
+        XCTAssertEqual(
+            entries.compactMap { (($0["properties"] as? [String: Any])?["index"] as? [String: Any])?["const"] as? Int },
+            Array(request.tokens.indices))
+        let values = (entries[0]["properties"] as? [String: Any])?["activation"] as? [String: Any]
+        XCTAssertEqual(values?["enum"] as? [Int], Array(0...10))
+        let judgeFormat = try XCTUnwrap(openAI.judge["response_format"] as? [String: Any])
+        let judgeSchema = try XCTUnwrap((judgeFormat["json_schema"] as? [String: Any])?["schema"] as? [String: Any])
+        let answers = try XCTUnwrap((judgeSchema["properties"] as? [String: Any])?["answers"] as? [String: Any])
+        XCTAssertEqual(answers["minItems"] as? Int, 1)
+        XCTAssertEqual(answers["maxItems"] as? Int, 1)
+
+        let llamaCpp = try await bodies(.jsonObjectSchema)
+        let extensionFormat = try XCTUnwrap(llamaCpp.simulator["response_format"] as? [String: Any])
+        XCTAssertEqual(extensionFormat["type"] as? String, "json_object")
+        XCTAssertNotNil(extensionFormat["schema"] as? [String: Any])
+        XCTAssertEqual(
+            ((llamaCpp.judge["response_format"] as? [String: Any])?["schema"] as? [String: Any])?["required"]
+                as? [String], ["answers"])
+
+        let jsonMode = try await bodies(.jsonObject)
+        XCTAssertEqual(
+            (jsonMode.simulator["response_format"] as? [String: Any]).map { $0.count }, 1, "type only, no schema")
+        XCTAssertNil(jsonMode.judge["response_format"], "the judge's prompt does not ask for JSON")
+        let plain = try await bodies(.none)
+        XCTAssertNil(plain.simulator["response_format"])
+        XCTAssertNil(plain.judge["response_format"])
+    }
+
     func testNoRetryOnClientErrorsAndClearMessages() async throws {
         let server = try FakeServer(self)
         let client = try client(server)

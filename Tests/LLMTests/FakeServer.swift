@@ -31,6 +31,8 @@ final class FakeServer {
     func inject(_ faults: [String]) async throws { _ = try await call("/faults", faults) }
     func setDelay(_ seconds: Double) async throws { _ = try await call("/config", ["delay": seconds]) }
     func reset() async throws { _ = try await call("/config", ["reset": true, "delay": 0.0]) }
+    /// The body of the last API request the server received.
+    func lastRequest() async throws -> [String: Any] { try await call("/last") }
     func stats() async throws -> (requests: Int, maxInFlight: Int, faultsLeft: Int) {
         let s = try await call("/stats")
         return (s["requests"] as! Int, s["max_in_flight"] as! Int, s["faults_left"] as! Int)

@@ -48,23 +48,78 @@ final class PromptTests: XCTestCase {
     }
 
     func testLogprobParsing() throws {
-        // Tokens of "…Activations:\n<start>\n a\tunknown\n b\tunknown\n<end>\n", as OpenAI shapes echo + logprobs.
-        let tokens = [
+        // Tokens of "…Activations:\n<start>\n a\tunknown\n b\tunknown\n<end>\n" and one generated token, as
+        // OpenAI shapes echo + logprobs: top_logprobs[i] is the distribution of token i given the tokens before it.
+        let prompt = [
             "x", "Activations:", "\n", "<start>", "\n", " a", "\t", "unknown", "\n", " b", "\t", "unknown", "\n",
             "<end>", "\n",
         ]
-        var top: [Any] = tokens.map { _ in NSNull() }
+        let generated = ["\t", "unknown"]  // a generated "\tunknown" must not count as a third position
+        var top: [Any] = (prompt + generated).map { _ in NSNull() }
         top[7] = ["0": log(0.5), "10": log(0.5), " the": -3.0]
         top[11] = ["2": log(0.6), " 4": log(0.2), "x": -1.0]
-        let object: [String: Any] = ["choices": [["logprobs": ["tokens": tokens, "top_logprobs": top]]]]
-        let values = try LLMSimulator.expectedValues(object, tokenCount: 2).get()
+        top[15] = ["\t": -0.1, "y": -4.0]  // the greedy token is the most likely at its own position
+        top[14] = ["<": -0.2, "\t": -2.0]
+        top[16] = ["0": log(0.9), "unknown": -3.0]
+        let object: [String: Any] = [
+            "choices": [["logprobs": ["tokens": prompt + generated, "top_logprobs": top]]],
+            "usage": ["prompt_tokens": 15, "completion_tokens": 2],
+        ]
+        let text = prompt.joined()
+        let echoed = try EchoedPrompt.read(object, prompt: text, alignment: .check).get()
+        XCTAssertFalse(echoed.wasShifted)
+        XCTAssertEqual(echoed.tokens, prompt)
+        let values = try LLMSimulator.expectedValues(echoed, tokenCount: 2).get()
         XCTAssertEqual(values[0], 5, accuracy: 1e-12)  // 0·0.5 + 10·0.5
         XCTAssertEqual(values[1], (2 * 0.6 + 4 * 0.2) / 0.8, accuracy: 1e-12)  // renormalised over 0–10
         XCTAssertThrowsMessage(
-            try LLMSimulator.expectedValues(object, tokenCount: 3).get(),
+            try LLMSimulator.expectedValues(echoed, tokenCount: 3).get(),
             contains: ["found 2 activation positions", "3 tokens"])
+
+        // The same reply from a server that shifts by one position (llama-cpp-python #1983): read realigned.
+        let shiftedTop: [Any] = [NSNull()] + Array(top[1...]).dropFirst() + [["z": -0.5]]
+        var shifted = object
+        shifted["choices"] = [["logprobs": ["tokens": prompt + generated, "top_logprobs": shiftedTop]]]
+        let realigned = try EchoedPrompt.read(shifted, prompt: text, alignment: .check).get()
+        XCTAssertTrue(realigned.wasShifted)
+        XCTAssertEqual(try LLMSimulator.expectedValues(realigned, tokenCount: 2).get(), values)
+        // Read as OpenAI specifies, the shifted lists would give other numbers: the check is what saves them.
+        let misread = try EchoedPrompt.read(shifted, prompt: text, alignment: .aligned).get()
+        XCTAssertNotEqual(try? LLMSimulator.expectedValues(misread, tokenCount: 2).get(), values)
+        XCTAssertEqual(
+            try LLMSimulator.expectedValues(
+                EchoedPrompt.read(shifted, prompt: text, alignment: .shifted).get(), tokenCount: 2
+            ).get(), values)
+
+        // A reply that cannot tell (the greedy token most likely at both positions), or has no generated token.
+        var ambiguousTop = top
+        ambiguousTop[14] = ["\t": -0.05]
+        var ambiguous = object
+        ambiguous["choices"] = [["logprobs": ["tokens": prompt + generated, "top_logprobs": ambiguousTop]]]
         XCTAssertThrowsMessage(
-            try LLMSimulator.expectedValues(["choices": [["text": "x"]]], tokenCount: 1).get(),
+            try EchoedPrompt.read(ambiguous, prompt: text, alignment: .check).get(),
+            contains: ["cannot tell whether the echoed log-probabilities are aligned", "--llm-echo-alignment"])
+        let promptOnly: [String: Any] = [
+            "choices": [["logprobs": ["tokens": prompt, "top_logprobs": Array(top[..<15])]]],
+            "usage": ["completion_tokens": 0],
+        ]
+        XCTAssertThrowsMessage(
+            try EchoedPrompt.read(promptOnly, prompt: text, alignment: .check).get(),
+            contains: ["no generated token"])
+        XCTAssertEqual(
+            try EchoedPrompt.read(promptOnly, prompt: text, alignment: .aligned).get().tokens.count, 15)
+        // Without usage, text_offset against the prompt's length separates prompt from generated tokens.
+        var offsets: [Int] = [], offset = 0
+        for token in prompt + generated {
+            offsets.append(offset)
+            offset += token.unicodeScalars.count
+        }
+        let byOffset: [String: Any] = [
+            "choices": [["logprobs": ["tokens": prompt + generated, "top_logprobs": top, "text_offset": offsets]]]
+        ]
+        XCTAssertEqual(try EchoedPrompt.read(byOffset, prompt: text, alignment: .check).get().tokens, prompt)
+        XCTAssertThrowsMessage(
+            try EchoedPrompt.read(["choices": [["text": "x"]]], prompt: text, alignment: .check).get(),
             contains: ["no prompt log-probabilities", "json simulator"])
     }
 
