@@ -51,8 +51,13 @@ def main():
         "transformer.ln_f.weight": np.ones(d, np.float32),
         "transformer.ln_f.bias": np.zeros(d, np.float32),
     }
+    # Every digit gets +6 logits from a shared direction (the final layer norm's bias), and a position-dependent
+    # part from its own random row.
+    direction = normal(1, d)
+    direction /= np.linalg.norm(direction)
+    tensors["transformer.ln_f.bias"] = 3 * direction
     digits = [vocab[str(v)] for v in range(11)]
-    tensors["transformer.wte.weight"][digits] = normal(0.6, len(digits), d)
+    tensors["transformer.wte.weight"][digits] = normal(0.3, len(digits), d) + 2 * direction
     for layer in range(args.layers):
         p = f"transformer.h.{layer}."
         tensors |= {

@@ -26,9 +26,8 @@ struct EchoedPrompt {
 
     static let shiftedServerBug = "shifted by one position, as llama-cpp-python's are (its issue #1983)"
 
-    /// Reads the reply. Only the prompt's positions are kept: the generated tokens (the server must generate at
-    /// least one; `usage.completion_tokens` says how many, else `text_offset` against the prompt's length) are
-    /// used for the alignment check and dropped.
+    /// Reads the reply. Only the prompt's positions are kept (by `text_offset` against the prompt's length, else
+    /// `usage.completion_tokens`); the one generated token the request asks for is used for the alignment check.
     static func read(_ object: [String: Any], prompt: String, alignment: EchoAlignment) -> Result<Self, LLMError> {
         guard let logprobs = (object["choices"] as? [[String: Any]])?.first?["logprobs"] as? [String: Any],
             let tokens = logprobs["tokens"] as? [String], let top = logprobs["top_logprobs"] as? [Any],
@@ -41,30 +40,41 @@ struct EchoedPrompt {
         }
         let candidates = top.map { $0 as? [String: Double] }
         let promptCount: Int
-        if let generated = (object["usage"] as? [String: Any])?["completion_tokens"] as? Int,
+        if let offsets = logprobs["text_offset"] as? [Int], offsets.count == tokens.count {
+            let length = prompt.unicodeScalars.count
+            promptCount = offsets.filter { $0 < length }.count
+        } else if let generated = (object["usage"] as? [String: Any])?["completion_tokens"] as? Int,
             (0...tokens.count).contains(generated)
         {
             promptCount = tokens.count - generated
-        } else if let offsets = logprobs["text_offset"] as? [Int], offsets.count == tokens.count {
-            let length = prompt.unicodeScalars.count
-            promptCount = offsets.filter { $0 < length }.count
         } else {
             promptCount = tokens.count
         }
+        // The generated token: echoed after the prompt (OpenAI, vLLM), or only in the text when the server lists
+        // no position it did not evaluate (llama-cpp-python drops the last generated token's).
+        let text = (object["choices"] as? [[String: Any]])?.first?["text"] as? String
+        let generated =
+            promptCount < tokens.count
+            ? tokens[promptCount]
+            : text.flatMap { text -> String? in
+                let rest = text.unicodeScalars.dropFirst(prompt.unicodeScalars.count)
+                guard text.unicodeScalars.starts(with: prompt.unicodeScalars), !rest.isEmpty else { return nil }
+                return String(String.UnicodeScalarView(rest))
+            }
         let shifted: Bool
         switch alignment {
         case .aligned: shifted = false
         case .shifted: shifted = true
         case .check:
-            guard promptCount >= 2, promptCount < tokens.count else {
+            guard promptCount >= 2, let generated else {
                 return .failure(
                     .invalidReply(
                         "cannot check the alignment of the echoed log-probabilities: the reply has no generated token after the prompt (set --llm-echo-alignment aligned or shifted if you know the server)"
                     ))
             }
-            let generated = tokens[promptCount]
             func isMostLikely(at position: Int) -> Bool {
-                guard let options = candidates[position], let value = options[generated] else { return false }
+                guard position < candidates.count, let options = candidates[position], let value = options[generated]
+                else { return false }
                 return options.values.allSatisfy { $0 <= value }
             }
             switch (isMostLikely(at: promptCount), isMostLikely(at: promptCount - 1)) {

@@ -70,13 +70,16 @@ public struct LLMSimulator: Simulator {
             return read.map(\.0)
         case .json:
             var fields: [String: Any] = [
-                "messages": Prompts.json(explanation: request.explanation, tokens: request.tokens),
-                // Room for every entry (about 18 tokens each), so that a runaway reply still ends; small enough that
-                // prompt + max_tokens fits a 2,048-token context (vLLM refuses requests that do not).
-                "max_tokens": 32 + 24 * request.tokens.count,
+                "messages": Prompts.json(explanation: request.explanation, tokens: request.tokens)
             ]
-            fields["response_format"] = configuration.structuredOutput.responseFormat(
+            let format = configuration.structuredOutput.responseFormat(
                 name: "simulated_activations", schema: ReplySchema.simulation(tokens: request.tokens))
+            fields["response_format"] = format
+            // A schema bounds the reply by itself (a weak model took 28 tokens per entry here); without one, a
+            // runaway reply must still end.
+            if format?["schema"] == nil && format?["json_schema"] == nil {
+                fields["max_tokens"] = 32 + 32 * request.tokens.count
+            }
             return await client.post("chat/completions", configuration.body(fields), neuron: request.neuron) {
                 object in
                 guard let content = Self.chatContent(object) else {
@@ -126,6 +129,30 @@ public struct LLMSimulator: Simulator {
         return .success(values)
     }
 
+    /// `text` with raw line breaks, tabs and carriage returns inside JSON strings written as escapes.
+    static func escapingControlCharactersInStrings(_ text: String) -> String {
+        var out = "", inString = false, escaped = false
+        for character in text {
+            if inString && !escaped {
+                switch character {
+                case "\n": out += "\\n"; continue
+                case "\t": out += "\\t"; continue
+                case "\r": out += "\\r"; continue
+                default: break
+                }
+            }
+            if escaped {
+                escaped = false
+            } else if character == "\\" {
+                escaped = inString
+            } else if character == "\"" {
+                inString.toggle()
+            }
+            out.append(character)
+        }
+        return out
+    }
+
     /// Aligns a JSON reply with the excerpt: by index when every entry has a valid one, otherwise by token text in
     /// order (case, surrounding whitespace and escapes ignored, stray entries skipped). Values are clamped to 0–10.
     /// Any excerpt token left without a value makes the whole reply a failure.
@@ -134,10 +161,18 @@ public struct LLMSimulator: Simulator {
         if text.hasPrefix("```") {  // a fenced reply
             text = text.split(separator: "\n").dropFirst().filter { !$0.hasPrefix("```") }.joined(separator: "\n")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-            let entries = object["activations"] as? [[String: Any]]
+        // llama-cpp-python's grammar writes a `const` "\n" as a raw line break inside the string: invalid JSON that
+        // is read after escaping such characters.
+        let parsed =
+            (try? JSONSerialization.jsonObject(with: Data(text.utf8)))
+            ?? (try? JSONSerialization.jsonObject(with: Data(escapingControlCharactersInStrings(text).utf8)))
+        guard let object = parsed as? [String: Any], let entries = object["activations"] as? [[String: Any]]
         else {
-            return .failure(.invalidReply("the reply is not a JSON object with an \"activations\" list"))
+            let shown = text.count > 80 ? text.prefix(80) + "…" : Substring(text)
+            return .failure(
+                .invalidReply(
+                    "the reply is not a JSON object with an \"activations\" list (\(text.count) characters: \(String(shown).debugDescription))"
+                ))
         }
         func value(_ entry: [String: Any]) -> Double? {
             (entry["activation"] as? NSNumber).map { min(10, max(0, $0.doubleValue)) }

@@ -215,7 +215,8 @@ struct LLMOptions: ParsableArguments {
         }
         guard let structuredOutput = StructuredOutput(rawValue: llmStructuredOutput) else {
             throw ValidationError(
-                "--llm-structured-output must be one of \(StructuredOutput.allCases.map(\.rawValue).joined(separator: ", ")).")
+                "--llm-structured-output must be one of \(StructuredOutput.allCases.map(\.rawValue).joined(separator: ", "))."
+            )
         }
         guard let echoAlignment = EchoAlignment(rawValue: llmEchoAlignment) else {
             throw ValidationError("--llm-echo-alignment must be check, aligned or shifted.")

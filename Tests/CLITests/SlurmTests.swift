@@ -10,26 +10,9 @@ import XCTest
 final class SlurmTests: XCTestCase {
     static let root = CLI.root.path
 
-    /// Runs `command` in bash with `environment` added, its output in a file; posix_spawn and waitpid directly:
-    /// Foundation's `Process` was seen to miss the exit of a script that starts daemons (it waited for ever on a
-    /// child that had become a zombie).
     func shell(_ command: String, _ environment: [String: String]) throws -> CLIResult {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("nb-slurm-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: output) }
-        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0)=\($1)" }
-        let arguments = ["/bin/bash", "-c", "exec >\"\(output.path)\" 2>&1 </dev/null; \(command)"]
-        func cStrings(_ list: [String]) -> [UnsafeMutablePointer<CChar>?] { list.map { strdup($0) } + [nil] }
-        let argv = cStrings(arguments), envp = cStrings(variables)
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, argv, envp)
-        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-        // Exit status as the shell reports it (WEXITSTATUS; 128 + signal when killed).
-        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return CLIResult(status: code, stdout: text, stderr: text)
+        let result = try TestSupport.shell(command, environment)
+        return CLIResult(status: result.status, stdout: result.output, stderr: result.output)
     }
 
     /// Waits until none of `jobs` is pending or running, then returns each job's states (one per array task).

@@ -131,7 +131,9 @@ final class ClientTests: XCTestCase {
         let entries = try XCTUnwrap(activations["prefixItems"] as? [[String: Any]])
         // Exactly the excerpt's tokens, in order, each with a whole number 0–10.
         XCTAssertEqual(
-            entries.compactMap { (($0["properties"] as? [String: Any])?["token"] as? [String: Any])?["const"] as? String },
+            entries.compactMap {
+                (($0["properties"] as? [String: Any])?["token"] as? [String: Any])?["const"] as? String
+            },
             request.tokens)
         XCTAssertEqual(
             entries.compactMap { (($0["properties"] as? [String: Any])?["index"] as? [String: Any])?["const"] as? Int },

@@ -144,7 +144,13 @@ final class PromptTests: XCTestCase {
             ).get(),
             contains: ["2 entries for 4 tokens", "token 1"])
         XCTAssertThrowsMessage(
-            try LLMSimulator.alignJSON("I think 5", tokens: tokens).get(), contains: ["not a JSON object"])
+            try LLMSimulator.alignJSON("I think 5", tokens: tokens).get(), contains: ["not a JSON object", "I think 5"])
+        // A raw line break inside a string (llama-cpp-python's grammar for a `const` "\n"), escaped ones kept.
+        let raw =
+            "{\"activations\": [{\"index\": 0, \"token\": \" The\\\"\", \"activation\": 1}, "
+            + "{\"index\": 1, \"token\": \" tax\", \"activation\": 2}, {\"index\": 2, \"token\": \"\n\", \"activation\": 3}, "
+            + "{\"index\": 3, \"token\": \"\\n\", \"activation\": 4}]}"
+        XCTAssertEqual(try LLMSimulator.alignJSON(raw, tokens: tokens).get(), [1, 2, 3, 4])
     }
 }
 

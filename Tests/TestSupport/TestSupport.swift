@@ -16,6 +16,36 @@ public enum TestSupport {
     }
 }
 
+/// What a command printed (standard output and error, interleaved) and its exit status.
+public struct ShellResult {
+    public var status: Int32
+    public var output: String
+}
+
+extension TestSupport {
+    /// Runs `command` in bash with `environment` added, its output in a file; posix_spawn and waitpid directly:
+    /// Foundation's `Process` was seen to miss the exit of a script that starts daemons (it waited for ever on a
+    /// child that had become a zombie).
+    public static func shell(_ command: String, _ environment: [String: String] = [:]) throws -> ShellResult {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("nb-shell-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0)=\($1)" }
+        let arguments = ["/bin/bash", "-c", "exec >\"\(output.path)\" 2>&1 </dev/null; \(command)"]
+        func cStrings(_ list: [String]) -> [UnsafeMutablePointer<CChar>?] { list.map { strdup($0) } + [nil] }
+        let argv = cStrings(arguments), envp = cStrings(variables)
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, argv, envp)
+        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        // Exit status as the shell reports it (WEXITSTATUS; 128 + signal when killed).
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return ShellResult(status: code, output: text)
+    }
+}
+
 /// Asserts that `body` throws an error whose message contains every one of `fragments`.
 public func XCTAssertThrowsMessage<T>(
     _ body: @autoclosure () throws -> T, contains fragments: [String],
@@ -67,5 +97,56 @@ public final class FakeOpenAIServerProcess {
     public func stop() {
         kill(process.processIdentifier, SIGKILL)
         try? input.fileHandleForWriting.close()
+    }
+}
+
+/// A real OpenAI-compatible server on loopback: llama-cpp-python's, started by Scripts/llm-server (which installs
+/// it when missing) and serving the seeded random test model (Scripts/make-test-llm.py), in `directory`.
+public final class RealLLMServer: @unchecked Sendable {
+    public let directory: URL
+    public private(set) var port = 0
+    public var baseURL: URL { URL(string: "http://127.0.0.1:\(port)/v1")! }
+    /// The model's name in requests, and its checkpoint (for the reference).
+    public let model = "test-llm"
+    public var checkpoint: URL { directory.appendingPathComponent("test-llm") }
+    /// The Python of the server's venv (numpy and safetensors, for Scripts/reference-next-token.py).
+    public static var python: String {
+        (ProcessInfo.processInfo.environment["NEURONBENCH_LLM_VENV"]
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(
+                ".cache/neuronbench/llm-server-venv"
+            )
+            .path) + "/bin/python"
+    }
+
+    public init(directory: URL) throws {
+        self.directory = directory
+        try start()
+    }
+
+    /// Starts the server (on the same port as before after a `stop()`).
+    public func start() throws {
+        let script = TestSupport.repositoryRoot.appendingPathComponent("Scripts/llm-server").path
+        let result = try TestSupport.shell(
+            "\(script) start --dir '\(directory.path)'" + (port > 0 ? " --port \(port)" : ""))
+        guard result.status == 0,
+            let line = result.output.split(separator: "\n").last(where: { $0.hasPrefix("base URL ") }),
+            let url = URL(string: String(line.dropFirst("base URL ".count))), let port = url.port
+        else {
+            throw NSError(
+                domain: "RealLLMServer", code: Int(result.status),
+                userInfo: [NSLocalizedDescriptionKey: "Scripts/llm-server start failed: \(result.output)"])
+        }
+        self.port = port
+    }
+
+    public func stop() {
+        let script = TestSupport.repositoryRoot.appendingPathComponent("Scripts/llm-server").path
+        _ = try? TestSupport.shell("\(script) stop --dir '\(directory.path)'")
+    }
+
+    /// API requests the server has received since it was first started (its access log, kept across restarts).
+    public var requests: Int {
+        let log = (try? String(contentsOf: directory.appendingPathComponent("server.log"), encoding: .utf8)) ?? ""
+        return log.split(separator: "\n").filter { $0.contains("\"POST /v1/") }.count
     }
 }
