@@ -73,7 +73,8 @@ public struct LLMSimulator: Simulator {
                 "messages": Prompts.json(explanation: request.explanation, tokens: request.tokens)
             ]
             let format = configuration.structuredOutput.responseFormat(
-                name: "simulated_activations", schema: ReplySchema.simulation(tokens: request.tokens))
+                name: "simulated_activations",
+                schema: ReplySchema.simulation(tokens: request.tokens, form: configuration.structuredOutput))
             fields["response_format"] = format
             // A schema bounds the reply by itself (a weak model took 28 tokens per entry here); without one, a
             // runaway reply must still end.
@@ -107,7 +108,9 @@ public struct LLMSimulator: Simulator {
                     return .failure(.invalidReply("no top log-probabilities at prompt position \(position)"))
                 }
                 var weight = 0.0, sum = 0.0
-                for (candidate, logprob) in candidates {
+                // In a fixed order: a dictionary's order changes from process to process, and so would the sums'
+                // last bits.
+                for (candidate, logprob) in candidates.sorted(by: { $0.key < $1.key }) {
                     guard let value = Int(candidate.trimmingCharacters(in: .whitespaces)), (0...10).contains(value)
                     else { continue }
                     weight += exp(logprob)

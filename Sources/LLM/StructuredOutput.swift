@@ -41,11 +41,19 @@ enum ReplySchema {
     }
 
     /// The JSON simulator's reply: {"activations": [{"index": i, "token": tokens[i], "activation": 0…10}, …]}.
-    static func simulation(tokens: [String]) -> [String: Any] {
+    /// For llama-cpp-python (`form` .jsonObjectSchema), a token whose JSON spelling needs a backslash (a quote, a
+    /// backslash, a control character) is a short free string instead: its grammar converter does not escape
+    /// backslashes, so such a `const` either becomes a raw line break or a grammar it cannot parse, and then the
+    /// server process dies (seen with 0.3.36). The index still pins the entry, which is what the reader aligns by.
+    static func simulation(tokens: [String], form: StructuredOutput = .jsonSchema) -> [String: Any] {
         let entries = tokens.enumerated().map { index, token in
-            object([
+            let needsEscape = token.unicodeScalars.contains { $0 == "\"" || $0 == "\\" || $0.value < 0x20 }
+            let text: [String: Any] =
+                form == .jsonObjectSchema && needsEscape
+                ? ["type": "string", "maxLength": 16] : ["type": "string", "const": token]
+            return object([
                 "index": ["type": "integer", "const": index] as [String: Any],
-                "token": ["type": "string", "const": token] as [String: Any],
+                "token": text,
                 "activation": ["type": "integer", "enum": Array(0...10)] as [String: Any],
             ])
         }

@@ -108,7 +108,7 @@ extension EvaluateCommand {
         let shifted = await ledger.shiftedReplies
         if shifted > 0 {
             line +=
-                "\n  LLM: \(shifted) all-at-once replies had their prompt log-probabilities \(LLMSimulator.shiftedServerBug) and were read realigned"
+                "\n  LLM: \(shifted) all-at-once replies were read realigned: their prompt log-probabilities were \(LLMSimulator.shiftedServerBug)"
         }
         FileHandle.standardError.write(Data((line + "\n").utf8))
         return RunManifest.LLMUsage(

@@ -150,6 +150,14 @@ final class ClientTests: XCTestCase {
         let extensionFormat = try XCTUnwrap(llamaCpp.simulator["response_format"] as? [String: Any])
         XCTAssertEqual(extensionFormat["type"] as? String, "json_object")
         XCTAssertNotNil(extensionFormat["schema"] as? [String: Any])
+        // llama-cpp-python's server dies on a `const` whose JSON needs a backslash: those tokens are short strings.
+        let quoted = ReplySchema.simulation(tokens: [" said", " \"", "\\", "\n"], form: .jsonObjectSchema)
+        let pinned =
+            ((quoted["properties"] as? [String: Any])?["activations"] as? [String: Any])?["prefixItems"]
+            as? [[String: Any]]
+        XCTAssertEqual(
+            pinned?.map { (($0["properties"] as? [String: Any])?["token"] as? [String: Any])?["const"] as? String },
+            [" said", nil, nil, nil])
         XCTAssertEqual(
             ((llamaCpp.judge["response_format"] as? [String: Any])?["schema"] as? [String: Any])?["required"]
                 as? [String], ["answers"])
