@@ -175,4 +175,33 @@ final class LLMCLITests: XCTestCase {
             XCTAssertNil(try Data(contentsOf: URL(fileURLWithPath: path)).range(of: Data(secret.utf8)), file)
         }
     }
+
+    func testTheServerOptionsAreCheckedAndReachTheRequest() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        func evaluate(_ extra: [String]) throws -> CLIResult {
+            try runCLI(
+                [
+                    "evaluate", "--db", EvaluateCLITests.database, "--neurons", "0:0", "--explainer", "token-list",
+                    "--simulator", "llm:json", "--llm-model", "fake", "--llm-base-url", "http://127.0.0.1:\(port)/v1",
+                    "--llm-cache", "", "--out", directory.appendingPathComponent("run-\(UUID().uuidString)").path,
+                ] + extra)
+        }
+        for (flag, value, message) in [
+            ("--llm-structured-output", "grammar", "--llm-structured-output must be one of json-schema"),
+            ("--llm-echo-alignment", "maybe", "--llm-echo-alignment must be check, aligned or shifted"),
+            ("--llm-seed", "1.5", "--llm-seed must be a whole number or none"),
+        ] {
+            let refused = try evaluate([flag, value])
+            XCTAssertEqual(refused.status, 64, refused.stderr)
+            XCTAssertTrue(refused.stderr.contains(message), refused.stderr)
+        }
+        XCTAssertEqual(try requests(), 0)
+        let plain = try evaluate(["--llm-seed", "none", "--llm-structured-output", "json-object"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        let body = try JSONSerialization.jsonObject(
+            with: try Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/last")!)) as? [String: Any]
+        XCTAssertNil(body?["seed"], "--llm-seed none sends no seed")
+        XCTAssertEqual((body?["response_format"] as? [String: Any])?["type"] as? String, "json_object")
+        XCTAssertNil((body?["response_format"] as? [String: Any])?["schema"])
+    }
 }
