@@ -198,8 +198,9 @@ final class LLMCLITests: XCTestCase {
         XCTAssertEqual(try requests(), 0)
         let plain = try evaluate(["--llm-seed", "none", "--llm-structured-output", "json-object"])
         XCTAssertEqual(plain.status, 0, plain.stderr)
-        let body = try JSONSerialization.jsonObject(
-            with: try Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/last")!)) as? [String: Any]
+        let body =
+            try JSONSerialization.jsonObject(
+                with: try Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/last")!)) as? [String: Any]
         XCTAssertNil(body?["seed"], "--llm-seed none sends no seed")
         XCTAssertEqual((body?["response_format"] as? [String: Any])?["type"] as? String, "json_object")
         XCTAssertNil((body?["response_format"] as? [String: Any])?["schema"])
