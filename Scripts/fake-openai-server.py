@@ -22,7 +22,7 @@ Behaviour without faults (deterministic):
 Control endpoints:
 - POST /faults ["429", "500", "hang", "truncated", "drop", "missing-token", "401", "404", "400", "echo-auth" (a 401
   whose message quotes the Authorization header), "judge-short" (one answer too few), "judge-range" (a first answer
-  of 2), "judge-prose" (no list at all), "no-logprobs", "shifted", "ok", ...]: each
+  of 2), "judge-prose" (no list at all), "no-logprobs", "shifted", "400-schema" (a 400 refusing the JSON schema), "ok", ...]: each
   following API request takes the next fault from the queue.
 - POST /config {"delay": seconds}: every API request waits this long (to observe concurrency).
 - GET /stats: {"requests": n, "max_in_flight": n, "faults_left": n}
@@ -228,6 +228,8 @@ class Handler(BaseHTTPRequestHandler):
                 # A careless proxy: the rejection quotes the request's Authorization header back.
                 echoed = self.headers.get("Authorization", "")
                 return self.send_json(401, {"error": {"message": f"Invalid credentials in header Authorization: {echoed}"}})
+            if fault == "400-schema":
+                return self.send_json(400, {"error": {"message": "Invalid schema for response_format 'simulated_activations': 'prefixItems' is not permitted."}})
             if fault in ("429", "500", "400", "401", "404"):
                 headers = {"Retry-After": "1"} if fault == "429" else {}
                 messages = {"429": "Rate limit reached", "500": "The server had an error", "400": "Bad request",

@@ -116,7 +116,10 @@ public final class LLMClient: Sendable {
                         retryAfter = seconds
                     }
                 } else {
-                    return .failure(Self.rejection(status: status, data: data, url: url, configuration: configuration))
+                    return .failure(
+                        Self.rejection(
+                            status: status, data: data, url: url, configuration: configuration,
+                            sentSchema: body["response_format"] != nil))
                 }
             } catch let error as URLError {
                 statuses.append(0)
@@ -159,10 +162,15 @@ public final class LLMClient: Sendable {
     }
 
     /// A reply that retrying cannot fix, with what to check.
-    static func rejection(status: Int, data: Data, url: URL, configuration: LLMConfiguration) -> LLMError {
+    static func rejection(
+        status: Int, data: Data, url: URL, configuration: LLMConfiguration, sentSchema: Bool = false
+    ) -> LLMError {
         let detail = message(data) ?? ""
         let hint: String?
         switch status {
+        case 400 where sentSchema && detail.lowercased().contains("schema"):
+            hint =
+                "The server refused the reply's JSON schema: --llm-structured-output json-object asks for JSON without one (currently \(configuration.structuredOutput.rawValue))"
         case 401, 403: hint = "Check the API key in the environment variable \(configuration.apiKeyVariable)"
         case 404:
             hint =

@@ -77,6 +77,12 @@ final class ClientTests: XCTestCase {
                 "after 3 attempts", "may not support response_format json_schema (", "or seed",
                 "--llm-structured-output",
             ])
+        // A 400 that refuses the schema is not retried and says how to send none.
+        try await server.inject(["400-schema"])
+        let refused = await LLMSimulator(client: client, mode: .json).simulate([request])
+        XCTAssertThrowsMessage(
+            try refused[0].get(),
+            contains: ["HTTP 400", "'prefixItems' is not permitted", "--llm-structured-output json-object"])
         // Different answers on the way (load, not the request): no hint.
         try await server.inject(["500", "429", "500"])
         let mixed = await LLMSimulator(client: client, mode: .json).simulate([request])
