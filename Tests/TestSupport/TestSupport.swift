@@ -100,26 +100,35 @@ public final class FakeOpenAIServerProcess {
     }
 }
 
-/// A real OpenAI-compatible server on loopback: llama-cpp-python's, started by Scripts/llm-server (which installs
-/// it when missing) and serving the seeded random test model (Scripts/make-test-llm.py), in `directory`.
+/// A real OpenAI-compatible server on loopback, started by Scripts/llm-server (which installs it when missing) and
+/// serving the seeded random test model (Scripts/make-test-llm.py), in `directory`: llama-cpp-python's server, or
+/// vLLM's.
 public final class RealLLMServer: @unchecked Sendable {
+    public enum Engine: String, Sendable {
+        case llamaCpp = "llama-cpp"
+        case vllm
+    }
+
     public let directory: URL
+    public let engine: Engine
     public private(set) var port = 0
     public var baseURL: URL { URL(string: "http://127.0.0.1:\(port)/v1")! }
     /// The model's name in requests, and its checkpoint (for the reference).
     public let model = "test-llm"
     public var checkpoint: URL { directory.appendingPathComponent("test-llm") }
     /// The Python of the server's venv (numpy and safetensors, for Scripts/reference-next-token.py).
-    public static var python: String {
-        (ProcessInfo.processInfo.environment["NEURONBENCH_LLM_VENV"]
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(
-                ".cache/neuronbench/llm-server-venv"
-            )
-            .path) + "/bin/python"
+    public var python: String {
+        let home = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/neuronbench").path
+        let environment = ProcessInfo.processInfo.environment
+        switch engine {
+        case .llamaCpp: return (environment["NEURONBENCH_LLM_VENV"] ?? home + "/llm-server-venv") + "/bin/python"
+        case .vllm: return (environment["NEURONBENCH_VLLM_VENV"] ?? home + "/vllm-venv") + "/bin/python"
+        }
     }
 
-    public init(directory: URL) throws {
+    public init(directory: URL, engine: Engine = .llamaCpp) throws {
         self.directory = directory
+        self.engine = engine
         try start()
     }
 
@@ -127,7 +136,8 @@ public final class RealLLMServer: @unchecked Sendable {
     public func start() throws {
         let script = TestSupport.repositoryRoot.appendingPathComponent("Scripts/llm-server").path
         let result = try TestSupport.shell(
-            "\(script) start --dir '\(directory.path)'" + (port > 0 ? " --port \(port)" : ""))
+            "\(script) start --engine \(engine.rawValue) --dir '\(directory.path)'"
+                + (port > 0 ? " --port \(port)" : ""))
         guard result.status == 0,
             let line = result.output.split(separator: "\n").last(where: { $0.hasPrefix("base URL ") }),
             let url = URL(string: String(line.dropFirst("base URL ".count))), let port = url.port
@@ -148,5 +158,27 @@ public final class RealLLMServer: @unchecked Sendable {
     public var requests: Int {
         let log = (try? String(contentsOf: directory.appendingPathComponent("server.log"), encoding: .utf8)) ?? ""
         return log.split(separator: "\n").filter { $0.contains("\"POST /v1/") }.count
+    }
+
+    /// The server's own token ids for `text` (llama-cpp-python: POST /extras/tokenize; vLLM: POST /tokenize).
+    public func tokenize(_ text: String) throws -> [Int] {
+        let (path, body): (String, [String: Any]) =
+            engine == .llamaCpp ? ("extras/tokenize", ["input": text]) : ("tokenize", ["model": model, "prompt": text])
+        let request = FileManager.default.temporaryDirectory.appendingPathComponent("nb-tok-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: request) }
+        try JSONSerialization.data(withJSONObject: body).write(to: request)
+        let result = try TestSupport.shell(
+            "python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(urllib.request.Request(sys.argv[1], "
+                + "data=open(sys.argv[2], \"rb\").read(), headers={\"Content-Type\": \"application/json\"}), "
+                + "timeout=60).read().decode())' http://127.0.0.1:\(port)/\(path) '\(request.path)'")
+        guard result.status == 0,
+            let object = try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any],
+            let tokens = object["tokens"] as? [Int]
+        else {
+            throw NSError(
+                domain: "RealLLMServer", code: 1,
+                userInfo: [NSLocalizedDescriptionKey: "POST /\(path) failed: \(result.output)"])
+        }
+        return tokens
     }
 }
