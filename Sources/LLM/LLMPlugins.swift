@@ -72,13 +72,12 @@ public struct LLMSimulator: Simulator {
             var fields: [String: Any] = [
                 "messages": Prompts.json(explanation: request.explanation, tokens: request.tokens)
             ]
-            let format = configuration.structuredOutput.responseFormat(
+            fields["response_format"] = configuration.structuredOutput.responseFormat(
                 name: "simulated_activations",
                 schema: ReplySchema.simulation(tokens: request.tokens, form: configuration.structuredOutput))
-            fields["response_format"] = format
             // A schema bounds the reply by itself (a weak model took 28 tokens per entry here); without one, a
             // runaway reply must still end.
-            if format?["schema"] == nil && format?["json_schema"] == nil {
+            if !configuration.structuredOutput.sendsSchema {
                 fields["max_tokens"] = 32 + 32 * request.tokens.count
             }
             return await client.post("chat/completions", configuration.body(fields), neuron: request.neuron) {

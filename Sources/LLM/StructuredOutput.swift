@@ -15,6 +15,9 @@ public enum StructuredOutput: String, Sendable, CaseIterable {
     /// No `response_format` at all.
     case none
 
+    /// Whether this form sends the schema itself, so that the server's grammar bounds the reply.
+    var sendsSchema: Bool { self == .jsonSchema || self == .jsonObjectSchema }
+
     /// The `response_format` for a reply that must follow `schema`; nil when this form sends none. `needsJSONMode`
     /// is false for prompts whose text does not ask for JSON (the judge's): OpenAI's JSON mode refuses those.
     func responseFormat(name: String, schema: [String: Any], needsJSONMode: Bool = true) -> [String: Any]? {
