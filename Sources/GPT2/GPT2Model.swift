@@ -99,7 +99,6 @@ public final class GPT2Model: Sendable {
                 mlpOutput: Projection(
                     weight: w.mlpProjWeight, bias: w.mlpProjBias, inputs: n, outputs: c, precision: precision))
         }
-        Kernels.singleThreadedBLAS
     }
 
     /// The layers this instance can run (all of the config's unless it was loaded with fewer).

@@ -7,10 +7,6 @@ import Support
 // embedding, N neurons. Every matrix is row-major; each BLAS kernel has a naive reference beside it that the
 // tests compare it with.
 enum Kernels {
-    /// Makes OpenBLAS single-threaded per call (done once, when the first model is loaded): the parallel loops
-    /// of `Parallel` are the one thread budget.
-    static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
-
     /// out[M, N] = x[M, K] · w[K, N] + bias[N]   (one sgemm with the bias preloaded, beta = 1)
     static func linear(
         _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,

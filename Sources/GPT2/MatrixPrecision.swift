@@ -51,6 +51,7 @@ struct Projection: Sendable {
     let bias: [Float]
 
     init(weight: [Float], bias: [Float], inputs: Int, outputs: Int, precision: MatrixPrecision) {
+        BLASCore.prepared  // before the first multiply
         self.inputs = inputs
         self.outputs = outputs
         self.bias = bias

@@ -21,7 +21,8 @@ public final class Precomputation {
     /// Contexts per forward pass: speed only, never results.
     public var batchSize = 32
     public var checkpointSeconds = 600.0
-    /// The most memory the samplers may take (default: 80% of the machine's RAM); checked before any work.
+    /// The most memory the run may take (samplers, weights, buffers: `MemoryBudget`; default: 80% of the machine's
+    /// RAM); checked before any work.
     public var memoryLimit = Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8)
     /// SAELens-format SAE directories, at most one per layer: record their latents instead of the neurons.
     public var saeDirectories: [String] = []
@@ -85,17 +86,24 @@ public final class Precomputation {
         let reader = UnitReader(
             model: model, layers: inputs.layers, saes: inputs.saes, prependBOS: inputs.identity.source.prependBOS)
         let layout = ContextLayout(try database.excerptPlacements(), excerpter: settings.excerpter)
+        var phaseStarted = Date()
+        summary.phases.startUp = phaseStarted.timeIntervalSince(started)
         let pilot = try pilotOnce(database, reader, layout, progress)
         summary.stored.pilotExcerpts = pilot.excerptCount
+        summary.phases.pilot = Date().timeIntervalSince(phaseStarted)
 
+        phaseStarted = Date()
         var pass = try MainPass(self, database, reader, layout, pilot.estimates)
         try pass.run(progress)
+        summary.phases.mainPass = Date().timeIntervalSince(phaseStarted)
         summary.stored.tokensInExcerpts = pass.tokensInShard
         summary.stored.shardExcerpts = pass.excerptsInShard
         summary.stored.reconstruction = reader.readsLatents ? pass.reconstruction : nil
         summary.mainPassTokensPerSecond = pass.tokensPerSecond
 
+        phaseStarted = Date()
         let singleFile = try writeNeurons(database, pass.samplers, summary: &summary.stored, progress)
+        summary.phases.write = Date().timeIntervalSince(phaseStarted)
         summary.leftInWALMode = !singleFile
         summary.databaseBytes = ActivationDatabase.fileSize(outputPath)
         summary.seconds = Date().timeIntervalSince(started)
@@ -122,11 +130,19 @@ public final class Precomputation {
         }
         let unitCounts = saes.isEmpty ? layers.map { _ in config.neuronCount } : saes.map(\.config.latentCount)
         let units = unitCounts.reduce(0, +)
-        let samplerBytes = Self.samplerBytes(settings, neurons: units)
-        guard samplerBytes <= memoryLimit else {
+        let budget = MemoryBudget.of(
+            units: units, blocks: (layers.max() ?? 0) + 1,
+            saeBytes: saes.reduce(0) { $0 + 8 * $1.config.inputWidth * $1.config.latentCount }, config: config,
+            settings: settings, batch: batchSize, positions: positions)
+        guard budget.totalBytes <= memoryLimit else {
+            let split =
+                saes.isEmpty
+                ? MemoryBudget.layerSplit(
+                    layers, config: config, settings: settings, batch: batchSize, positions: positions,
+                    limit: memoryLimit) : nil
             throw PrecomputeError.tooMuchMemory(
-                neededBytes: samplerBytes, allowedBytes: memoryLimit, neurons: units,
-                recordsPerNeuron: settings.samples.recordsPerUnit, excerptTokens: settings.excerpter.tokens)
+                budget, allowedBytes: memoryLimit, units: units, recordsPerUnit: settings.samples.recordsPerUnit,
+                excerptTokens: settings.excerpter.tokens, layerSplit: split)
         }
         let tokenizer = try GPT2Tokenizer(directory: tokenizerDirectory)
         guard tokenizer.vocabularySize <= config.vocabularySize else {

@@ -13,7 +13,9 @@ public enum PrecomputeError: LocalizedError, Equatable, Sendable {
     /// The SAEs cannot be recorded together (two on one layer, a hook out of range, disagreeing BOS, …).
     case invalidSAE(path: String, reason: String)
     case tokenizerTooLarge(tokens: Int, vocabularySize: Int)
-    case tooMuchMemory(neededBytes: Int, allowedBytes: Int, neurons: Int, recordsPerNeuron: Int, excerptTokens: Int)
+    /// `layerSplit`: runs of consecutive layers that would each fit (neurons only), when more than one is needed.
+    case tooMuchMemory(
+        MemoryBudget, allowedBytes: Int, units: Int, recordsPerUnit: Int, excerptTokens: Int, layerSplit: [[Int]]?)
     case modelFileMissing(path: String)
     /// An existing output database was made from other inputs or settings.
     case databaseMismatch(path: String, differences: [String])
@@ -43,10 +45,19 @@ public enum PrecomputeError: LocalizedError, Equatable, Sendable {
             return "\(path): \(reason)"
         case let .tokenizerTooLarge(tokens, vocabularySize):
             return "the tokenizer has \(tokens) tokens but the model's vocab_size is \(vocabularySize)"
-        case let .tooMuchMemory(needed, allowed, neurons, records, tokens):
+        case let .tooMuchMemory(budget, allowed, units, records, tokens, split):
+            let hint =
+                if let split, split.count > 1 {
+                    "record the layers in \(split.count) runs that each fit, layers "
+                        + split.map(\.layerListSpelling).joined(separator: ", then ")
+                        + " (one database each); or fewer records per unit, or shorter excerpts"
+                } else {
+                    "record fewer layers, fewer records per unit, smaller SAEs, or shorter excerpts"
+                }
             return
-                "the samplers would need \(Self.bytes(needed)) of memory (\(neurons) units × \(records) records × \(tokens) tokens), "
-                + "more than the \(Self.bytes(allowed)) allowed. Hint: record fewer layers, fewer records per unit, smaller SAEs, shorter excerpts, or in shards."
+                "this run would need about \(Self.bytes(budget.totalBytes)) of memory: samplers \(Self.bytes(budget.samplerBytes)) "
+                + "(\(units) units × \(records) records × \(tokens) tokens), model weights \(Self.bytes(budget.weightBytes)), "
+                + "forward-pass buffers \(Self.bytes(budget.bufferBytes)); more than the \(Self.bytes(allowed)) allowed. Hint: \(hint)."
         case let .modelFileMissing(path):
             return "\(path): model file not found"
         case let .databaseMismatch(path, differences):

@@ -50,9 +50,12 @@ private func reported(_ error: Error) -> Error {
 private func flagHint(_ error: Error) -> String {
     switch error {
     case ActivationStoreError.incomplete: return " `neuronbench inspect --allow-incomplete` reads it anyway."
+    case let PrecomputeError.tooMuchMemory(_, _, _, _, _, split?) where split.count > 1:
+        return " Flags: " + split.map { "--layers \($0.layerListSpelling)" }.joined(separator: ", then ")
+            + "; --max-memory-gb sets the limit."
     case PrecomputeError.tooMuchMemory:
         return
-            " Flags: --layers, --top-k, --random-k, --quantile-k, --bottom-k, --excerpt-tokens, --shard; --max-memory-gb sets the limit."
+            " Flags: --layers, --top-k, --random-k, --quantile-k, --bottom-k, --excerpt-tokens; --max-memory-gb sets the limit."
     case PrecomputeError.databaseMismatch: return " Use another --out file."
     default: return ""
     }

@@ -74,7 +74,10 @@ struct PrecomputeCommand: ParsableCommand {
             "Contexts per forward pass (speed only; results do not depend on it). Default: 2,048 tokens' worth (32 contexts of 64 tokens, 2 of 1,024)."
     )
     var batch: Int?
-    @Option(help: "Refuse to start if the samplers would need more than this many GB (default: 80% of RAM).")
+    @Option(
+        help:
+            "Refuse to start if the run would need more than this many GB: samplers, weights and buffers (default: 80% of RAM)."
+    )
     var maxMemoryGb: Double?
     @Option(help: "Seconds between resume checkpoints.")
     var checkpointSeconds = 600.0
@@ -192,7 +195,17 @@ func printSummary(
     if summary.leftInWALMode { lines.append("  note: " + walNote(path)) }
     if summary.seconds > 0 {
         lines.append(
-            "  time: \(String(format: "%.1f", summary.seconds)) s, main pass \(String(format: "%.0f", summary.mainPassTokensPerSecond)) tokens/s"
+            "  matrix multiplies: OpenBLAS \(BLASCore.name) kernels"
+                + (BLASCore.replaced.map { " (OpenBLAS chose \($0.detected) for this CPU, which has faster ones)" }
+                    ?? "")
+                + ((precision ?? .float32) == .bfloat16 ? "; the bf16 projections use neuronbench's own kernel" : ""))
+    }
+    if summary.seconds > 0 {
+        let p = summary.phases
+        lines.append(
+            "  time: \(String(format: "%.1f", summary.seconds)) s, main pass \(String(format: "%.0f", summary.mainPassTokensPerSecond)) tokens/s; "
+                + "start-up \(String(format: "%.2f", p.startUp)) s, pilot \(String(format: "%.2f", p.pilot)) s, "
+                + "main pass \(String(format: "%.2f", p.mainPass)) s, write \(String(format: "%.2f", p.write)) s"
         )
     }
     FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))

@@ -186,7 +186,8 @@ final class PrecomputeCLITests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("/no/corpus: corpus not found"), missing.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("x.db").path))
 
-        // Sampler memory is checked before any work: 2 layers × 32 neurons × 190 records × (64 float16 + 40 bytes) ≈ 2 MB.
+        // Memory is checked before any work: samplers of 2 layers × 32 neurons × 190 records × (64 float16 + 40 bytes)
+        // ≈ 2 MB, plus the weights (the embeddings alone are 50,321 × 8 float32, 1.6 MB).
         let tooBig = try runCLI([
             "precompute", "--model", Self.model, "--tokenizer", CLI.tokenizer, "--corpus",
             CLI.root.appendingPathComponent("Corpora/test-corpus").path,
@@ -194,7 +195,8 @@ final class PrecomputeCLITests: XCTestCase {
         ])
         XCTAssertEqual(tooBig.status, 1)
         for fragment in [
-            "the samplers would need 2 MB", "64 units × 190 records × 64 tokens", "more than the 1 MB allowed",
+            "this run would need about", "samplers 2 MB", "64 units × 190 records × 64 tokens",
+            "more than the 1 MB allowed",
             "--layers",
         ] {
             XCTAssertTrue(tooBig.stderr.contains(fragment), "\(fragment) not in \(tooBig.stderr)")

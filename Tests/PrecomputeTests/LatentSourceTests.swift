@@ -252,7 +252,8 @@ final class LatentSourceTests: XCTestCase {
         layered.layers = [0]
         XCTAssertThrowsMessage(
             try precompute(layered, into: directory, name: "layers.db"), contains: ["cannot be given with SAEs"])
-        // The memory check counts latents: 40 + 48 units × 30 records × (32 float16 + 40 bytes) + 1 KB each.
+        // The memory check counts latents: 40 + 48 units × 30 records × (32 float16 + 40 bytes) + 1 KB each (and
+        // the weights, so a limit just under the samplers' alone refuses).
         let needed = Precomputation.samplerBytes(Self.settings(), neurons: 88)
         XCTAssertEqual(needed, 88 * (30 * (2 * 32 + 40) + 1_024))
         XCTAssertThrowsMessage(
@@ -332,16 +333,64 @@ final class LatentSourceTests: XCTestCase {
         XCTAssertEqual(v2.schemaVersion, 2)
         XCTAssertEqual(try v1.identity(), try v2.identity(), "same settings, model, tokenizer and source")
         XCTAssertEqual(try v1.fingerprint(), try v2.fingerprint(), "a neuron database keeps its fingerprint")
-        XCTAssertEqual(try dump(old, "records"), try dump(fresh, "records"), "neurons byte for byte")
         XCTAssertEqual(try v1.neuronIDs(), try v2.neuronIDs())
+        // The fixture was written on another CPU (AMD Zen 4). OpenBLAS picks its kernels per CPU and their sums differ
+        // in the last bits, which can swap two nearly tied excerpts (GELU's minimum is a plateau, so bottom records
+        // tie often). So: every value read from version 1 is the forward pass's on this machine (within float16
+        // storage); hash-chosen random records are the fresh run's exactly; other records are the fresh run's or a
+        // near tie; statistics agree within rounding, histogram counts within one per bin.
+        let direct = try directActivations(v1, contextTokens: settings.excerpter.contextTokens)
+        let excerptIndex = Dictionary(uniqueKeysWithValues: try v1.excerpts().enumerated().map { ($1.id, $0) })
+        func close(_ x: Double, _ y: Double, _ relative: Double, absolute: Double = 1e-6) -> Bool {
+            abs(x - y) <= relative * max(abs(x), abs(y)) + absolute
+        }
         for id in try v1.neuronIDs() {
             let a = try v1.neuron(id), b = try v2.neuron(id)
-            XCTAssertEqual(a.records, b.records)
+            XCTAssertEqual(a.records.count, b.records.count, "\(id)")
+            for (r, q) in zip(a.records, b.records) {
+                XCTAssertEqual([r.kind, r.bucket, r.rank] as [AnyHashable], [q.kind, q.bucket, q.rank], "\(id)")
+                let expected = try XCTUnwrap(excerptIndex[r.excerptID]).map { direct[$0][id.layer] } ?? []
+                XCTAssertEqual(r.activations.count, expected.count, "\(id) \(r.excerptID)")
+                for (value, row) in zip(r.activations, expected) {
+                    let truth = row[id.neuron]
+                    XCTAssertTrue(
+                        close(Double(value), Double(truth), 1.0 / 1_024, absolute: 1e-4), "\(id): \(value) vs \(truth)")
+                }
+                if r.kind == .random {
+                    XCTAssertEqual(r.excerptID, q.excerptID, "\(id): random records are chosen by hash")
+                } else if r.excerptID != q.excerptID {
+                    let (x, y) =
+                        r.kind == .bottom ? (r.minActivation, q.minActivation) : (r.maxActivation, q.maxActivation)
+                    let nearBoundary = a.statistics.quantileBoundaries.contains {
+                        abs($0 - r.maxActivation) < 1e-4 || abs($0 - q.maxActivation) < 1e-4
+                    }
+                    XCTAssertTrue(
+                        close(Double(x), Double(y), 0, absolute: 1e-4) || (r.kind == .quantile && nearBoundary),
+                        "\(id): \(r.kind) rank \(r.rank): \(r.excerptID) (\(x)) vs \(q.excerptID) (\(y)) is not a tie")
+                } else {
+                    XCTAssertTrue(close(Double(r.maxActivation), Double(q.maxActivation), 1e-5), "\(id)")
+                    XCTAssertTrue(close(Double(r.minActivation), Double(q.minActivation), 1e-5), "\(id)")
+                }
+            }
             XCTAssertNil(a.statistics.activeExcerptCount, "version 1 did not count active excerpts")
             XCTAssertEqual(a.statistics.quantilePopulation, .all)
-            var s = b.statistics
-            s.activeExcerptCount = nil
-            XCTAssertEqual(a.statistics, s, "\(id)")
+            let x = a.statistics, y = b.statistics
+            XCTAssertEqual(
+                [x.tokenCount, x.excerptCount, x.positiveCount], [y.tokenCount, y.excerptCount, y.positiveCount],
+                "\(id)")
+            for (u, v) in [(x.histogram, y.histogram), (x.excerptsBelowBoundaries, y.excerptsBelowBoundaries)] {
+                XCTAssertEqual(u.count, v.count, "\(id)")
+                XCTAssertTrue(zip(u, v).allSatisfy { abs($0 - $1) <= 1 }, "\(id): \(u) vs \(v)")
+            }
+            XCTAssertEqual(x.histogram.reduce(0, +), y.histogram.reduce(0, +), "\(id)")
+            let floatsA =
+                [x.sum, x.sumSquares, x.sumCubes, x.sumFourthPowers]
+                + ([x.min, x.max] + x.histogramEdges + x.quantileBoundaries).map(Double.init)
+            let floatsB =
+                [y.sum, y.sumSquares, y.sumCubes, y.sumFourthPowers]
+                + ([y.min, y.max] + y.histogramEdges + y.quantileBoundaries).map(Double.init)
+            XCTAssertEqual(floatsA.count, floatsB.count, "\(id)")
+            XCTAssertTrue(zip(floatsA, floatsB).allSatisfy { close($0, $1, 1e-5) }, "\(id): \(floatsA) vs \(floatsB)")
         }
         XCTAssertThrowsMessage(
             try ActivationDatabase.openForWriting(path: old), contains: [old, "schema version 1", "not resumed"])

@@ -32,33 +32,6 @@ final class PrecomputeEndToEndTests: XCTestCase {
         return (path, try run.run())
     }
 
-    /// Every excerpt's activations straight from the model, one sequence at a time: [excerpt][layer] -> [T][N].
-    /// The sequence is the excerpt's document from its context start (`contextTokens` blocks) to its last token,
-    /// rebuilt from the stored excerpts.
-    func directActivations(
-        _ database: ActivationDatabase, contextTokens: Int? = nil,
-        precision: MatrixPrecision = .float32
-    ) throws -> [[[[Float]]]] {
-        let model = try GPT2Model(directory: Paths.model, precision: precision)
-        let n = model.config.neuronCount
-        let excerpts = try database.excerpts()
-        return try excerpts.map { excerpt in
-            let blockStart = contextTokens.map { excerpt.startToken - excerpt.startToken % $0 } ?? excerpt.startToken
-            let prefix = excerpts.filter {
-                $0.documentID == excerpt.documentID && $0.startToken >= blockStart && $0.startToken < excerpt.startToken
-            }
-            .sorted { $0.startToken < $1.startToken }.flatMap(\.tokenIDs)
-            XCTAssertEqual(
-                prefix.count, excerpt.startToken - blockStart, "the context before excerpt \(excerpt.id) is stored")
-            let layers = try model.mlpActivations(prefix + excerpt.tokenIDs)
-            return (0..<model.config.layerCount).map { layer in
-                (prefix.count..<(prefix.count + excerpt.tokenIDs.count)).map { t in
-                    Array(layers[layer]![(t * n)..<((t + 1) * n)])
-                }
-            }
-        }
-    }
-
     func testEveryStoredRecordMatchesTheForwardPass() throws {
         let directory = try TestSupport.temporaryDirectory(self)
         let (path, summary) = try precompute(into: directory)

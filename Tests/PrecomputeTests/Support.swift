@@ -1,5 +1,6 @@
 import ActivationStore
 import Foundation
+import GPT2
 import SQLite
 import TestSupport
 import XCTest
@@ -14,6 +15,33 @@ enum Paths {
 
 /// Database comparisons shared by the precompute tests.
 extension XCTestCase {
+    /// Every excerpt's activations straight from the model, one sequence at a time: [excerpt][layer] -> [T][N].
+    /// The sequence is the excerpt's document from its context start (`contextTokens` blocks) to its last token,
+    /// rebuilt from the stored excerpts.
+    func directActivations(
+        _ database: ActivationDatabase, contextTokens: Int? = nil,
+        precision: MatrixPrecision = .float32
+    ) throws -> [[[[Float]]]] {
+        let model = try GPT2Model(directory: Paths.model, precision: precision)
+        let n = model.config.neuronCount
+        let excerpts = try database.excerpts()
+        return try excerpts.map { excerpt in
+            let blockStart = contextTokens.map { excerpt.startToken - excerpt.startToken % $0 } ?? excerpt.startToken
+            let prefix = excerpts.filter {
+                $0.documentID == excerpt.documentID && $0.startToken >= blockStart && $0.startToken < excerpt.startToken
+            }
+            .sorted { $0.startToken < $1.startToken }.flatMap(\.tokenIDs)
+            XCTAssertEqual(
+                prefix.count, excerpt.startToken - blockStart, "the context before excerpt \(excerpt.id) is stored")
+            let layers = try model.mlpActivations(prefix + excerpt.tokenIDs)
+            return (0..<model.config.layerCount).map { layer in
+                (prefix.count..<(prefix.count + excerpt.tokenIDs.count)).map { t in
+                    Array(layers[layer]![(t * n)..<((t + 1) * n)])
+                }
+            }
+        }
+    }
+
     func metadataText(_ path: String, _ key: String) throws -> String {
         try XCTUnwrap(
             try SQLiteDatabase(path: path, readOnly: true).query(
