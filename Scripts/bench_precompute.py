@@ -1,31 +1,35 @@
 #!/usr/bin/env python3
-"""Precompute speed and memory: `neuronbench precompute` against a PyTorch + transformers reference, alternating.
+"""Precompute speed and memory, like for like: `neuronbench precompute` against a PyTorch + transformers reference in
+the same precision, alternating, in one invocation.
 
 Run through Scripts/bench-precompute (which builds neuronbench in release mode and finds a Python with torch).
 
-For each context length C (64 and 1,024 tokens; records are 64-token excerpts in both):
-  * a random-weight GPT-2 small (transformers `GPT2Model(GPT2Config())`, seeded, `save_pretrained` to a temporary
-    directory: the same compute as the real model);
-  * neuronbench: `neuronbench precompute --max-tokens N --excerpt-tokens 64 --context-tokens C` over the sotu
-    corpus, everything included (tokenizing, pilot pass, forward pass, per-neuron sampling, writing and compacting
-    the database), timed end to end;
-  * the reference, on exactly the token batches neuronbench ran (its excerpts joined back into their contexts,
-    batched and padded by neuronbench's rule): forward hooks on every block's MLP activation
-    (`mlp.act`), all 36,864 neurons copied to a float16 array per batch, and a running per-neuron top-K
-    (K = --top, as neuronbench's top records) of 64-token excerpt maxima; timed from the first batch to the last
-    (model loading excluded);
-  * neuronbench once per --precisions value (fp32, and bf16 where the CPU has AVX-512 BF16), the reference in
-    float32;
-  * alternated --repeats times; medians reported: tokens/s of each, the ratio neuronbench / reference, the
-    fraction of the fp32 matrix-multiply ceiling (sgemm GFLOP/s measured here with torch on the same threads,
-    divided by the model's FLOPs per token), and each one's peak RSS (each run is its own process);
-  * for each reduced precision, what it changes in the database against the first (fp32) run on the same tokens:
-    the random records (same excerpts) token by token, relative to each neuron's standard deviation, and the top
-    records as sets.
+For each context length C (64 and 1,024 tokens; records are 64-token excerpts in both) and each precision P (fp32;
+bf16 where the CPU has AVX-512 BF16):
+  * a random-weight GPT-2 (transformers `GPT2Model(GPT2Config(...))`, seeded, `save_pretrained` to a temporary
+    directory: the same compute as the real model; `--model xl` makes GPT-2 XL's shapes, 6.2 GB, not committed);
+  * neuronbench: `neuronbench precompute --max-tokens N --excerpt-tokens 64 --context-tokens C --precision P` over
+    the sotu corpus, timed end to end as a user runs it (process start to exit: tokenizing, loading, the pilot pass,
+    the main pass with sampling, writing and compacting the database); its summary gives the phases: start-up
+    (the rest of the wall clock: process start and exit, input checks, hashing, tokenizing, loading), pilot, main
+    pass and write;
+  * the reference in the same precision, on exactly the token batches neuronbench ran (its excerpts joined back into
+    their contexts, batched and padded by neuronbench's rule): forward hooks on every block's MLP activation
+    (`mlp.act`), all neurons copied to a float16 array per batch, and a running per-neuron top-K (K = --top) of
+    64-token excerpt maxima; fp32 plainly, bf16 under `torch.autocast("cpu", dtype=torch.bfloat16)`. Its steady
+    state is the loop over the batches; its end to end is its whole process (Python start, imports, loading the
+    checkpoint, the loop; the token ids come ready-made, so tokenizing is not counted for it);
+  * alternated --repeats times (neuronbench P, PyTorch P, for each P in turn); medians reported: steady-state
+    tokens/s (neuronbench's main pass against PyTorch's loop), end-to-end tokens/s, neuronbench's fixed costs, and
+    each process's peak RSS;
+  * for each reduced precision, what it changes in the database against the fp32 run on the same tokens.
+The last line is `ratios: fp32@64 A bf16@64 B fp32@1024 C bf16@1024 D`: end to end, each against PyTorch in the same
+precision.
 """
 import argparse
 import json
 import os
+import re
 import resource
 import sqlite3
 import statistics
@@ -38,14 +42,16 @@ import zlib
 import numpy as np
 
 
-def rss_of(command, env=None):
-    """Runs `command` in a fresh helper process; returns (stdout, peak RSS of the command in MB)."""
+def rss_of(command, env=None, stderr=False):
+    """Runs `command` in a fresh helper process; returns (its stdout, or its stderr when `stderr`, and the peak RSS
+    of the command in MB)."""
     helper = ("import resource, subprocess, sys\n"
-              "r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)\n"
+              "r = subprocess.run(sys.argv[2:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)\n"
               "sys.stderr.write(r.stderr[-4000:] if r.returncode else '')\n"
-              "print(r.stdout, end='')\n"
+              "print(r.stderr if sys.argv[1] == 'stderr' else r.stdout, end='')\n"
               "print('@@RSS', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)\n")
-    out = subprocess.run([sys.executable, "-c", helper] + command, stdout=subprocess.PIPE, text=True, env=env).stdout
+    out = subprocess.run([sys.executable, "-c", helper, "stderr" if stderr else "stdout"] + command,
+                         stdout=subprocess.PIPE, text=True, env=env).stdout
     body, _, tail = out.rpartition("@@RSS ")
     kilobytes, code = tail.split()
     if int(code) != 0:
@@ -53,11 +59,19 @@ def rss_of(command, env=None):
     return body, int(kilobytes) / 1024
 
 
-def make_model(directory, tokenizer):
+MODELS = {
+    # GPT-2 small and XL (the paper's model): the shapes of the published checkpoints.
+    "small": dict(n_embd=768, n_layer=12, n_head=12),
+    "xl": dict(n_embd=1600, n_layer=48, n_head=25),
+}
+
+
+def make_model(directory, tokenizer, size):
+    """A seeded random-weight GPT-2 of `size`'s shapes, saved as a Hugging Face checkpoint (float32 safetensors)."""
     import torch
     from transformers import GPT2Config, GPT2Model
     torch.manual_seed(0)
-    GPT2Model(GPT2Config()).save_pretrained(directory)
+    GPT2Model(GPT2Config(**MODELS[size])).save_pretrained(directory)
     for name in ("vocab.json", "merges.txt"):
         with open(os.path.join(tokenizer, name), "rb") as source, open(os.path.join(directory, name), "wb") as target:
             target.write(source.read())
@@ -170,7 +184,8 @@ def precision_error(reference_path, reduced_path, every=8):
 
 
 def reference_worker(args):
-    """One reference run (in its own process): prints tokens/s."""
+    """One reference run (in its own process): prints its loop's tokens/s and seconds."""
+    import contextlib
     import torch
     from transformers import GPT2Model
     torch.set_num_threads(args.threads)
@@ -187,11 +202,14 @@ def reference_worker(args):
     top_excerpts = [torch.full((k, n), -1, dtype=torch.long) for _ in range(layers)]
     batch_size = args.batch_size
     longest = max(len(c) for c in contexts)
-    buffer = np.empty((layers, batch_size, longest, n), dtype=np.float16)
+    buffer = np.empty((batch_size, longest, n), dtype=np.float16)
     window = args.excerpt_tokens
     excerpts_done = 0
+    # bf16: PyTorch's own mixed precision on CPU (matrix products in bfloat16, oneDNN), the same hooks and capture.
+    precision = (torch.autocast("cpu", dtype=torch.bfloat16) if args.reference_precision == "bf16"
+                 else contextlib.nullcontext())
     start = time.perf_counter()
-    with torch.inference_mode():
+    with torch.inference_mode(), precision:
         for first, end in padded_batches([len(c) for c in contexts], batch_size):
             # neuronbench's batches, each padded to its longest context.
             group = contexts[first:end]
@@ -201,11 +219,11 @@ def reference_worker(args):
                 batch[row, :len(ids)] = torch.from_numpy(ids)
             model(input_ids=batch)
             for layer in range(layers):
-                activations = captured[layer]                         # [B, T, N]
-                buffer[layer, :len(group), :t] = activations.to(torch.float16).numpy()
+                activations = captured[layer]                         # [B, T, N], float32 or bfloat16
+                buffer[:len(group), :t] = activations.to(torch.float16).numpy()
                 # Excerpt maxima: one per `window` tokens of each context.
                 windows = -(-t // window)
-                padded = torch.nn.functional.pad(activations, (0, 0, 0, windows * window - t), value=-float("inf"))
+                padded = torch.nn.functional.pad(activations.float(), (0, 0, 0, windows * window - t), value=-float("inf"))
                 maxima = padded.view(len(group), windows, window, n).amax(dim=2).reshape(-1, n)   # [B·W, N]
                 ids = torch.arange(excerpts_done, excerpts_done + len(maxima)).unsqueeze(1).expand(-1, n)
                 values = torch.cat([top_values[layer], maxima])
@@ -217,79 +235,157 @@ def reference_worker(args):
     print(json.dumps({"tokens_per_second": int(stored["lengths"].sum()) / seconds, "seconds": seconds}))
 
 
+PHASES = re.compile(r"main pass (\d+) tokens/s; start-up ([\d.]+) s, pilot ([\d.]+) s, main pass ([\d.]+) s, write ([\d.]+) s")
+
+
+def neuronbench_run(args, model, database, total, context, batch, precision):
+    """One precompute, timed from outside; returns its figures (tokens recorded, seconds, phases, peak RSS)."""
+    env = dict(os.environ)
+    if args.blas_core:
+        env["OPENBLAS_CORETYPE"] = args.blas_core
+    started = time.perf_counter()
+    log, rss = rss_of([args.neuronbench, "precompute", "--model", model, "--corpus", args.corpus, "--out", database,
+                       "--max-tokens", str(total), "--excerpt-tokens", "64", "--context-tokens", str(context),
+                       "--batch", str(batch), "--top-k", str(args.top), "--precision", precision], env=env, stderr=True)
+    seconds = time.perf_counter() - started
+    phases = PHASES.search(log)
+    if not phases:
+        raise SystemExit(f"bench-precompute: no phase timings in neuronbench's summary:\n{log[-2000:]}")
+    main_rate, _, pilot, main_seconds, write = (float(g) for g in phases.groups())
+    core = re.search(r"matrix multiplies: OpenBLAS (\S+) kernels", log)
+    budget = re.search(r"memory: about ([\d.]+ [MG]B)", log)
+    contexts = context_tokens(database, context)
+    recorded = sum(len(c) for c in contexts)
+    return {"tokens": recorded, "seconds": seconds, "end_to_end": recorded / seconds, "steady": main_rate,
+            "start_up": seconds - pilot - main_seconds - write, "pilot": pilot, "main_pass": main_seconds, "write": write,
+            "rss": rss, "contexts": contexts, "blas": core.group(1) if core else "?",
+            "budget": budget.group(1) if budget else "?", "bytes": os.path.getsize(database)}
+
+
+def reference_run(args, model, tokens_file, batch, precision):
+    started = time.perf_counter()
+    out, rss = rss_of([sys.executable, __file__, "--worker", "--model", model, "--token-file", tokens_file,
+                       "--threads", str(args.threads), "--batch-size", str(batch), "--top", str(args.top),
+                       "--reference-precision", precision])
+    seconds = time.perf_counter() - started
+    result = json.loads(out.strip().splitlines()[-1])
+    tokens = result["tokens_per_second"] * result["seconds"]
+    return {"steady": result["tokens_per_second"], "end_to_end": tokens / seconds, "seconds": seconds,
+            "loop_seconds": result["seconds"], "rss": rss}
+
+
+def median(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--neuronbench")
     parser.add_argument("--corpus")
     parser.add_argument("--tokenizer")
-    parser.add_argument("--tokens", type=int, default=131072, help="tokens per run at 64-token excerpts")
-    parser.add_argument("--long-tokens", type=int, default=65536, help="tokens per run at 1,024-token contexts")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--contexts", default="64,1024", help="context lengths to measure, comma-separated (64 and/or 1024)")
+    parser.add_argument("--model-size", choices=sorted(MODELS), default="small",
+                        help="random-weight GPT-2 small, or XL (48 layers, 307,200 neurons, 6.2 GB; defaults become "
+                             "--tokens 8192 --contexts 64 --repeats 1)")
+    parser.add_argument("--tokens", type=int, help="tokens per run at 64-token contexts (default 65,536; XL 8,192)")
+    parser.add_argument("--long-tokens", type=int, help="tokens per run at 1,024-token contexts (default: --tokens)")
+    parser.add_argument("--repeats", type=int, help="alternations (default 3; XL 1)")
+    parser.add_argument("--contexts", help="context lengths to measure, comma-separated (default 64,1024; XL 64)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--precisions", default=None,
-                        help="neuronbench --precision values to run, comma-separated (default: fp32,bf16 on CPUs with AVX-512 BF16, else fp32)")
+                        help="precisions to run, comma-separated (default: fp32,bf16 on CPUs with AVX-512 BF16, else fp32)")
+    parser.add_argument("--no-reference", action="store_true", help="neuronbench only (runs at scale: fixed costs)")
+    parser.add_argument("--blas-core", help="OPENBLAS_CORETYPE for neuronbench's runs (e.g. Prescott, to measure "
+                                            "OpenBLAS's own choice on CPUs it does not know)")
     parser.add_argument("--top", type=int, default=50)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--token-file", help=argparse.SUPPRESS)
+    parser.add_argument("--reference-precision", default="fp32", help=argparse.SUPPRESS)
     parser.add_argument("--excerpt-tokens", type=int, default=64, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return reference_worker(args)
     if not (args.neuronbench and args.corpus and args.tokenizer):
         parser.error("--neuronbench, --corpus and --tokenizer are required")
+    xl = args.model_size == "xl"
+    args.tokens = args.tokens or (8192 if xl else 65536)
+    args.long_tokens = args.long_tokens or args.tokens
+    args.repeats = args.repeats or (1 if xl else 3)
+    args.contexts = args.contexts or ("64" if xl else "64,1024")
 
+    bench_started = time.perf_counter()
     work = tempfile.mkdtemp(prefix="nb-bench-precompute-")
-    model = os.path.join(work, "gpt2-small-random")
-    make_model(model, args.tokenizer)
+    model = os.path.join(work, f"gpt2-{args.model_size}-random")
+    started = time.perf_counter()
+    make_model(model, args.tokenizer, args.model_size)
+    shape = MODELS[args.model_size]
+    layers, width = shape["n_layer"], shape["n_embd"]
+    print(f"model: random GPT-2 {args.model_size} ({layers} layers, width {width}, {layers * 4 * width:,} neurons), "
+          f"{os.path.getsize(os.path.join(model, 'model.safetensors')) / 1e9:.2f} GB, made in {time.perf_counter() - started:.0f} s")
     ceiling = sgemm_gflops(args.threads)
-    print(f"machine: {os.cpu_count()} cores, {args.threads} threads; sgemm {ceiling:.0f} GFLOP/s (torch, 2048x768 @ 768x3072)")
-    results, errors = [], []
+    import torch
+    print(f"machine: {os.cpu_count()} cores, {args.threads} threads; torch {torch.__version__}; sgemm {ceiling:.0f} GFLOP/s "
+          f"(torch, 2048x768 @ 768x3072){'; neuronbench with OPENBLAS_CORETYPE=' + args.blas_core if args.blas_core else ''}", flush=True)
     precisions = (args.precisions or ("fp32,bf16" if cpu_has_bf16() else "fp32")).split(",")
-    wanted = {int(c) for c in args.contexts.split(",")}
-    for context, total, batch in [(c, t, b) for c, t, b in [(64, args.tokens, 32), (1024, args.long_tokens, 4)] if c in wanted]:
-        runs = {**{p: [] for p in precisions}, "pytorch": []}
+    wanted = [int(c) for c in args.contexts.split(",")]
+    batches = {64: 32, 1024: 4}
+    configurations, errors = [], []
+    for context in wanted:
+        total, batch = (args.tokens if context == 64 else args.long_tokens), batches[context]
+        runs = {p: {"neuronbench": [], "pytorch": []} for p in precisions}
         tokens_file = os.path.join(work, f"tokens-{context}.npz")
         for repeat in range(args.repeats):
             for precision in precisions:
                 database = os.path.join(work, f"bench-{context}-{precision}-{repeat}.db")
-                started = time.perf_counter()
-                _, rss = rss_of([args.neuronbench, "precompute", "--model", model, "--corpus", args.corpus, "--out", database,
-                                 "--max-tokens", str(total), "--excerpt-tokens", "64", "--context-tokens", str(context), "--batch", str(batch),
-                                 "--top-k", str(args.top), "--precision", precision])
-                seconds = time.perf_counter() - started
-                contexts = context_tokens(database, context)
-                recorded = sum(len(c) for c in contexts)
-                runs[precision].append((recorded / seconds, rss))
-                if repeat == 0 and precision == precisions[0]:
-                    np.savez(tokens_file, tokens=np.concatenate(contexts), lengths=np.array([len(c) for c in contexts]))
+                nb = neuronbench_run(args, model, database, total, context, batch, precision)
+                if not os.path.exists(tokens_file):
+                    np.savez(tokens_file, tokens=np.concatenate(nb["contexts"]), lengths=np.array([len(c) for c in nb["contexts"]]))
+                del nb["contexts"]
+                runs[precision]["neuronbench"].append(nb)
+                line = (f"  {context:>4}-token contexts, {precision}, run {repeat + 1}: neuronbench {nb['end_to_end']:7.1f} tokens/s end to end "
+                        f"(main pass {nb['steady']:.0f}; start-up {nb['start_up']:.1f} s, pilot {nb['pilot']:.1f} s, write {nb['write']:.1f} s; "
+                        f"{nb['rss']:.0f} MB, estimate {nb['budget']}; {nb['blas']})")
+                if not args.no_reference:
+                    pt = reference_run(args, model, tokens_file, batch, precision)
+                    runs[precision]["pytorch"].append(pt)
+                    line += f", PyTorch {pt['end_to_end']:7.1f} end to end (loop {pt['steady']:.0f}; {pt['rss']:.0f} MB)"
+                print(line, flush=True)
                 if repeat > 0:
                     os.remove(database)
-            out, rss = rss_of([sys.executable, __file__, "--worker", "--model", model, "--token-file", tokens_file,
-                               "--threads", str(args.threads), "--batch-size", str(batch), "--top", str(args.top)])
-            runs["pytorch"].append((json.loads(out.strip().splitlines()[-1])["tokens_per_second"], rss))
-            print(f"  {context:>4}-token contexts, run {repeat + 1}: " + ", ".join(
-                f"{name} {runs[name][-1][0]:7.1f} tokens/s ({runs[name][-1][1]:5.0f} MB)" for name in runs), flush=True)
-        pt = statistics.median(r[0] for r in runs["pytorch"])
-        limit = ceiling * 1e9 / flops_per_token(context)
         for precision in precisions:
-            nb = statistics.median(r[0] for r in runs[precision])
-            results.append((context, precision, recorded, batch, nb, pt, limit, max(r[1] for r in runs[precision]),
-                            max(r[1] for r in runs["pytorch"])))
+            configurations.append((context, precision, batch, runs[precision]))
         for precision in precisions[1:]:
-            error = precision_error(os.path.join(work, f"bench-{context}-{precisions[0]}-0.db"),
-                                    os.path.join(work, f"bench-{context}-{precision}-0.db"))
-            errors.append((context, precision, error))
+            errors.append((context, precision, precision_error(os.path.join(work, f"bench-{context}-{precisions[0]}-0.db"),
+                                                               os.path.join(work, f"bench-{context}-{precision}-0.db"))))
+
     print()
-    print("| context | precision | tokens | batch | neuronbench tokens/s | PyTorch tokens/s (fp32) | ratio | neuronbench / fp32 ceiling | PyTorch / ceiling | peak RSS neuronbench | peak RSS PyTorch |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for context, precision, recorded, batch, nb, pt, limit, rss_nb, rss_pt in results:
-        print(f"| {context} | {precision} | {recorded:,} | {batch} | {nb:.0f} | {pt:.0f} | **{nb / pt:.2f}** | {nb / limit:.0%} | {pt / limit:.0%} "
-              f"| {rss_nb:.0f} MB | {rss_pt:.0f} MB |")
-    print(f"\nceiling: {ceiling:.0f} GFLOP/s ÷ {flops_per_token(64) / 1e6:.0f} MFLOP/token (64) or "
-          f"{flops_per_token(1024) / 1e6:.0f} MFLOP/token (1,024); weights {os.path.getsize(os.path.join(model, 'model.safetensors')) / 1e6:.0f} MB")
+    print("| context | precision | tokens | batch | neuronbench end to end | PyTorch end to end | **ratio end to end** "
+          "| neuronbench main pass | PyTorch loop | ratio steady state | start-up | pilot | write | fixed costs share "
+          "| peak RSS neuronbench | peak RSS PyTorch |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    ratios, steady = [], []
+    for context, precision, batch, run in configurations:
+        nb, pt = run["neuronbench"], run["pytorch"]
+        fixed = median(nb, "start_up") + median(nb, "pilot") + median(nb, "write")
+        e2e = median(nb, "end_to_end")
+        row = [f"{context:,}", precision, f"{nb[0]['tokens']:,}", str(batch), f"{e2e:,.0f} tokens/s"]
+        if pt:
+            ratio, steady_ratio = e2e / median(pt, "end_to_end"), median(nb, "steady") / median(pt, "steady")
+            ratios.append(f"{precision}@{context} {ratio:.2f}")
+            steady.append(f"{precision}@{context} {steady_ratio:.2f}")
+            row += [f"{median(pt, 'end_to_end'):,.0f} tokens/s", f"**{ratio:.2f}**", f"{median(nb, 'steady'):,.0f}",
+                    f"{median(pt, 'steady'):,.0f}", f"{steady_ratio:.2f}"]
+        else:
+            row += ["–", "–", f"{median(nb, 'steady'):,.0f}", "–", "–"]
+        row += [f"{median(nb, 'start_up'):.1f} s", f"{median(nb, 'pilot'):.1f} s", f"{median(nb, 'write'):.1f} s",
+                f"{fixed / median(nb, 'seconds'):.0%} of {median(nb, 'seconds'):.0f} s",
+                f"{max(r['rss'] for r in nb) / 1e3:.2f} GB", f"{max(r['rss'] for r in pt) / 1e3:.2f} GB" if pt else "–"]
+        print("| " + " | ".join(row) + " |")
+    print(f"\nneuronbench: OpenBLAS {configurations[0][3]['neuronbench'][0]['blas']} kernels for fp32; its memory estimate "
+          f"{configurations[0][3]['neuronbench'][0]['budget']}; database {configurations[0][3]['neuronbench'][0]['bytes'] / 1e6:,.0f} MB")
+    print(f"ceiling: {ceiling:.0f} GFLOP/s (torch sgemm) ÷ {flops_per_token(64, layers, width, 4 * width) / 1e6:,.0f} MFLOP/token (64) = "
+          f"{ceiling * 1e9 / flops_per_token(64, layers, width, 4 * width):,.0f} tokens/s in fp32")
     for context, precision, e in errors:
         print(f"\n{precision} against {precisions[0]}, {context}-token contexts, {e['neurons']:,} neurons (every 8th), random records token by token:"
               f"\n  RMS error / neuron std: median {e['rms_error_over_std_median']:.4f}, 99th percentile {e['rms_error_over_std_p99']:.4f}"
@@ -297,6 +393,15 @@ def main():
               f"\n  correlation with {precisions[0]}: median {e['correlation_median']:.6f}, lowest {e['correlation_min']:.6f}"
               f"\n  top-{args.top} records: {e['top_overlap_mean']:.1%} shared on average, identical sets for {e['top_identical_fraction']:.1%} of neurons")
     subprocess.run(["rm", "-rf", work])
+    print(f"\nbench time: {(time.perf_counter() - bench_started) / 60:.1f} min")
+    if steady:
+        # Always the four like-for-like configurations, in this order ("n/a" where one was not run).
+        keys = [f"{p}@{c}" for c in (64, 1024) for p in ("fp32", "bf16")]
+        def line(measured):
+            found = dict(entry.rsplit(" ", 1) for entry in measured)
+            return " ".join(f"{key} {found.get(key, 'n/a')}" for key in keys)
+        print("steady-state ratios: " + line(steady))
+        print("ratios: " + line(ratios))
 
 
 if __name__ == "__main__":

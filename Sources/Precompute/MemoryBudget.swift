@@ -75,6 +75,14 @@ public struct MemoryBudget: Equatable, Sendable {
     }
 }
 
+extension MemoryBudget: CustomStringConvertible {
+    /// "about 16.4 GB (samplers 10.1 GB, weights 6.2 GB, buffers 210 MB)".
+    public var description: String {
+        "about \(PrecomputeError.bytes(totalBytes)) (samplers \(PrecomputeError.bytes(samplerBytes)), weights "
+            + "\(PrecomputeError.bytes(weightBytes)), buffers \(PrecomputeError.bytes(bufferBytes)))"
+    }
+}
+
 extension Array where Element == Int {
     /// "0-23" for consecutive layers, else "0,2,5": the spelling of a layer list on the command line.
     public var layerListSpelling: String {

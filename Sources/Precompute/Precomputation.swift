@@ -59,6 +59,7 @@ public final class Precomputation {
         var saes: [SparseAutoencoder]
         /// Units per recorded layer.
         var unitCounts: [Int]
+        var memoryBudget: MemoryBudget
     }
 
     public func run(progress: (ProgressReport) -> Void = { _ in }) throws -> PrecomputeSummary {
@@ -70,6 +71,7 @@ public final class Precomputation {
         let database = try ActivationDatabase.openForWriting(path: outputPath)
         var summary = PrecomputeSummary()
         summary.stored.layers = inputs.layers
+        summary.memoryBudget = inputs.memoryBudget
         summary.resumed = try checkResumable(database, inputs.identity)
         if try database.status() == .complete {
             return try alreadyComplete(database, inputs.corpus)
@@ -156,7 +158,7 @@ public final class Precomputation {
             source: source)
         return Inputs(
             corpus: corpus, config: config, layers: layers, tokenizer: tokenizer, identity: identity, saes: saes,
-            unitCounts: unitCounts)
+            unitCounts: unitCounts, memoryBudget: budget)
     }
 
     /// A database finished earlier: nothing is rewritten (the corpus must still be the one it recorded).

@@ -13,6 +13,8 @@ public struct PrecomputeSummary: Sendable {
     public var mainPassTokensPerSecond = 0.0
     /// Where this invocation's time went, so that fixed costs can be told from the per-token work.
     public var phases = PhaseSeconds()
+    /// What the memory check estimated before the run (compare with the process's peak RSS).
+    public var memoryBudget: MemoryBudget?
     /// A reader kept the file open past the end of the run: the database is complete but in WAL mode, so a copy
     /// must include its -wal file (or be made after `PRAGMA journal_mode = DELETE` once readers have closed it).
     public var leftInWALMode = false

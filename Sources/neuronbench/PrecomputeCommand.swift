@@ -193,6 +193,9 @@ func printSummary(
         )
     }
     if summary.leftInWALMode { lines.append("  note: " + walNote(path)) }
+    if let budget = summary.memoryBudget, summary.seconds > 0 {
+        lines.append("  memory: \(budget), estimated before the run")
+    }
     if summary.seconds > 0 {
         lines.append(
             "  matrix multiplies: OpenBLAS \(BLASCore.name) kernels"
