@@ -286,7 +286,7 @@ def main():
     parser.add_argument("--model-size", choices=sorted(MODELS), default="small",
                         help="random-weight GPT-2 small, or XL (48 layers, 307,200 neurons, 6.2 GB; defaults become "
                              "--tokens 8192 --contexts 64 --repeats 1)")
-    parser.add_argument("--tokens", type=int, help="tokens per run at 64-token contexts (default 65,536; XL 8,192)")
+    parser.add_argument("--tokens", type=int, help="tokens per run at 64-token contexts (default 40,960; XL 8,192)")
     parser.add_argument("--long-tokens", type=int, help="tokens per run at 1,024-token contexts (default: --tokens)")
     parser.add_argument("--repeats", type=int, help="alternations (default 3; XL 1)")
     parser.add_argument("--contexts", help="context lengths to measure, comma-separated (default 64,1024; XL 64)")
@@ -299,6 +299,7 @@ def main():
     parser.add_argument("--top", type=int, default=50)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--make-model", help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--token-file", help=argparse.SUPPRESS)
     parser.add_argument("--reference-precision", default="fp32", help=argparse.SUPPRESS)
@@ -306,10 +307,12 @@ def main():
     args = parser.parse_args()
     if args.worker:
         return reference_worker(args)
+    if args.make_model:
+        return make_model(args.make_model, args.tokenizer, args.model_size)
     if not (args.neuronbench and args.corpus and args.tokenizer):
         parser.error("--neuronbench, --corpus and --tokenizer are required")
     xl = args.model_size == "xl"
-    args.tokens = args.tokens or (8192 if xl else 65536)
+    args.tokens = args.tokens or (8192 if xl else 40960)
     args.long_tokens = args.long_tokens or args.tokens
     args.repeats = args.repeats or (1 if xl else 3)
     args.contexts = args.contexts or ("64" if xl else "64,1024")
@@ -318,7 +321,9 @@ def main():
     work = tempfile.mkdtemp(prefix="nb-bench-precompute-")
     model = os.path.join(work, f"gpt2-{args.model_size}-random")
     started = time.perf_counter()
-    make_model(model, args.tokenizer, args.model_size)
+    # In its own process, so that this one never holds the model (6.2 GB for XL) while neuronbench runs.
+    subprocess.run([sys.executable, __file__, "--make-model", model, "--model-size", args.model_size,
+                    "--tokenizer", args.tokenizer], check=True)
     shape = MODELS[args.model_size]
     layers, width = shape["n_layer"], shape["n_embd"]
     print(f"model: random GPT-2 {args.model_size} ({layers} layers, width {width}, {layers * 4 * width:,} neurons), "
