@@ -7,7 +7,8 @@ public enum MatrixPrecision: String, Codable, CaseIterable, Sendable {
     /// float32 sgemm (OpenBLAS): matches transformers to about 1e-5.
     case float32 = "fp32"
     /// Inputs and weights rounded to bfloat16 (8 significant bits), products accumulated in float32, on
-    /// AVX-512 BF16 (Intel Cooper Lake / Sapphire Rapids, AMD Zen 4 and later): about twice the multiply rate,
+    /// AVX-512 BF16 (Intel Cooper Lake / Sapphire Rapids, AMD Zen 4 and later): about twice fp32's multiply rate on
+    /// Zen 4, but slower than OpenBLAS's fp32 kernels on Sapphire Rapids (measured, BENCHMARKS.md),
     /// activations off by ~1% of their scale (measured in BENCHMARKS.md).
     case bfloat16 = "bf16"
 

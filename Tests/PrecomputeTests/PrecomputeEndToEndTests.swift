@@ -37,6 +37,17 @@ final class PrecomputeEndToEndTests: XCTestCase {
         let (path, summary) = try precompute(into: directory)
         try assertRecordsMatchTheForwardPass(
             path, summary, Self.settings(), minimumExcerpts: 150, minimumValues: 64 * 30 * 64)
+        // The phases the summary reports account for the run: each one took time, together no more than the whole.
+        let p = summary.phases
+        XCTAssertTrue([p.startUp, p.pilot, p.mainPass, p.write].allSatisfy { $0 > 0 }, "\(p)")
+        XCTAssertLessThanOrEqual(p.startUp + p.pilot + p.mainPass + p.write, summary.seconds)
+        // Its memory estimate is the budget of this run: both layers of the test model, batches of 16 (the helper's).
+        let config = try GPT2Checkpoint(directory: Paths.model).config
+        XCTAssertEqual(
+            summary.memoryBudget,
+            MemoryBudget.forNeurons(
+                layers: [0, 1], config: config, settings: Self.settings(), batch: 16,
+                positions: Self.settings().excerpter.context))
     }
 
     /// bf16 precision: every record is the bf16 forward pass's (its own reference, run one sequence at a time),
