@@ -19,7 +19,19 @@ public enum SampleHash {
     /// The hash of an excerpt for one neuron and stream, as a Double holding its top 53 bits (exact).
     @inline(__always)
     public static func key(seed: UInt64, stream: Stream, layer: Int, neuron: Int, excerpt: Int) -> Double {
-        let neuronHash = mix(mix(seed ^ stream.rawValue) ^ (UInt64(layer) << 32 | UInt64(neuron)))
-        return Double(mix(neuronHash ^ UInt64(excerpt)) >> 11)
+        key(neuronHash: neuronHash(seed: seed, stream: stream, layer: layer, neuron: neuron), excerpt: excerpt)
+    }
+
+    /// The part of `key` that depends on the neuron only: the samplers compute it once per neuron instead of once
+    /// per neuron and excerpt.
+    @inline(__always)
+    public static func neuronHash(seed: UInt64, stream: Stream, layer: Int, neuron: Int) -> UInt64 {
+        mix(mix(seed ^ stream.rawValue) ^ (UInt64(layer) << 32 | UInt64(neuron)))
+    }
+
+    /// `key` from the neuron's `neuronHash`.
+    @inline(__always)
+    public static func key(neuronHash: UInt64, excerpt: Int) -> Double {
+        Double(mix(neuronHash ^ UInt64(excerpt)) >> 11)
     }
 }

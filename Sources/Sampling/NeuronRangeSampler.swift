@@ -55,6 +55,8 @@ struct NeuronRangeSampler {
     private var pendingQuantile: [[BestKSelection.PendingCopy]] = Array(repeating: [], count: QuantileBuckets.count)
     /// [N] bins / (histogram high − low): a value's bin is ⌊(x − low) · scale⌋ + 1 (0 below, bins + 1 at or above).
     private let histogramScale: [Float]
+    /// [N] each neuron's part of its random and quantile sample keys (`SampleHash.neuronHash`).
+    private let randomHash: [UInt64], quantileHash: [UInt64]
 
     init(
         layer: Int, neurons: Range<Int>, rowLength: Int, maxTokens: Int, sizes: SampleSizes, seed: UInt64,
@@ -87,6 +89,8 @@ struct NeuronRangeSampler {
         partial = [Float](repeating: 0, count: neuronCount * 4)
         excerptPositive = [Int32](repeating: 0, count: neuronCount)
         histogramScale = zip(pilot.histogramLow, pilot.histogramHigh).map { Float(histogramBins) / ($1 - $0) }
+        randomHash = neurons.map { SampleHash.neuronHash(seed: seed, stream: .random, layer: layer, neuron: $0) }
+        quantileHash = neurons.map { SampleHash.neuronHash(seed: seed, stream: .quantile, layer: layer, neuron: $0) }
     }
 
     /// Folds in one batch of this layer's activations. `values` is [rows, rowLength]; each span names the rows of
@@ -163,8 +167,7 @@ struct NeuronRangeSampler {
                                 i, key: Double(low), excerpt: id32, maximum: high, minimum: low, length: length)
                         ))
                 }
-                let randomKey = SampleHash.key(
-                    seed: seed, stream: .random, layer: layer, neuron: firstNeuron + i, excerpt: excerpt)
+                let randomKey = SampleHash.key(neuronHash: randomHash[i], excerpt: excerpt)
                 if random.admits(i, key: randomKey, excerpt: id32) {
                     pendingRandom.append(
                         (
@@ -182,8 +185,7 @@ struct NeuronRangeSampler {
                     bucket = j
                 }
                 if bucket < buckets {
-                    let key = SampleHash.key(
-                        seed: seed, stream: .quantile, layer: layer, neuron: firstNeuron + i, excerpt: excerpt)
+                    let key = SampleHash.key(neuronHash: quantileHash[i], excerpt: excerpt)
                     if quantile[bucket].admits(i, key: key, excerpt: id32) {
                         pendingQuantile[bucket].append(
                             (
