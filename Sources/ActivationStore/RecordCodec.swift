@@ -1,9 +1,17 @@
+import CDeflate
 import CZlib
 import Foundation
 
 /// Activation values as stored: little-endian IEEE float16, zlib-compressed (RFC 1950, what Python's
 /// `zlib.decompress` reads). Values are rounded to the nearest float16; |x| > 65504 becomes ±inf.
+///
+/// Written with libdeflate at level 1, read with zlib: on float16 activations libdeflate's level 1 compresses as well as
+/// zlib's level 6 at about three times the speed (measured: BENCHMARKS.md), and compression was the largest part of
+/// the final write. Any zlib reader reads either.
 public enum RecordCodec {
+    /// libdeflate's compression level (1–12).
+    static let level: Int32 = 1
+
     public static func encode(_ values: [Float]) throws -> [UInt8] {
         try encode(halfBits: values.map { Float16($0).bitPattern })
     }
@@ -11,14 +19,40 @@ public enum RecordCodec {
     /// The same from float16 bit patterns (what the samplers keep), with no conversion.
     public static func encode(halfBits: [UInt16]) throws -> [UInt8] {
         let raw = halfBits.map { $0.littleEndian }
-        var length = compressBound(uLong(raw.count * 2))
-        var compressed = [UInt8](repeating: 0, count: Int(length))
-        let code = raw.withUnsafeBytes {
-            compress2(&compressed, &length, $0.bindMemory(to: UInt8.self).baseAddress, uLong($0.count), 6)
+        guard let compressor = Compressor.current else {
+            throw ActivationStoreError.codec("libdeflate could not allocate a compressor")
         }
-        guard code == Z_OK else { throw ActivationStoreError.codec("zlib compress2 failed with code \(code)") }
-        compressed.removeLast(compressed.count - Int(length))
+        let bound = libdeflate_zlib_compress_bound(compressor.pointer, raw.count * 2)
+        var compressed = [UInt8](repeating: 0, count: bound)
+        let length = raw.withUnsafeBytes { input in
+            compressed.withUnsafeMutableBytes { output in
+                libdeflate_zlib_compress(
+                    compressor.pointer, input.baseAddress, input.count, output.baseAddress, output.count)
+            }
+        }
+        // The bound is libdeflate's own worst case, so 0 (output too small) would be a libdeflate bug.
+        guard length > 0 else { throw ActivationStoreError.codec("libdeflate could not compress an activation blob") }
+        compressed.removeLast(compressed.count - length)
         return compressed
+    }
+
+    /// One compressor per thread (a libdeflate compressor must not be shared between threads; it holds ~1 MB of
+    /// tables, so it is kept for the thread's lifetime rather than made per blob).
+    private final class Compressor {
+        let pointer: OpaquePointer
+        private init?() {
+            guard let pointer = libdeflate_alloc_compressor(RecordCodec.level) else { return nil }
+            self.pointer = pointer
+        }
+        deinit { libdeflate_free_compressor(pointer) }
+
+        static var current: Compressor? {
+            let key = "neuronbench.RecordCodec.compressor"
+            if let compressor = Thread.current.threadDictionary[key] as? Compressor { return compressor }
+            let compressor = Compressor()
+            Thread.current.threadDictionary[key] = compressor
+            return compressor
+        }
     }
 
     /// Decodes a blob that must hold exactly `count` values.

@@ -49,6 +49,8 @@ struct NeuronRangeSampler {
 
     // Per-excerpt scratch, [N]
     private var excerptMax: [Float], excerptMin: [Float], partial: [Float], excerptPositive: [Int32]
+    /// Per-token scratch, [N]: each neuron's histogram bin for the current token.
+    private var binScratch: [Int32]
     /// Candidates admitted for the current excerpt whose activations are still to copy: (column, destination).
     private var pendingTop: [BestKSelection.PendingCopy] = [], pendingBottom: [BestKSelection.PendingCopy] = []
     private var pendingRandom: [BestKSelection.PendingCopy] = []
@@ -88,6 +90,7 @@ struct NeuronRangeSampler {
         excerptMin = excerptMax
         partial = [Float](repeating: 0, count: neuronCount * 4)
         excerptPositive = [Int32](repeating: 0, count: neuronCount)
+        binScratch = [Int32](repeating: 0, count: neuronCount)
         histogramScale = zip(pilot.histogramLow, pilot.histogramHigh).map { Float(histogramBins) / ($1 - $0) }
         randomHash = neurons.map { SampleHash.neuronHash(seed: seed, stream: .random, layer: layer, neuron: $0) }
         quantileHash = neurons.map { SampleHash.neuronHash(seed: seed, stream: .quantile, layer: layer, neuron: $0) }
@@ -104,29 +107,32 @@ struct NeuronRangeSampler {
                 excerptMin.withUnsafeMutableBufferPointer { mn in
                     partial.withUnsafeMutableBufferPointer { p in
                         excerptPositive.withUnsafeMutableBufferPointer { pos in
-                            histogram.withUnsafeMutableBufferPointer { hist in
-                                pilot.histogramLow.withUnsafeBufferPointer { low in
-                                    histogramScale.withUnsafeBufferPointer { scale in
-                                        for i in 0..<n { mx[i] = -.infinity; mn[i] = .infinity; pos[i] = 0 }
-                                        for i in 0..<(4 * n) { p[i] = 0 }
-                                        for token in 0..<length {
-                                            let row = values.baseAddress! + (firstRow + token) * rowLength + firstNeuron
-                                            // Reductions in float32 per excerpt (added to float64 totals below): vectorises, and the
-                                            // result does not depend on how excerpts are batched.
-                                            for i in 0..<n {
-                                                let x = row[i]
-                                                mx[i] = Swift.max(mx[i], x)
-                                                mn[i] = Swift.min(mn[i], x)
-                                                let x2 = x * x
-                                                p[i] += x
-                                                p[n + i] += x2
-                                                p[2 * n + i] += x2 * x
-                                                p[3 * n + i] += x2 * x2
-                                                pos[i] &+= x > 0 ? 1 : 0
+                            binScratch.withUnsafeMutableBufferPointer { scratch in
+                                histogram.withUnsafeMutableBufferPointer { hist in
+                                    pilot.histogramLow.withUnsafeBufferPointer { low in
+                                        histogramScale.withUnsafeBufferPointer { scale in
+                                            for i in 0..<n { mx[i] = -.infinity; mn[i] = .infinity; pos[i] = 0 }
+                                            for i in 0..<(4 * n) { p[i] = 0 }
+                                            for token in 0..<length {
+                                                let row =
+                                                    values.baseAddress! + (firstRow + token) * rowLength + firstNeuron
+                                                // Reductions in float32 per excerpt (added to float64 totals below): vectorises, and the
+                                                // result does not depend on how excerpts are batched.
+                                                for i in 0..<n {
+                                                    let x = row[i]
+                                                    mx[i] = Swift.max(mx[i], x)
+                                                    mn[i] = Swift.min(mn[i], x)
+                                                    let x2 = x * x
+                                                    p[i] += x
+                                                    p[n + i] += x2
+                                                    p[2 * n + i] += x2 * x
+                                                    p[3 * n + i] += x2 * x2
+                                                    pos[i] &+= x > 0 ? 1 : 0
+                                                }
+                                                Self.countBins(
+                                                    row, low.baseAddress!, scale.baseAddress!, hist.baseAddress!,
+                                                    scratch.baseAddress!, n: n, bins: bins)
                                             }
-                                            Self.countBins(
-                                                row, low.baseAddress!, scale.baseAddress!, hist.baseAddress!, n: n,
-                                                bins: bins)
                                         }
                                     }
                                 }
@@ -212,17 +218,30 @@ struct NeuronRangeSampler {
     }
 
     /// Adds one token's values to each neuron's histogram (`hist` is [n][bins + 2]). NaN counts as below.
+    ///
+    /// In two loops: the bins first, into `scratch` (a loop without stores to the histogram, which vectorises), then the
+    /// increments, each into its own neuron's row. The same float operations as `bin(_:_:_:bins:)`, so the same bins.
     @inline(__always)
-    private static func countBins(
+    static func countBins(
         _ row: UnsafePointer<Float>, _ low: UnsafePointer<Float>, _ scale: UnsafePointer<Float>,
-        _ hist: UnsafeMutablePointer<Int64>, n: Int, bins: Int
+        _ hist: UnsafeMutablePointer<Int64>, _ scratch: UnsafeMutablePointer<Int32>, n: Int, bins: Int
     ) {
         let stride = bins + 2, top = Float(bins)
         for i in 0..<n {
             let scaled = (row[i] - low[i]) * scale[i]
-            let bin = !(scaled >= 0) ? 0 : (scaled >= top ? bins + 1 : Int(Int32(scaled)) + 1)
-            hist[i * stride + bin] &+= 1
+            // Below the range or NaN -> -1, at or above its top -> top: truncated and + 1, the bin (0 ... bins + 1).
+            let clamped: Float = scaled >= 0 ? (scaled < top ? scaled : top) : -1
+            scratch[i] = Int32(clamped) &+ 1
         }
+        for i in 0..<n { hist[i * stride + Int(scratch[i])] &+= 1 }
+    }
+
+    /// One value's histogram bin: 0 below the range (or NaN), 1 ... bins inside it, bins + 1 at or above its top (the
+    /// rule `countBins` follows, value by value; the tests compare the two).
+    @inline(__always)
+    static func bin(_ x: Float, _ low: Float, _ scale: Float, bins: Int) -> Int {
+        let scaled = (x - low) * scale
+        return !(scaled >= 0) ? 0 : (scaled >= Float(bins) ? bins + 1 : Int(Int32(scaled)) + 1)
     }
 
     /// Neuron `firstNeuron + i` ready to write: its float16 activations go to the database without conversion.

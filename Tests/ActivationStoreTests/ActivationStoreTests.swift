@@ -1,5 +1,7 @@
+import CZlib
 import Foundation
 import SQLite
+import Support
 import TestSupport
 import XCTest
 
@@ -35,6 +37,51 @@ final class ActivationStoreTests: XCTestCase {
         // Little-endian float16 inside zlib: 1.0 is 0x3C00, stored as 00 3C.
         let blob = try RecordCodec.encode([1])
         XCTAssertEqual(blob.first, 0x78)  // zlib header
+    }
+
+    /// The encoder is libdeflate, the decoder zlib: zlib's own `uncompress` (what Python's zlib.decompress calls) reads
+    /// its blobs back to the exact little-endian float16 bytes; they are no larger than zlib's level 6 would make
+    /// them (the reason for the switch, BENCHMARKS.md); and blobs encoded on several threads at once (one
+    /// compressor per thread) equal those encoded on one.
+    func testCodecWritesZlibStreamsAsSmallAsZlibsLevelSixFromAnyThread() throws {
+        var generator = SplitMix64(seed: 7)
+        // 200 records of 64 tokens of GELU-shaped activations: mostly small negative values, a few large ones.
+        let values: [Float] = (0..<12_800).map { _ in
+            let u = Float(generator.next() >> 40) / Float(1 << 24), v = Float(generator.next() >> 40) / Float(1 << 24)
+            let normal = (-2 * log(max(u, 1e-7))).squareRoot() * cos(2 * .pi * v)
+            return 0.5 * normal * (1 + tanh(0.797_884_6 * (normal + 0.044_715 * normal * normal * normal)))
+        }
+        let raw = values.flatMap { value -> [UInt8] in
+            let bits = Float16(value).bitPattern
+            return [UInt8(bits & 0xFF), UInt8(bits >> 8)]
+        }
+        let blob = try RecordCodec.encode(values)
+        var out = [UInt8](repeating: 0, count: raw.count + 16)
+        var length = uLong(out.count)
+        XCTAssertEqual(uncompress(&out, &length, blob, uLong(blob.count)), Z_OK)
+        XCTAssertEqual(Array(out.prefix(Int(length))), raw)
+
+        var bound = compressBound(uLong(raw.count))
+        var zlibBlob = [UInt8](repeating: 0, count: Int(bound))
+        XCTAssertEqual(compress2(&zlibBlob, &bound, raw, uLong(raw.count), 6), Z_OK)
+        XCTAssertLessThanOrEqual(blob.count, Int(bound), "libdeflate level 1 against zlib level 6")
+
+        let chunks = (0..<8).map { Array(values[($0 * 1_600)..<(($0 + 1) * 1_600)]) }
+        let serial = try chunks.map { try RecordCodec.encode($0) }
+        let results = EncodedBlobs(count: chunks.count)
+        DispatchQueue.concurrentPerform(iterations: chunks.count) { index in
+            results.set(index, try? RecordCodec.encode(chunks[index]))
+        }
+        XCTAssertEqual(results.all, serial)
+    }
+
+    /// Blobs written by concurrent encoders, each into its own place.
+    private final class EncodedBlobs: @unchecked Sendable {
+        private let lock = NSLock()
+        private var blobs: [[UInt8]?]
+        init(count: Int) { blobs = Array(repeating: nil, count: count) }
+        func set(_ index: Int, _ blob: [UInt8]?) { lock.withLock { blobs[index] = blob } }
+        var all: [[UInt8]] { lock.withLock { blobs.map { $0 ?? [] } } }
     }
 
     func testCodecRejectsCorruptOrMisSizedBlobs() throws {

@@ -67,6 +67,45 @@ final class SamplerTests: XCTestCase {
         XCTAssertLessThan(a, 9007199254740992)  // 2^53: exact as a Double
     }
 
+    /// The samplers compute a key in two parts (the neuron's once, then per excerpt): the same keys as in one.
+    func testHashKeyFromTheNeuronsPartEqualsTheWholeKey() {
+        for (layer, neuron, excerpt) in [(0, 0, 0), (3, 2_047, 12_345), (47, 6_399, 1 << 30)] {
+            for stream in [SampleHash.Stream.random, .quantile] {
+                let part = SampleHash.neuronHash(seed: 42, stream: stream, layer: layer, neuron: neuron)
+                XCTAssertEqual(
+                    SampleHash.key(neuronHash: part, excerpt: excerpt),
+                    SampleHash.key(seed: 42, stream: stream, layer: layer, neuron: neuron, excerpt: excerpt))
+            }
+        }
+    }
+
+    /// The histogram's bins, computed in a loop of their own, are the scalar rule's bins, edges included: NaN and values below
+    /// the range in bin 0, the range's top and above (and +inf) in the last, a neuron count not a multiple of 8.
+    func testHistogramBinsEightAtATimeEqualTheScalarRule() {
+        let bins = 32, n = 29
+        var generator = SplitMix64(seed: 3)
+        let low = (0..<n).map { _ in -Float(generator.next() % 100) / 10 }
+        let high = low.map { $0 + 1 + Float(generator.next() % 50) / 7 }
+        let scale = zip(low, high).map { Float(bins) / ($1 - $0) }
+        var rows: [[Float]] = [low, high, low.map { $0.nextDown }, high.map { $0.nextDown }]
+        rows.append((0..<n).map { [Float.nan, .infinity, -.infinity, 0][$0 % 4] })
+        for _ in 0..<200 { rows.append((0..<n).map { low[$0] - 1 + Float(generator.next() % 10_000) / 900 }) }
+        var histogram = [Int64](repeating: 0, count: n * (bins + 2))
+        var expected = histogram
+        var scratch = [Int32](repeating: 0, count: n)
+        for row in rows {
+            NeuronRangeSampler.countBins(row, low, scale, &histogram, &scratch, n: n, bins: bins)
+            for i in 0..<n {
+                expected[i * (bins + 2) + NeuronRangeSampler.bin(row[i], low[i], scale[i], bins: bins)] += 1
+            }
+        }
+        XCTAssertEqual(histogram, expected)
+        XCTAssertEqual(NeuronRangeSampler.bin(.nan, 0, 1, bins: bins), 0)
+        XCTAssertEqual(NeuronRangeSampler.bin(32, 0, 1, bins: bins), bins + 1)
+        XCTAssertEqual(NeuronRangeSampler.bin(0, 0, 1, bins: bins), 1)
+        XCTAssertEqual(NeuronRangeSampler.bin(31.99, 0, 1, bins: bins), bins)
+    }
+
     func testExcerptWindows() {
         let excerpter = Excerpter(tokens: 4)
         XCTAssertEqual(excerpter.windows(tokenCount: 10).map { [$0.start, $0.count] }, [[0, 4], [4, 4]])
