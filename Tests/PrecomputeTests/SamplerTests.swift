@@ -81,7 +81,7 @@ final class SamplerTests: XCTestCase {
 
     /// The histogram's bins, computed in a loop of their own, are the scalar rule's bins, edges included: NaN and values below
     /// the range in bin 0, the range's top and above (and +inf) in the last, a neuron count not a multiple of 8.
-    func testHistogramBinsEightAtATimeEqualTheScalarRule() {
+    func testHistogramBinsInTheirOwnLoopEqualTheScalarRule() {
         let bins = 32, n = 29
         var generator = SplitMix64(seed: 3)
         let low = (0..<n).map { _ in -Float(generator.next() % 100) / 10 }
