@@ -51,6 +51,7 @@ extension ActivationDatabase {
         var blob = [UInt8]()
         blob.reserveCapacity(excerpt.tokenIDs.count * 4)
         for id in excerpt.tokenIDs { withUnsafeBytes(of: UInt32(id).littleEndian) { blob += $0 } }
+        excerptTokenCounts = nil
         try connection.run(
             "INSERT INTO excerpts (id, document_id, start_token, token_count, token_ids) VALUES (?, ?, ?, ?, ?)",
             [
@@ -145,6 +146,7 @@ extension ActivationDatabase {
         try connection.execute(
             "DELETE FROM vocabulary; DELETE FROM documents; DELETE FROM excerpts; DELETE FROM progress;")
         cachedVocabularySize = nil
+        excerptTokenCounts = nil
     }
 
     /// Copies vocabulary, documents and excerpts from the database at `path` (a merge's first shard, whose corpus
@@ -153,6 +155,7 @@ extension ActivationDatabase {
         try connection.run("ATTACH DATABASE ? AS source", [.text(path)])
         defer { try? connection.execute("DETACH DATABASE source") }
         cachedVocabularySize = nil
+        excerptTokenCounts = nil
         do {
             try connection.transaction {
                 try connection.execute(

@@ -8,9 +8,6 @@ extension ActivationDatabase {
     public struct EncodedNeuron: Sendable {
         let data: NeuronData
         let values: [SQLiteValue]
-        /// The records rows in primary-key order (kind names sort bottom < quantile < random < top), sorted here
-        /// on the encoding thread so that the one writer only binds and steps.
-        let rows: [RecordRow]
 
         public init(_ data: NeuronData) throws {
             var bits: [UInt16] = []
@@ -27,12 +24,10 @@ extension ActivationDatabase {
         /// records' activations concatenated as float16 bit patterns: what the samplers hold.
         public init(_ data: NeuronData, lengths: [Int], halfBits: [UInt16]) throws {
             let s = data.statistics
-            var offsets: [Int] = []
-            var offset = 0
-            for length in lengths { offsets.append(offset); offset += length }
-            guard offset == halfBits.count, lengths.count == data.records.count else {
+            let total = lengths.reduce(0, +)
+            guard total == halfBits.count, lengths.count == data.records.count else {
                 throw ActivationStoreError.invalidArgument(
-                    "neuron \(data.id): \(data.records.count) records with \(lengths.count) lengths totalling \(offset) values, but \(halfBits.count) values given"
+                    "neuron \(data.id): \(data.records.count) records with \(lengths.count) lengths totalling \(total) values, but \(halfBits.count) values given"
                 )
             }
             func optional(_ x: Double) -> SQLiteValue { x.isFinite ? .real(x) : .null }
@@ -45,23 +40,10 @@ extension ActivationDatabase {
                 .text(Self.json(s.histogram.map(Double.init))), .text(Self.json(s.quantileBoundaries.map(Double.init))),
                 .text(Self.json(s.excerptsBelowBoundaries.map(Double.init))),
                 .blob(try RecordCodec.encode(halfBits: halfBits)),
+                .blob(try PackedRecords.encode(data.records, unit: data.id)),
             ]
             self.data = data
-            let records = zip(data.records, offsets)
-            rows = Self.kindsInKeyOrder.flatMap { kind in
-                records.filter { $0.0.kind == kind }.sorted { ($0.0.bucket, $0.0.rank) < ($1.0.bucket, $1.0.rank) }
-            }.map { record, offset in
-                (
-                    layer: data.id.layer, neuron: data.id.neuron, kind: record.kind, bucket: record.bucket,
-                    rank: record.rank,
-                    excerpt: record.excerptID, maximum: Double(record.maxActivation),
-                    minimum: Double(record.minActivation), offset: offset
-                )
-            }
         }
-
-        /// Record kinds in the order of their names, the primary key's order.
-        static let kindsInKeyOrder = RecordKind.allCases.sorted { $0.rawValue < $1.rawValue }
 
         /// A JSON array of numbers as JSONEncoder writes them (integers without a fraction, floats round-trip).
         static func json(_ numbers: [Double]) -> String {
@@ -78,61 +60,18 @@ extension ActivationDatabase {
 
     /// Writes an encoded neuron (replacing any earlier row).
     public func write(_ encoded: EncodedNeuron) throws {
-        let id = encoded.data.id
         try statement(
             &insertNeuron,
             """
             INSERT OR REPLACE INTO neurons (layer, neuron, token_count, excerpt_count, sum, sum_squares, sum_cubes,
                 sum_fourth_powers, mean, variance, skewness, kurtosis, min, max, positive_count, fraction_positive,
                 active_excerpt_count, quantile_population, histogram_edges, histogram, quantile_boundaries,
-                excerpts_below_boundaries, activations)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                excerpts_below_boundaries, activations, records)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """
         ) {
             try $0.bind(encoded.values); _ = try $0.step()
         }
-        try statement(&deleteRecords, "DELETE FROM records WHERE layer = ? AND neuron = ?") {
-            try $0.bind([.int(id.layer), .int(id.neuron)]); _ = try $0.step()
-        }
-        // Millions of rows go through here: up to 64 rows per statement, bound column by column (no per-row
-        // arrays), in primary-key order.
-        let rows = encoded.rows
-        for first in stride(from: 0, to: rows.count, by: 64) {
-            let chunk = rows[first..<min(rows.count, first + 64)]
-            try insert(chunk, with: try recordInserter(rows: chunk.count))
-        }
-    }
-
-    /// Binds and runs a multi-row insert, column by column: layer, neuron, kind, bucket, rank, excerpt_id, max,
-    /// min, value_offset per row.
-    private func insert(_ rows: ArraySlice<RecordRow>, with statement: SQLiteStatement) throws {
-        statement.reset()
-        for (index, row) in zip(0..., rows) {
-            let base = Int32(9 * index)
-            try statement.bind(Int64(row.layer), at: base + 1)
-            try statement.bind(Int64(row.neuron), at: base + 2)
-            try statement.bind(row.kind.staticName, at: base + 3)
-            try statement.bind(Int64(row.bucket), at: base + 4)
-            try statement.bind(Int64(row.rank), at: base + 5)
-            try statement.bind(Int64(row.excerpt), at: base + 6)
-            try statement.bind(row.maximum, at: base + 7)
-            try statement.bind(row.minimum, at: base + 8)
-            try statement.bind(Int64(row.offset), at: base + 9)
-        }
-        _ = try statement.step()
-    }
-
-    /// A cached statement inserting `rows` records rows at once.
-    private func recordInserter(rows: Int) throws -> SQLiteStatement {
-        if let statement = recordInserters[rows] { return statement }
-        let values = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
-        let statement = try connection.prepare(
-            """
-            INSERT INTO records (layer, neuron, kind, bucket, rank, excerpt_id, max_activation, min_activation, value_offset)
-            VALUES \(values)
-            """)
-        recordInserters[rows] = statement
-        return statement
     }
 
     /// Runs `body` with a cached prepared statement (prepared on first use).
@@ -152,7 +91,22 @@ extension ActivationDatabase {
 
     /// The distinct excerpts that any record comes from, in id order.
     public func recordedExcerptIDs() throws -> [Int] {
-        try connection.query("SELECT DISTINCT excerpt_id FROM records ORDER BY 1") { $0.int(0) }
+        guard schemaVersion >= 3 else {
+            return try connection.query("SELECT DISTINCT excerpt_id FROM records ORDER BY 1") { $0.int(0) }
+        }
+        // One unit's blob at a time: all of GPT-2 XL's would be about 1 GB.
+        var ids = Set<Int>()
+        let units = try connection.prepare("SELECT layer, neuron, records FROM neurons")
+        while try units.step() {
+            let id = NeuronID(layer: units.int(0), neuron: units.int(1))
+            switch PackedRecords.decode(units.blob(2)) {
+            case .success(let records): ids.formUnion(records.map(\.excerptID))
+            case .failure(let damage):
+                throw ActivationStoreError.corrupt(
+                    path: path, reason: "records of neuron \(id) (table neurons) \(damage.reason)")
+            }
+        }
+        return ids.sorted()
     }
 
     /// The columns a version-1 file lacks, as they read there: not counted, and OpenAI's population.
@@ -166,10 +120,10 @@ extension ActivationDatabase {
             """
             SELECT token_count, excerpt_count, sum, sum_squares, sum_cubes, sum_fourth_powers, min, max, positive_count,
                    histogram, quantile_boundaries, excerpts_below_boundaries, activations, histogram_edges,
-                   \(versionTwoColumns)
+                   \(versionTwoColumns), \(schemaVersion >= 3 ? "records" : "NULL")
             FROM neurons WHERE layer = ? AND neuron = ?
             """, [.int(id.layer), .int(id.neuron)]
-        ) { row -> (NeuronStatistics, [UInt8]) in
+        ) { row -> (NeuronStatistics, [UInt8], [UInt8]) in
             var s = NeuronStatistics()
             s.tokenCount = row.int(0); s.excerptCount = row.int(1)
             s.sum = row.double(2); s.sumSquares = row.double(3); s.sumCubes = row.double(4);
@@ -189,49 +143,31 @@ extension ActivationDatabase {
                     path: path, reason: "neuron \(id) (table neurons) has an unknown quantile_population")
             }
             s.quantilePopulation = population
-            return (s, row.blob(12))
+            return (s, row.blob(12), row.blob(16))
         }
-        guard let (statistics, blob) = rows.first else {
+        guard let (statistics, blob, packed) = rows.first else {
             throw ActivationStoreError.neuronNotFound(path: path, layer: id.layer, neuron: id.neuron)
         }
         try checkStatistics(statistics, of: id)
-        // LEFT JOIN: a record whose excerpt is missing is an error, not a row that silently disappears.
-        let records = try connection.query(
-            """
-            SELECT r.kind, r.bucket, r.rank, r.excerpt_id, r.max_activation, r.min_activation, r.value_offset, e.token_count
-            FROM records r LEFT JOIN excerpts e ON e.id = r.excerpt_id
-            WHERE r.layer = ? AND r.neuron = ?
-            ORDER BY r.value_offset
-            """, [.int(id.layer), .int(id.neuron)]
-        ) { row -> (StoredRecord, Int, Int) in
-            let record = "record \(row.string(0)) \(row.int(1))/\(row.int(2)) of neuron \(id) (table records)"
-            guard let kind = RecordKind(rawValue: row.string(0)) else {
-                throw ActivationStoreError.corrupt(path: path, reason: "\(record) has an unknown kind")
-            }
-            guard !row.isNull(7) else {
-                throw ActivationStoreError.corrupt(
-                    path: path, reason: "\(record) names excerpt \(row.int(3)), which is not in table excerpts")
-            }
-            let buckets = kind == .quantile ? QuantileBuckets.count : 1
-            guard (0..<buckets).contains(row.int(1)), row.int(2) >= 0 else {
-                throw ActivationStoreError.corrupt(path: path, reason: "\(record) has bucket or rank out of range")
-            }
-            return (
-                StoredRecord(
-                    kind: kind, bucket: row.int(1), rank: row.int(2), excerptID: row.int(3),
-                    maxActivation: Float(row.double(4)), minActivation: Float(row.double(5)), activations: []),
-                row.int(6), row.int(7)
-            )
-        }
+        let records = schemaVersion >= 3 ? try packedRecords(packed, of: id) : try tableRecords(of: id)
         // The writer lays the records' values end to end in offset order: anything else (a negative, overlapping
         // or far-off offset, a negative token count) is a crafted or damaged file, refused before any slicing.
         var total = 0
+        var keys = Set<[Int]>()
         for (record, offset, count) in records {
+            let name = "record \(record.kind.rawValue) \(record.bucket)/\(record.rank) of neuron \(id)"
+            let buckets = record.kind == .quantile ? QuantileBuckets.count : 1
+            guard (0..<buckets).contains(record.bucket), record.rank >= 0 else {
+                throw ActivationStoreError.corrupt(path: path, reason: "\(name) has bucket or rank out of range")
+            }
+            guard keys.insert([Int(record.kind.code), record.bucket, record.rank]).inserted else {
+                throw ActivationStoreError.corrupt(path: path, reason: "\(name) is stored twice")
+            }
             guard offset == total, count >= 0, count <= Self.maximumExcerptTokens else {
                 throw ActivationStoreError.corrupt(
                     path: path,
                     reason:
-                        "record \(record.kind.rawValue) \(record.bucket)/\(record.rank) of neuron \(id) (table records) has value_offset \(offset) and excerpt \(record.excerptID) has token_count \(count), but its values should start at \(total)"
+                        "\(name) has value_offset \(offset) and excerpt \(record.excerptID) has token_count \(count), but its values should start at \(total)"
                 )
             }
             total += count
@@ -254,6 +190,63 @@ extension ActivationDatabase {
             records: stored.sorted {
                 (order[$0.kind]!, $0.bucket, $0.rank) < (order[$1.kind]!, $1.bucket, $1.rank)
             })
+    }
+
+    /// A version-3 unit's records blob, each record with where its values start and how many there are (its
+    /// excerpt's token count).
+    private func packedRecords(_ packed: [UInt8], of id: NeuronID) throws -> [(StoredRecord, Int, Int)] {
+        let records: [StoredRecord]
+        switch PackedRecords.decode(packed) {
+        case .success(let decoded): records = decoded
+        case .failure(let damage):
+            throw ActivationStoreError.corrupt(
+                path: path, reason: "records of neuron \(id) (table neurons) \(damage.reason)")
+        }
+        if excerptTokenCounts == nil {
+            excerptTokenCounts = Dictionary(
+                try connection.query("SELECT id, token_count FROM excerpts") { ($0.int(0), $0.int(1)) },
+                uniquingKeysWith: { first, _ in first })
+        }
+        var offset = 0
+        return try records.map { record in
+            guard let count = excerptTokenCounts?[record.excerptID] else {
+                throw ActivationStoreError.corrupt(
+                    path: path,
+                    reason:
+                        "record \(record.kind.rawValue) \(record.bucket)/\(record.rank) of neuron \(id) names excerpt \(record.excerptID), which is not in table excerpts"
+                )
+            }
+            defer { offset += count }
+            return (record, offset, count)
+        }
+    }
+
+    /// A version-1 or -2 unit's rows of the records table, each with its value offset and its excerpt's token count.
+    private func tableRecords(of id: NeuronID) throws -> [(StoredRecord, Int, Int)] {
+        // LEFT JOIN: a record whose excerpt is missing is an error, not a row that silently disappears.
+        try connection.query(
+            """
+            SELECT r.kind, r.bucket, r.rank, r.excerpt_id, r.max_activation, r.min_activation, r.value_offset, e.token_count
+            FROM records r LEFT JOIN excerpts e ON e.id = r.excerpt_id
+            WHERE r.layer = ? AND r.neuron = ?
+            ORDER BY r.value_offset
+            """, [.int(id.layer), .int(id.neuron)]
+        ) { row -> (StoredRecord, Int, Int) in
+            let record = "record \(row.string(0)) \(row.int(1))/\(row.int(2)) of neuron \(id) (table records)"
+            guard let kind = RecordKind(rawValue: row.string(0)) else {
+                throw ActivationStoreError.corrupt(path: path, reason: "\(record) has an unknown kind")
+            }
+            guard !row.isNull(7) else {
+                throw ActivationStoreError.corrupt(
+                    path: path, reason: "\(record) names excerpt \(row.int(3)), which is not in table excerpts")
+            }
+            return (
+                StoredRecord(
+                    kind: kind, bucket: row.int(1), rank: row.int(2), excerptID: row.int(3),
+                    maxActivation: Float(row.double(4)), minActivation: Float(row.double(5)), activations: []),
+                row.int(6), row.int(7)
+            )
+        }
     }
 
     /// No GPT-2 has contexts longer than this; a larger token count is damage, not data.
@@ -285,7 +278,11 @@ extension ActivationDatabase {
     /// its target| within the unit's quantile population; units with an empty population have no error).
     public func storedCounts() throws -> DatabaseSummary {
         var summary = DatabaseSummary()
-        summary.records = try connection.query("SELECT count(*) FROM records") { $0.int(0) }.first ?? 0
+        let recordCount =
+            schemaVersion >= 3
+            ? "SELECT coalesce(sum(length(records)), 0) / \(PackedRecords.entryBytes) FROM neurons"
+            : "SELECT count(*) FROM records"
+        summary.records = try connection.query(recordCount) { $0.int(0) }.first ?? 0
         summary.activationBytes =
             try connection.query("SELECT coalesce(sum(length(activations)), 0) FROM neurons") { $0.int(0) }.first ?? 0
         summary.bytesPerRecord = summary.records > 0 ? Double(summary.activationBytes) / Double(summary.records) : 0

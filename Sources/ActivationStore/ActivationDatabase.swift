@@ -9,8 +9,10 @@ import SQLite
 public final class ActivationDatabase {
     public let path: String
     let connection: SQLiteDatabase
-    var insertNeuron: SQLiteStatement?, deleteRecords: SQLiteStatement?
-    var recordInserters: [Int: SQLiteStatement] = [:]
+    var insertNeuron: SQLiteStatement?
+    /// Every excerpt's token count by id, read once for the first unit read (schema version 3 records name their
+    /// excerpts, whose lengths slice the activations blob); dropped when excerpts are written.
+    var excerptTokenCounts: [Int: Int]?
     /// Rows of the vocabulary table, counted once: every token id read is checked against it.
     var cachedVocabularySize: Int?
     /// The file's schema version (`ActivationSchema.readableVersions`; always the current one when writing).
@@ -26,7 +28,7 @@ public final class ActivationDatabase {
 
     deinit {
         // Finalise the cached statements before the connection closes.
-        insertNeuron = nil; deleteRecords = nil; recordInserters = [:]
+        insertNeuron = nil
     }
 
     /// Opens an existing database for reading. Throws for a file that is missing, not SQLite, of another schema

@@ -33,24 +33,6 @@ public enum RecordKind: String, CaseIterable, Sendable, Codable {
     case bottom
 }
 
-/// One row of the records table, as the writer binds it.
-typealias RecordRow = (
-    layer: Int, neuron: Int, kind: RecordKind, bucket: Int, rank: Int, excerpt: Int,
-    maximum: Double, minimum: Double, offset: Int
-)
-
-extension RecordKind {
-    /// The kind's name as a static string (SQLite binds it without copying).
-    var staticName: StaticString {
-        switch self {
-        case .top: return "top"
-        case .random: return "random"
-        case .quantile: return "quantile"
-        case .bottom: return "bottom"
-        }
-    }
-}
-
 /// One selected excerpt of one neuron with the neuron's activation on each of its tokens.
 public struct StoredRecord: Equatable, Sendable {
     public var kind: RecordKind

@@ -168,6 +168,33 @@ final class ActivationStoreTests: XCTestCase {
         XCTAssertThrowsMessage(try database.neuron(NeuronID(layer: 0, neuron: 0)), contains: ["no neuron 0:0"])
     }
 
+    /// Schema version 3 packs a unit's records into its row, 16 little-endian bytes each, in the order of their values
+    /// (Schemas/activations.md); the bytes here are written out by hand from that table.
+    func testRecordsArePackedAsTheSchemaSays() throws {
+        let path = try temporaryPath()
+        try writeSampleDatabase(path, complete: true)
+        let packed = try SQLiteDatabase(path: path, readOnly: true).query(
+            "SELECT records FROM neurons WHERE layer = 1 AND neuron = 7"
+        ) { $0.blob(0) }
+        // kind, bucket, rank (2), excerpt id (4), max (float32 bits), min: 2.5 = 0x40200000, 1 = 0x3F800000,
+        // -0.17 = 0xBE2E147B (Float(-0.17).bitPattern).
+        let minimum: [UInt8] = [0x7B, 0x14, 0x2E, 0xBE]
+        let expected: [[UInt8]] = [
+            [0, 0, 0, 0, 1, 0, 0, 0, 0x00, 0x00, 0x20, 0x40, 0, 0, 0, 0],
+            [1, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x00, 0x80, 0x3F] + minimum,
+            [2, 2, 0, 0, 0, 0, 0, 0, 0x00, 0x00, 0x80, 0x3F] + minimum,
+            [3, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x00, 0x80, 0x3F] + minimum,
+        ]
+        XCTAssertEqual(packed, [expected.flatMap { $0 }])
+        XCTAssertEqual(Float(-0.17).bitPattern, 0xBE2E_147B)
+        XCTAssertEqual(try ActivationDatabase.openForReading(path: path).storedCounts().records, 4)
+
+        let big = StoredRecord(
+            kind: .top, bucket: 0, rank: 65_536, excerptID: 0, maxActivation: 0, minActivation: 0, activations: [])
+        XCTAssertThrowsMessage(
+            try PackedRecords.encode([big], unit: NeuronID(layer: 0, neuron: 1)), contains: ["0/65536", "unit 0:1"])
+    }
+
     func testReadersRefuseAnIncompleteDatabase() throws {
         let path = try temporaryPath()
         try writeSampleDatabase(path, complete: false)

@@ -110,13 +110,18 @@ final class TerminalInjectionTests: XCTestCase {
         // An OSC 52 clipboard write, a colour change and a bell, as the text of the top record's first token.
         let hostile = "\u{1B}]52;c;SGVsbG8=\u{07}\u{1B}[31mred\u{9B}2J"
         let hex = Array(hostile.utf8).map { String(format: "%02X", $0) }.joined()
-        try sqlite(
-            database,
+        // Neuron 0:0's first packed record is its top one: bytes 4-7 its excerpt id, whose first token is renamed.
+        try python(
             """
-            UPDATE vocabulary SET token = X'\(hex)' WHERE id = (SELECT unicode(substr(token_ids, 1, 1)) + 256 *
-                unicode(substr(token_ids, 2, 1)) FROM excerpts WHERE id = (SELECT excerpt_id FROM records WHERE
-                layer = 0 AND neuron = 0 AND kind = 'top' AND rank = 0))
-            """)
+            import sqlite3, struct, sys
+            c = sqlite3.connect(sys.argv[1])
+            (records,) = c.execute("SELECT records FROM neurons WHERE layer = 0 AND neuron = 0").fetchone()
+            assert records[0] == 0 and records[2:4] == bytes(2), "the first record is the top one, rank 0"
+            (excerpt,) = struct.unpack_from("<I", records, 4)
+            (ids,) = c.execute("SELECT token_ids FROM excerpts WHERE id = ?", (excerpt,)).fetchone()
+            c.execute("UPDATE vocabulary SET token = ? WHERE id = ?", (bytes.fromhex(sys.argv[2]), struct.unpack_from("<I", ids)[0]))
+            c.commit()
+            """, database, hex)
         let text = try runCLI(["inspect", "--db", database, "--neuron", "0:0", "--records", "1"])
         XCTAssertEqual(text.status, 0, text.stderr)
         XCTAssertTrue(text.stdout.contains("\\u{1B}]52;c;SGVsbG8=\\u{7}\\u{1B}[31mred\\u{9B}2J"), text.stdout)
@@ -213,7 +218,7 @@ final class SilentInputTests: XCTestCase {
         XCTAssertTrue(compare.stderr.contains("\(unfinished)/run.json: not found"), compare.stderr)
         let empty = directory.appendingPathComponent("empty.db").path
         try FileManager.default.copyItem(atPath: database, toPath: empty)
-        try sqlite(empty, "DELETE FROM records; DELETE FROM neurons")
+        try sqlite(empty, "DELETE FROM neurons")
         let merge = try runCLI(["merge", empty, "--out", directory.appendingPathComponent("m.db").path])
         XCTAssertEqual(merge.status, 1, merge.stderr)
         XCTAssertTrue(merge.stderr.contains("\(empty) is marked complete but records no neurons"), merge.stderr)

@@ -9,35 +9,38 @@ import XCTest
 final class CraftedDatabaseTests: XCTestCase {
     private typealias Small = PrecomputeCLITests
 
-    /// The top record of neuron 0:0 and its excerpt, as SQL conditions.
-    private static let topRecord = "layer = 0 AND neuron = 0 AND kind = 'top' AND rank = 0"
-    private static let topExcerpt =
-        "id = (SELECT excerpt_id FROM records WHERE layer = 0 AND neuron = 0 AND kind = 'top' AND rank = 0)"
+    /// Neuron 0:0's packed records (schema version 3: 16 bytes per record; the first is its top record), rewritten.
+    private static func records(_ expression: String) -> String {
+        "UPDATE neurons SET records = \(expression) WHERE layer = 0 AND neuron = 0"
+    }
 
-    /// (what is crafted, the SQL, a fragment of the message).
+    /// (what is crafted, the SQL, a fragment of the message). Excerpt damage goes into every excerpt, so that neuron
+    /// 0:0's first record meets it.
     private static let cases: [(name: String, sql: String, message: String)] = [
-        ("negative excerpt token_count", "UPDATE excerpts SET token_count = -7 WHERE \(topExcerpt)", "token_count -7"),
-        ("huge excerpt token_count", "UPDATE excerpts SET token_count = 1000000000 WHERE \(topExcerpt)", "token_count"),
-        ("negative value_offset", "UPDATE records SET value_offset = -100000 WHERE \(topRecord)", "value_offset"),
-        ("far value_offset", "UPDATE records SET value_offset = 100000 WHERE \(topRecord)", "value_offset"),
+        ("negative excerpt token_count", "UPDATE excerpts SET token_count = -7", "token_count -7"),
+        ("huge excerpt token_count", "UPDATE excerpts SET token_count = 1000000000", "token_count"),
+        ("records cut inside a record", records("substr(records, 1, 20)"), "not a whole number of 16-byte records"),
+        ("records of an unknown kind", records("X'09' || substr(records, 2)"), "record 0 of unknown kind 9"),
         (
-            "overlapping value_offset",
-            "UPDATE records SET value_offset = 1 WHERE layer = 0 AND neuron = 0 AND kind = 'top' AND rank = 1",
-            "value_offset"
-        ),
-        ("missing excerpt", "UPDATE records SET excerpt_id = 999999 WHERE \(topRecord)", "not in table excerpts"),
-        (
-            "quantile bucket out of range",
-            "UPDATE records SET bucket = 9 WHERE layer = 0 AND neuron = 0 AND kind = 'quantile' AND bucket = 0 AND rank = 0",
-            "bucket or rank"
+            "missing excerpt", records("substr(records, 1, 4) || X'3F420F00' || substr(records, 9)"),
+            "not in table excerpts"
         ),
         (
-            "truncated token ids", "UPDATE excerpts SET token_ids = substr(token_ids, 1, 10) WHERE \(topExcerpt)",
+            "bucket out of range", records("substr(records, 1, 1) || X'09' || substr(records, 3)"),
+            "bucket or rank out of range"
+        ),
+        (
+            "a record stored twice", records("substr(records, 1, 16) || substr(records, 1, 16) || substr(records, 33)"),
+            "is stored twice"
+        ),
+        ("records missing", records("X''"), "activations of neuron 0:0"),
+        (
+            "truncated token ids", "UPDATE excerpts SET token_ids = substr(token_ids, 1, 10)",
             "bytes"
         ),
         (
             "token id past the vocabulary",
-            "UPDATE excerpts SET token_ids = X'FFFFFF00' || substr(token_ids, 5) WHERE \(topExcerpt)",
+            "UPDATE excerpts SET token_ids = X'FFFFFF00' || substr(token_ids, 5)",
             "token id 16777215"
         ),
         (
@@ -115,11 +118,51 @@ final class CraftedDatabaseTests: XCTestCase {
         let directory = try TestSupport.temporaryDirectory(self)
         let database = directory.appendingPathComponent("d.db").path
         XCTAssertEqual(try runCLI(Small.precomputeArguments(database)).status, 0)
-        try sqlite(database, "DROP TABLE records")
+        try sqlite(database, "ALTER TABLE neurons DROP COLUMN records")
         let result = try runCLI(["inspect", "--db", database, "--neuron", "0:0"])
         XCTAssertEqual(result.status, 1, result.stderr)
-        XCTAssertTrue(result.stderr.contains("\(database): SQLite error 1: no such table: records"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("\(database): SQLite error 1: no such column: records"), result.stderr)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+    }
+
+    /// Schema versions 1 and 2 keep each record as a row of a records table: a crafted row of a version-2 file
+    /// (`schema-v2.db`) is refused as before version 3, one line naming the file.
+    func testCraftedRecordRowsOfAVersionTwoFileAreRefused() throws {
+        let directory = try TestSupport.temporaryDirectory(self)
+        let fixture = CLI.root.appendingPathComponent("Tests/PrecomputeTests/Resources/schema-v2.db").path
+        let top = "layer = 0 AND neuron = 0 AND kind = 'top' AND rank = 0"
+        let cases = [
+            ("negative value_offset", "UPDATE records SET value_offset = -100000 WHERE \(top)", "value_offset"),
+            ("far value_offset", "UPDATE records SET value_offset = 100000 WHERE \(top)", "value_offset"),
+            (
+                "overlapping value_offset",
+                "UPDATE records SET value_offset = 1 WHERE layer = 0 AND neuron = 0 AND kind = 'top' AND rank = 1",
+                "value_offset"
+            ),
+            ("missing excerpt", "UPDATE records SET excerpt_id = 999999 WHERE \(top)", "not in table excerpts"),
+            (
+                "unknown kind", "PRAGMA ignore_check_constraints = ON; UPDATE records SET kind = 'best' WHERE \(top)",
+                "has an unknown kind"
+            ),
+            (
+                "quantile bucket out of range",
+                "UPDATE records SET bucket = 9 WHERE layer = 0 AND neuron = 0 AND kind = 'quantile' AND bucket = 0",
+                "bucket or rank"
+            ),
+        ]
+        let untouched = try runCLI(["inspect", "--db", fixture, "--neuron", "0:0"])
+        XCTAssertEqual(untouched.status, 0, untouched.stderr)
+        for (index, (name, sql, message)) in cases.enumerated() {
+            let database = directory.appendingPathComponent("v2-\(index).db").path
+            try FileManager.default.copyItem(atPath: fixture, toPath: database)
+            try sqlite(database, sql)
+            let result = try runCLI(["inspect", "--db", database, "--neuron", "0:0"])
+            let context = "\(name): status \(result.status): \(result.stderr)"
+            XCTAssertEqual(result.status, 1, context)
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, context)
+            XCTAssertTrue(result.stderr.contains("\(database): corrupt database: "), context)
+            XCTAssertTrue(result.stderr.contains(message), context)
+        }
     }
 
     /// A crafted resume state (pilot estimates, sampler slots and lengths) is refused by the resuming precompute

@@ -111,8 +111,8 @@ final class KillSwitchTests: XCTestCase {
         let single = directory.appendingPathComponent("single.db").path
         XCTAssertEqual(try runCLI(Small.precomputeArguments(single)).status, 0)
         XCTAssertEqual(
-            try query(merged, "SELECT * FROM records ORDER BY 1, 2, 3, 4, 5"),
-            try query(single, "SELECT * FROM records ORDER BY 1, 2, 3, 4, 5"))
+            try query(merged, "SELECT layer, neuron, records, activations FROM neurons ORDER BY 1, 2"),
+            try query(single, "SELECT layer, neuron, records, activations FROM neurons ORDER BY 1, 2"))
     }
 
     /// An evaluation is built aside and swapped into place as its last commit: killed before that, it leaves no run

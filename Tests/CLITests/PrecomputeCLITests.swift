@@ -42,6 +42,29 @@ final class PrecomputeCLITests: XCTestCase {
         return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : "error"
     }
 
+    /// Every record of the database at `path` as (layer, neuron, kind code, bucket, rank, excerpt id), decoded from
+    /// the packed records blobs (Schemas/activations.md) by numpy, independently of the Swift reader.
+    static func recordRows(_ path: String) throws -> [[Int]] {
+        let script = """
+            import sqlite3, sys, numpy as np
+            record = np.dtype([("kind", "u1"), ("bucket", "u1"), ("rank", "<u2"), ("excerpt", "<u4"), ("max", "<f4"),
+                               ("min", "<f4")])
+            c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+            for layer, neuron, blob in c.execute("SELECT layer, neuron, records FROM neurons ORDER BY 1, 2"):
+                for r in np.frombuffer(blob, dtype=record):
+                    print(layer, neuron, r["kind"], r["bucket"], r["rank"], r["excerpt"])
+            """
+        let result = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, path])
+        guard result.status == 0 else {
+            throw NSError(
+                domain: "python", code: Int(result.status),
+                userInfo: [
+                    NSLocalizedDescriptionKey: "python3 could not decode the records of \(path): \(result.stderr)"
+                ])
+        }
+        return result.stdout.split(separator: "\n").map { $0.split(separator: " ").map { Int($0)! } }
+    }
+
     func testKillNineAtAnyMomentThenResumeGivesTheUninterruptedRecords() throws {
         try assertKillNineThenResumeGivesTheUninterruptedRecords()
     }
@@ -101,22 +124,23 @@ final class PrecomputeCLITests: XCTestCase {
     }
 
     static let comparedQueries = [
-        "SELECT * FROM records ORDER BY 1, 2, 3, 4, 5", "SELECT * FROM neurons ORDER BY 1, 2",
+        "SELECT * FROM neurons ORDER BY 1, 2",
         "SELECT * FROM excerpts ORDER BY 1", "SELECT count(*) FROM progress",
         "SELECT * FROM metadata WHERE key != 'summary' ORDER BY 1",
     ]
 
-    func testInspectJSONAndThePythonReaderAgree() throws {
-        let directory = try temporaryDirectory()
-        let db = directory.appendingPathComponent("run.db").path
-        XCTAssertEqual(try runCLI(precomputeArguments(db)).status, 0)
-        let swift = try runCLI(["inspect", "--db", db, "--neuron", "1:7", "--json"])
+    /// `inspect --json` and Scripts/read-activations.py (Python's sqlite3, zlib and numpy, following
+    /// Schemas/activations.md) read the same unit from the database at `db`.
+    func assertInspectAgreesWithThePythonReader(
+        _ db: String, unit: String, top: Int, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        let swift = try runCLI(["inspect", "--db", db, "--neuron", unit, "--json"])
         XCTAssertEqual(swift.status, 0, swift.stderr)
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
-            "python3", Self.root.appendingPathComponent("Scripts/read-activations.py").path, db, "1:7",
+            "python3", Self.root.appendingPathComponent("Scripts/read-activations.py").path, db, unit,
         ]
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -130,16 +154,18 @@ final class PrecomputeCLITests: XCTestCase {
 
         let a = try JSONSerialization.jsonObject(with: Data(swift.stdout.utf8)) as! [String: Any]
         let b = try JSONSerialization.jsonObject(with: pythonData) as! [String: Any]
-        XCTAssertEqual(a["layer"] as? Int, 1)
+        XCTAssertEqual(a["layer"] as? Int, Int(unit.split(separator: ":")[0]), file: file, line: line)
         let recordsA = a["records"] as! [String: Any], recordsB = b["records"] as! [String: Any]
         let topA = recordsA["top"] as! [[String: Any]], topB = recordsB["top"] as! [[String: Any]]
-        XCTAssertEqual(topA.count, 12)
+        XCTAssertEqual(topA.count, top, file: file, line: line)
         XCTAssertEqual(topA.count, topB.count)
         for (x, y) in zip(topA, topB) {
             XCTAssertEqual(x["excerpt_id"] as? Int, y["excerpt_id"] as? Int)
             XCTAssertEqual(x["tokens"] as? [String], y["tokens"] as? [String])
             XCTAssertEqual(x["ids"] as? [Int], y["ids"] as? [Int])
             XCTAssertEqual(x["activations"] as? [Double], y["activations"] as? [Double])
+            XCTAssertEqual(x["max_activation"] as? Double, y["max_activation"] as? Double, file: file, line: line)
+            XCTAssertEqual(x["min_activation"] as? Double, y["min_activation"] as? Double, file: file, line: line)
         }
         for kind in ["random", "bottom"] {
             XCTAssertEqual(
@@ -148,12 +174,24 @@ final class PrecomputeCLITests: XCTestCase {
         }
         XCTAssertEqual(
             (recordsA["quantiles"] as! [[[String: Any]]]).map { $0.map { $0["excerpt_id"] as! Int } },
-            (recordsB["quantiles"] as! [[[String: Any]]]).map { $0.map { $0["excerpt_id"] as! Int } })
+            (recordsB["quantiles"] as! [[[String: Any]]]).map { $0.map { $0["excerpt_id"] as! Int } }, file: file,
+            line: line)
         let statsA = a["stats"] as! [String: Any], statsB = b["stats"] as! [String: Any]
         for key in ["token_count", "excerpt_count", "histogram", "excerpts_below_boundaries"] {
             XCTAssertEqual(statsA[key] as? NSObject, statsB[key] as? NSObject, key)
         }
         XCTAssertEqual(statsA["mean"] as! Double, statsB["mean"] as! Double, accuracy: 1e-12)
+
+    }
+
+    func testInspectJSONAndThePythonReaderAgree() throws {
+        let directory = try temporaryDirectory()
+        let db = directory.appendingPathComponent("run.db").path
+        XCTAssertEqual(try runCLI(precomputeArguments(db)).status, 0)
+        try assertInspectAgreesWithThePythonReader(db, unit: "1:7", top: 12)
+        // A schema-version-2 file keeps its records as rows of a records table: both readers still read it.
+        let v2 = Self.root.appendingPathComponent("Tests/PrecomputeTests/Resources/schema-v2.db").path
+        try assertInspectAgreesWithThePythonReader(v2, unit: "1:3", top: 5)
 
         let text = try runCLI(["inspect", db, "--neuron", "1:7", "--records", "2"])  // the positional form still works
         XCTAssertEqual(text.status, 0)

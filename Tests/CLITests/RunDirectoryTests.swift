@@ -30,7 +30,7 @@ final class RunDirectoryTests: XCTestCase {
 
         let broken = directory.appendingPathComponent("broken.db").path
         try FileManager.default.copyItem(atPath: database, toPath: broken)
-        try sqlite(broken, "DELETE FROM records")
+        try sqlite(broken, "UPDATE neurons SET records = X''")
         let failed = try runCLI(evaluate(broken, run))
         XCTAssertNotEqual(failed.status, 0, failed.stderr)
         XCTAssertTrue(failed.stderr.contains("\(broken): corrupt database"), failed.stderr)

@@ -179,7 +179,7 @@ final class LatentSourceTests: XCTestCase {
         }
         let merged = directory.appendingPathComponent("merged.db").path
         let mergedSummary = try ShardMerge.merge(inputs: shards, output: merged)
-        XCTAssertEqual(try dump(single, "records"), try dump(merged, "records"))
+        XCTAssertEqual(try recordsDump(single), try recordsDump(merged))
         try assertSameNeurons(single, merged, exactStatistics: false)
         XCTAssertEqual(try metadataText(merged, "source"), try metadataText(single, "source"))
         // The shards' reconstruction totals add up to the single run's.
@@ -330,7 +330,7 @@ final class LatentSourceTests: XCTestCase {
             outputPath: fresh, settings: settings)
         _ = try run.run()
         let v2 = try ActivationDatabase.openForReading(path: fresh)
-        XCTAssertEqual(v2.schemaVersion, 2)
+        XCTAssertEqual(v2.schemaVersion, ActivationSchema.version)
         XCTAssertEqual(try v1.identity(), try v2.identity(), "same settings, model, tokenizer and source")
         XCTAssertEqual(try v1.fingerprint(), try v2.fingerprint(), "a neuron database keeps its fingerprint")
         XCTAssertEqual(try v1.neuronIDs(), try v2.neuronIDs())

@@ -146,7 +146,7 @@ final class PrecomputeEndToEndTests: XCTestCase {
         }
         let merged = directory.appendingPathComponent("merged.db").path
         _ = try ShardMerge.merge(inputs: shards, output: merged)
-        XCTAssertEqual(try dump(path, "records"), try dump(merged, "records"))
+        XCTAssertEqual(try recordsDump(path), try recordsDump(merged))
         try assertSameNeurons(path, merged, exactStatistics: false)
 
         // A context longer than the model's positions is refused before any work.
@@ -257,13 +257,13 @@ final class PrecomputeEndToEndTests: XCTestCase {
         let directory = try TestSupport.temporaryDirectory(self)
         let (a, _) = try precompute(into: directory, name: "a.db")
         let (b, _) = try precompute(into: directory, name: "b.db")
-        for table in ["metadata", "vocabulary", "documents", "excerpts", "neurons", "records"] {
+        for table in ["metadata", "vocabulary", "documents", "excerpts", "neurons"] {
             XCTAssertEqual(try dump(a, table), try dump(b, table), table)
         }
         var other = Self.settings()
         other.seed = 43
         let (c, _) = try precompute(other, into: directory, name: "c.db")
-        XCTAssertNotEqual(try dump(a, "records"), try dump(c, "records"), "another seed draws other random records")
+        XCTAssertNotEqual(try recordsDump(a), try recordsDump(c), "another seed draws other random records")
     }
 
     func testShardsMergeIntoTheSingleRunRecords() throws {
@@ -278,7 +278,7 @@ final class PrecomputeEndToEndTests: XCTestCase {
         let merged = directory.appendingPathComponent("merged.db").path
         let summary = try ShardMerge.merge(inputs: shards.reversed(), output: merged)
         XCTAssertEqual(summary.stored.neurons, 64)
-        XCTAssertEqual(try dump(single, "records"), try dump(merged, "records"))
+        XCTAssertEqual(try recordsDump(single), try recordsDump(merged))
         XCTAssertEqual(try dump(single, "excerpts"), try dump(merged, "excerpts"))
         try assertSameNeurons(single, merged, exactStatistics: false)
         XCTAssertEqual(try metadataText(merged, "settings"), try metadataText(single, "settings"))
@@ -296,7 +296,7 @@ final class PrecomputeEndToEndTests: XCTestCase {
     func testRerunsAreRefusedWithOtherSettingsAndSkippedWhenComplete() throws {
         let directory = try TestSupport.temporaryDirectory(self)
         let (path, _) = try precompute(into: directory)
-        let tables = ["metadata", "vocabulary", "documents", "excerpts", "neurons", "records", "progress"]
+        let tables = ["metadata", "vocabulary", "documents", "excerpts", "neurons", "progress"]
         let before = try tables.map { try dump(path, $0) }
         let (_, again) = try precompute(into: directory)
         XCTAssertTrue(again.alreadyComplete)

@@ -56,6 +56,14 @@ extension XCTestCase {
         return try database.query("SELECT \(row) FROM \(table) ORDER BY 1") { $0.string(0) }
     }
 
+    /// Every unit's packed records (which excerpts, of which kind, bucket and rank, their maxima and minima), in
+    /// unit order.
+    func recordsDump(_ path: String) throws -> [String] {
+        try SQLiteDatabase(path: path, readOnly: true).query(
+            "SELECT layer || ':' || neuron || ' ' || hex(records) FROM neurons ORDER BY layer, neuron"
+        ) { $0.string(0) }
+    }
+
     func assertSameNeurons(
         _ a: String, _ b: String, exactStatistics: Bool, file: StaticString = #filePath, line: UInt = #line
     ) throws {
