@@ -152,11 +152,21 @@ def precision_error(reference_path, reduced_path, every=8):
         blobs = {(l, n): (np.frombuffer(zlib.decompress(b), dtype="<f2").astype(np.float32), v)
                  for l, n, b, v in db.execute("SELECT layer, neuron, activations, variance FROM neurons WHERE neuron % ? = 0", (every,))}
         records = {}
-        for l, n, kind, excerpt, offset, count in db.execute(
-                """SELECT r.layer, r.neuron, r.kind, r.excerpt_id, r.value_offset, e.token_count FROM records r
-                   JOIN excerpts e ON e.id = r.excerpt_id WHERE r.neuron % ? = 0 AND r.kind IN ('top', 'random')
-                   ORDER BY r.layer, r.neuron, r.kind, r.rank""", (every,)):
-            records.setdefault((l, n, kind), []).append((excerpt, offset, count))
+        # Schema version 3 packs each unit's records into its row (16 bytes each, in the order of their values);
+        # versions 1 and 2 keep them as rows of a records table.
+        counts = dict(db.execute("SELECT id, token_count FROM excerpts"))
+        kinds = ["top", "random", "quantile", "bottom"]
+        entry = np.dtype([("kind", "u1"), ("bucket", "u1"), ("rank", "<u2"), ("excerpt", "<u4"), ("max", "<f4"),
+                          ("min", "<f4")])
+        for l, n, blob in db.execute("SELECT layer, neuron, records FROM neurons WHERE neuron % ? = 0", (every,)):
+            offset, rows = 0, []
+            for r in np.frombuffer(blob, dtype=entry):
+                count = counts[int(r["excerpt"])]
+                rows.append((kinds[r["kind"]], int(r["rank"]), int(r["excerpt"]), offset, count))
+                offset += count
+            for kind, _, excerpt, start, count in sorted(rows):
+                if kind in ("top", "random"):
+                    records.setdefault((l, n, kind), []).append((excerpt, start, count))
         return blobs, records
     (ref_blobs, ref_records), (red_blobs, red_records) = load(reference_path), load(reduced_path)
     relative_rms, relative_max, correlations, overlaps = [], [], [], []
