@@ -178,7 +178,8 @@ public final class GPT2Model: Sendable {
             block.attention.apply(normed, &qkv, rows: m)
             var scale = 1 / Float(c / heads).squareRoot()
             if config.scaleAttentionByInverseLayerIndex { scale /= Float(layer + 1) }
-            Kernels.batchedCausalAttention(qkv, &attention, batch: b, t: t, c: c, heads: heads, scale: scale)
+            Kernels.batchedCausalAttention(
+                qkv, &attention, batch: b, t: t, c: c, heads: heads, scale: scale, precision: precision)
             block.attentionOutput.add(attention, to: &x, rows: m)
             try emit(.residMid, layer, x, width: c)
 

@@ -216,18 +216,30 @@ enum Kernels {
     /// each worker with its own workspace.
     static func batchedCausalAttention(
         _ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-        batch b: Int, t: Int, c: Int, heads: Int, scale: Float
+        batch b: Int, t: Int, c: Int, heads: Int, scale: Float, precision: MatrixPrecision = .float32
     ) {
         let items = b * heads, workers = min(Parallel.workers, items)
         let size = attentionWorkspace(t: t, c: c, heads: heads)
         let workspace = UnsafeMutablePointer<Float>.allocate(capacity: workers * size)
         defer { workspace.deallocate() }
+        let packedSize = precision == .bfloat16 ? bfloat16AttentionWorkspace(t: t, c: c, heads: heads) : 0
+        let packed = UnsafeMutableRawPointer.allocate(byteCount: max(1, workers * packedSize * 2), alignment: 64)
+            .bindMemory(to: UInt16.self, capacity: workers * packedSize)
+        defer { packed.deallocate() }
         Parallel.forEach(workers) { worker in
             for item in Swift.stride(from: worker, to: items, by: workers) {
                 let s = item / heads
-                causalAttention(
-                    qkv + s * t * 3 * c, out + s * t * c, workspace: workspace + worker * size,
-                    t: t, c: c, heads: heads, head: item % heads, scale: scale)
+                switch precision {
+                case .float32:
+                    causalAttention(
+                        qkv + s * t * 3 * c, out + s * t * c, workspace: workspace + worker * size,
+                        t: t, c: c, heads: heads, head: item % heads, scale: scale)
+                case .bfloat16:
+                    causalAttentionBFloat16(
+                        qkv + s * t * 3 * c, out + s * t * c, scores: workspace + worker * size,
+                        packed: packed + worker * packedSize, t: t, c: c, heads: heads, head: item % heads,
+                        scale: scale)
+                }
             }
         }
     }

@@ -55,6 +55,47 @@ final class KernelTests: XCTestCase {
         XCTAssertNotEqual(Array(first[((t - 1) * c)...]), Array(second[((t - 1) * c)...]))
     }
 
+    /// Packing a strided view (attention's keys, transposed, and values, read in place) gives exactly the packing
+    /// of the same matrix copied out, for every shape the vector path's edges meet (partial panels, odd k).
+    func testStridedPackingEqualsPackingTheCopiedMatrix() {
+        for (k, n) in [(1, 1), (7, 5), (64, 1_024), (33, 70), (1_023, 64), (17, 16)] {
+            let rowStride = n + 3, storage = noise(k * rowStride + 8, seed: UInt64(k * n))
+            let matrix = (0..<(k * n)).map { storage[($0 / n) * rowStride + $0 % n] }
+            let count = nb_bf16_packed_count(Int32(k), Int32(n))
+            var expected = [UInt16](repeating: 1, count: count), rows = expected, columns = expected
+            nb_bf16_pack(matrix, Int32(k), Int32(n), &expected)
+            nb_bf16_pack_strided(storage, rowStride, 1, Int32(k), Int32(n), &rows)
+            XCTAssertEqual(rows, expected, "\(k)×\(n), rows in place")
+            // The transpose: w[r, c] = t[c, r], t stored with row stride k + 5.
+            let transposed = (0..<(n * (k + 5))).map { i in
+                i % (k + 5) < k ? matrix[(i % (k + 5)) * n + i / (k + 5)] : .nan
+            }
+            nb_bf16_pack_strided(transposed, 1, k + 5, Int32(k), Int32(n), &columns)
+            XCTAssertEqual(columns, expected, "\(k)×\(n), transposed in place")
+        }
+    }
+
+    /// Attention with bf16 products against the naive Double reference on bf16-rounded Q, K and V: within the
+    /// rounding of the softmax weights to bf16 (at most a relative 2⁻⁸ each, |v| ≤ 1 here), and off the float32 result by
+    /// more than float32's error, so the bf16 kernel really ran. Shapes cover partial blocks and panels, head widths
+    /// 4 to 64, and a 1,024-token context whose weights·values product spans two 768-key blocks.
+    func testBFloat16AttentionMatchesTheReferenceOnRoundedInputs() throws {
+        try XCTSkipUnless(MatrixPrecision.bfloat16.isSupported, "this CPU has no AVX-512 BF16")
+        let rounded = { (x: Float) in Float(bitPattern: UInt32(nb_bf16_from_float(x)) << 16) }
+        for (t, c, heads) in [(1, 8, 2), (9, 48, 3), (40, 128, 2), (300, 64, 2), (1_024, 128, 2)] {
+            let qkv = noise(t * 3 * c, seed: UInt64(t) + 5)
+            let scale = 1 / Float(c / heads).squareRoot()
+            var out = [Float](repeating: .nan, count: t * c)
+            Kernels.batchedCausalAttention(
+                qkv, &out, batch: 1, t: t, c: c, heads: heads, scale: scale, precision: .bfloat16)
+            let expected = Kernels.referenceCausalAttention(qkv.map(rounded), t: t, c: c, heads: heads, scale: scale)
+            let float32 = Kernels.referenceCausalAttention(qkv, t: t, c: c, heads: heads, scale: scale)
+            let error = zip(out, expected).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(error, 0.0040, "T=\(t) C=\(c) H=\(heads)")
+            XCTAssertGreaterThan(zip(out, float32).map { abs($0 - $1) }.max()!, 1e-4, "T=\(t): bf16 really ran")
+        }
+    }
+
     /// A token's attention output must not depend on how many tokens follow it (padding or later text): bit for
     /// bit, so that precompute's records do not depend on batching. Linear layers: rows independent of M.
     func testOutputsDoNotDependOnTheSequenceLength() {
@@ -67,6 +108,12 @@ final class KernelTests: XCTestCase {
             Kernels.causalAttention(qkv, &a, workspace: &workspace, t: short, c: c, heads: heads, scale: 0.3)
             Kernels.causalAttention(qkv, &b, workspace: &workspace, t: long, c: c, heads: heads, scale: 0.3)
             XCTAssertEqual(a, Array(b.prefix(short * c)), "attention, T = \(short) and \(long)")
+            guard MatrixPrecision.bfloat16.isSupported else { continue }
+            Kernels.batchedCausalAttention(
+                qkv, &a, batch: 1, t: short, c: c, heads: heads, scale: 0.3, precision: .bfloat16)
+            Kernels.batchedCausalAttention(
+                qkv, &b, batch: 1, t: long, c: c, heads: heads, scale: 0.3, precision: .bfloat16)
+            XCTAssertEqual(a, Array(b.prefix(short * c)), "bf16 attention, T = \(short) and \(long)")
         }
         for (k, n) in [(32, 96), (768, 3072), (3072, 768)] {
             for (short, long) in [(17, 64), (40, 300), (100, 2048)] {

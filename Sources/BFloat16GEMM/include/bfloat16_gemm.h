@@ -25,9 +25,22 @@ size_t nb_bf16_packed_count(int k, int n);
 /// elements, 64-byte aligned). Runs on any CPU.
 void nb_bf16_pack(const float *w, int k, int n, uint16_t *packed);
 
+/// The same for w[r, c] = w[r · row_stride + c · column_stride]: a transposed or strided view (attention's keys and
+/// values, read in place from the fused Q|K|V rows). Where a stride is 1 and the CPU has AVX-512 BF16 it rounds as
+/// the activations are rounded (the CPU's conversion, which also flushes subnormals to zero).
+void nb_bf16_pack_strided(const float *w, ptrdiff_t row_stride, ptrdiff_t column_stride, int k, int n, uint16_t *packed);
+
 /// out[m, n] += bf16(x[m, k]) · packed, accumulated in float32. x has row stride k, out row stride n.
 /// Single-threaded; the caller splits rows across cores. Requires nb_bf16_supported().
 void nb_bf16_gemm_accumulate(const float *x, int m, int k, int n, const uint16_t *packed, float *out);
+
+/// out[m, n] (+)= bf16(x[m, k]) · packed with row strides `ldx` and `ldo`, added to out if `accumulate`, else
+/// overwriting it, against the first k rows and n columns of a matrix packed with `panel_pairs` k-pairs per panel
+/// ((k' + 1) / 2 for the k' it was packed with, k ≤ k'): a corner of a larger packed matrix, as causal attention
+/// uses the first keys of a sequence. A k of 0 leaves out as it is.
+void nb_bf16_gemm_strided(
+    const float *x, int ldx, int m, int k, int n, const uint16_t *packed, int panel_pairs, float *out, int ldo,
+    int accumulate);
 
 /// Round-to-nearest-even float32 -> bfloat16 (NaN stays NaN), for tests and packing.
 uint16_t nb_bf16_from_float(float value);
