@@ -5,7 +5,8 @@ the same precision, alternating, in one invocation.
 Run through Scripts/bench-precompute (which builds neuronbench in release mode and finds a Python with torch).
 
 For each context length C (64 and 1,024 tokens; records are 64-token excerpts in both) and each precision P (fp32;
-bf16 where the CPU has AVX-512 BF16):
+bf16 where the CPU has AVX-512: natively with AVX-512 BF16, else neuronbench emulates it with float32 FMAs and PyTorch
+with oneDNN's own fallback):
   * a random-weight GPT-2 (transformers `GPT2Model(GPT2Config(...))`, seeded, `save_pretrained` to a temporary
     directory: the same compute as the real model; `--model xl` makes GPT-2 XL's shapes, 6.2 GB, not committed);
   * neuronbench: `neuronbench precompute --max-tokens N --excerpt-tokens 64 --context-tokens C --precision P` over
@@ -134,13 +135,20 @@ def padded_batches(lengths, max_count):
     return batches
 
 
-def cpu_has_bf16():
-    """Whether /proc/cpuinfo lists AVX-512 BF16 (what `--precision bf16` needs)."""
+def cpu_flags():
+    """The first processor's flags in /proc/cpuinfo (empty where there is none)."""
     try:
         with open("/proc/cpuinfo") as f:
-            return "avx512_bf16" in f.read()
+            line = next((l for l in f if l.startswith("flags")), "")
     except OSError:
-        return False
+        return set()
+    return set(line.partition(":")[2].split())
+
+
+def cpu_runs_bf16():
+    """Whether `--precision bf16` runs here: AVX-512F with FMA (on AVX-512 BF16 natively, else the same arithmetic as
+    float32 FMAs)."""
+    return {"avx512f", "fma"} <= cpu_flags()
 
 
 def precision_error(reference_path, reduced_path, every=8):
@@ -302,7 +310,7 @@ def main():
     parser.add_argument("--contexts", help="context lengths to measure, comma-separated (default 64,1024; XL 64)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--precisions", default=None,
-                        help="precisions to run, comma-separated (default: fp32,bf16 on CPUs with AVX-512 BF16, else fp32)")
+                        help="precisions to run, comma-separated (default: fp32,bf16 on CPUs with AVX-512, else fp32)")
     parser.add_argument("--no-reference", action="store_true", help="neuronbench only (runs at scale: fixed costs)")
     parser.add_argument("--blas-core", help="OPENBLAS_CORETYPE for neuronbench's runs (e.g. Prescott, to measure "
                                             "OpenBLAS's own choice on CPUs it does not know)")
@@ -340,9 +348,10 @@ def main():
           f"{os.path.getsize(os.path.join(model, 'model.safetensors')) / 1e9:.2f} GB, made in {time.perf_counter() - started:.0f} s")
     ceiling = sgemm_gflops(args.threads)
     import torch
-    print(f"machine: {os.cpu_count()} cores, {args.threads} threads; torch {torch.__version__}; sgemm {ceiling:.0f} GFLOP/s "
+    bf16 = "AVX-512 BF16" if "avx512_bf16" in cpu_flags() else "no AVX-512 BF16 (neuronbench's bf16 runs as float32 FMAs)"
+    print(f"machine: {os.cpu_count()} cores, {args.threads} threads, {bf16}; torch {torch.__version__}; sgemm {ceiling:.0f} GFLOP/s "
           f"(torch, 2048x768 @ 768x3072){'; neuronbench with OPENBLAS_CORETYPE=' + args.blas_core if args.blas_core else ''}", flush=True)
-    precisions = (args.precisions or ("fp32,bf16" if cpu_has_bf16() else "fp32")).split(",")
+    precisions = (args.precisions or ("fp32,bf16" if cpu_runs_bf16() else "fp32")).split(",")
     wanted = [int(c) for c in args.contexts.split(",")]
     batches = {64: 32, 1024: 4}
     configurations, errors = [], []

@@ -1,4 +1,5 @@
-// bfloat16 matrix multiply with float32 accumulation on AVX-512 BF16; see include/bfloat16_gemm.h.
+// bfloat16 matrix multiply with float32 accumulation on AVX-512 BF16, or on AVX-512F alone with the same
+// arithmetic (see "Without AVX-512 BF16" below); see include/bfloat16_gemm.h.
 //
 // Blocking (GotoBLAS order, the weights packed once at load time):
 //   for each block of KC k's:            the weights' panels for these k's: KC/2 pairs × 32 columns (48 KB per panel)
@@ -64,10 +65,24 @@ static void pack_scalar(const float *w, ptrdiff_t row_stride, ptrdiff_t column_s
 
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
-int nb_bf16_supported(void) {
+int nb_bf16_native(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
         && __builtin_cpu_supports("avx512bf16");
+}
+
+int nb_bf16_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+}
+
+static void pack_strided_emulated(const float *w, ptrdiff_t rs, ptrdiff_t cs, int k, int n, uint16_t *packed);
+
+// Cached once: the kernels ask on every call.
+static int native_kernels(void) {
+    static int cached = -1;
+    if (cached < 0) cached = nb_bf16_native();
+    return cached;
 }
 
 // nb_bf16_pack_strided for attention's keys (row_stride 1: a column's k's are adjacent floats) and values
@@ -112,8 +127,10 @@ static void pack_strided_vector(const float *w, ptrdiff_t rs, ptrdiff_t cs, int 
 }
 
 void nb_bf16_pack_strided(const float *w, ptrdiff_t row_stride, ptrdiff_t column_stride, int k, int n, uint16_t *packed) {
-    if ((column_stride == 1 || row_stride == 1) && nb_bf16_supported()) {
+    if ((column_stride == 1 || row_stride == 1) && native_kernels()) {
         pack_strided_vector(w, row_stride, column_stride, k, n, packed);
+    } else if ((column_stride == 1 || row_stride == 1) && nb_bf16_supported()) {
+        pack_strided_emulated(w, row_stride, column_stride, k, n, packed);
     } else {
         pack_scalar(w, row_stride, column_stride, k, n, packed);
     }
@@ -180,13 +197,31 @@ static void micro_tile(
     }
 }
 
-BF16_TARGET
 void nb_bf16_gemm_accumulate(const float *x, int m, int k, int n, const uint16_t *packed, float *out) {
     nb_bf16_gemm_strided(x, k, m, k, n, packed, pair_count(k), out, n, 1);
 }
 
+static void gemm_emulated(
+    const float *x, int ldx, int m, int k, int n, const uint16_t *packed, int panel_pairs, float *out, int ldo,
+    int accumulate);
+
 BF16_TARGET
+static void gemm_native(
+    const float *x, int ldx, int m, int k, int n, const uint16_t *packed, int panel_pairs, float *out, int ldo,
+    int accumulate);
+
 void nb_bf16_gemm_strided(
+    const float *x, int ldx, int m, int k, int n, const uint16_t *packed, int panel_pairs, float *out, int ldo,
+    int accumulate) {
+    if (native_kernels()) {
+        gemm_native(x, ldx, m, k, n, packed, panel_pairs, out, ldo, accumulate);
+    } else {
+        gemm_emulated(x, ldx, m, k, n, packed, panel_pairs, out, ldo, accumulate);
+    }
+}
+
+BF16_TARGET
+static void gemm_native(
     const float *x, int ldx, int m, int k, int n, const uint16_t *packed, int panel_pairs, float *out, int ldo,
     int accumulate) {
     static _Thread_local uint16_t a[MC * KC] __attribute__((aligned(64)));
@@ -210,7 +245,158 @@ void nb_bf16_gemm_strided(
     }
 }
 
+// Without AVX-512 BF16 (Intel Skylake-SP to Ice Lake, AMD Zen 3 and earlier server parts with AVX-512F): the same
+// arithmetic on AVX-512F. A product of two bfloat16 numbers is exact in float32 (8 × 8 significant bits), so
+// vdpbf16ps's acc += a[2i+1]·b[2i+1]; acc += a[2i]·b[2i] (Intel's definition: the odd pair first, each sum rounded
+// to nearest) is two FMAs: the results equal the native kernel's bit for bit, except where a subnormal number
+// meets the native kernel's flush to zero. A bfloat16 is a float32 with its low 16 bits zero, so the packed
+// weights expand with a shift (the even k) and a mask (the odd k); the activations are rounded into float32s.
+// The rates are float32's: this is about precision parity, not speed, on these CPUs.
+#define EMULATED_TARGET __attribute__((target("avx512f,fma")))
+
+// bf16(x) as a float32 (low 16 bits zero): round to nearest even, NaN kept quiet, subnormals flushed to a signed
+// zero as the native conversion (`vcvtneps2bf16`) flushes them.
+EMULATED_TARGET
+static inline __m512i round_to_bf16_bits(__m512 value) {
+    const __m512i bits = _mm512_castps_si512(value);
+    const __m512i magnitude = _mm512_and_si512(bits, _mm512_set1_epi32(0x7FFFFFFF));
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+    __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(_mm512_set1_epi32(0x7FFF), lsb));
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(magnitude, _mm512_set1_epi32(0x7F800000));
+    rounded = _mm512_mask_or_epi32(rounded, nan, bits, _mm512_set1_epi32(0x00400000));
+    const __mmask16 subnormal = _mm512_cmplt_epu32_mask(magnitude, _mm512_set1_epi32(0x00800000));
+    rounded = _mm512_mask_and_epi32(rounded, subnormal, bits, _mm512_set1_epi32((int)0x80000000u));
+    return _mm512_and_si512(rounded, _mm512_set1_epi32((int)0xFFFF0000u));
+}
+
+// pack_strided_vector's layout with round_to_bf16_bits: word c of pair p is rows 2p (low half) and 2p + 1 (high).
+EMULATED_TARGET
+static void pack_strided_emulated(const float *w, ptrdiff_t rs, ptrdiff_t cs, int k, int n, uint16_t *packed) {
+    int pairs = pair_count(k), panels = panel_count(n);
+    uint32_t *words = (uint32_t *)packed;
+    const __m512 zero = _mm512_setzero_ps();
+    if (cs == 1) {
+        for (int j = 0; j < panels; j++) {
+            for (int p = 0; p < pairs; p++) {
+                uint32_t *out = words + ((size_t)j * pairs + p) * NR;
+                for (int half = 0; half < 2; half++) {
+                    int c0 = j * NR + half * 16, count = n - c0 < 0 ? 0 : n - c0 > 16 ? 16 : n - c0;
+                    __mmask16 m = (__mmask16)((1u << count) - 1);
+                    __m512 lo = 2 * p < k ? _mm512_maskz_loadu_ps(m, w + 2 * p * rs + c0) : zero;
+                    __m512 hi = 2 * p + 1 < k ? _mm512_maskz_loadu_ps(m, w + (2 * p + 1) * rs + c0) : zero;
+                    __m512i l = _mm512_srli_epi32(round_to_bf16_bits(lo), 16), h = round_to_bf16_bits(hi);
+                    _mm512_storeu_si512(out + half * 16, _mm512_or_si512(l, h));
+                }
+            }
+        }
+        return;
+    }
+    for (int j = 0; j < panels; j++) {
+        for (int c = 0; c < NR; c++) {
+            int column = j * NR + c;
+            for (int p0 = 0; p0 < pairs; p0 += 8) {
+                int count = k - 2 * p0 > 16 ? 16 : k - 2 * p0;
+                __mmask16 m = (__mmask16)((1u << count) - 1);
+                __m512 v = column < n ? _mm512_maskz_loadu_ps(m, w + column * cs + 2 * p0 * rs) : zero;
+                uint32_t rounded[16];
+                _mm512_storeu_si512(rounded, round_to_bf16_bits(v));
+                for (int q = 0; q < 8 && p0 + q < pairs; q++) {
+                    words[((size_t)j * pairs + p0 + q) * NR + c] = (rounded[2 * q] >> 16) | rounded[2 * q + 1];
+                }
+            }
+        }
+    }
+}
+
+// Rounds x[rows, 0..<kc] to bf16 (as float32s) into MR-row micro-panels: element (r, kk) of micro-panel i at
+// a[(i · kcp + kk) · MR + r], so the micro-tile reads its rows' values for one k as one contiguous run. Padding rows
+// and the odd column are zero.
+EMULATED_TARGET
+static void pack_rows_emulated(const float *x, int ldx, int rows, int padded_rows, int kc, int kcp, float *a) {
+    float column[16] __attribute__((aligned(64)));
+    for (int i = 0; i < padded_rows / MR; i++) {
+        float *panel = a + (size_t)i * kcp * MR;
+        for (int r = 0; r < MR; r++) {
+            int row = i * MR + r;
+            if (row >= rows) {
+                for (int kk = 0; kk < kcp; kk++) panel[(size_t)kk * MR + r] = 0;
+                continue;
+            }
+            const float *in = x + (size_t)row * ldx;
+            for (int c = 0; c < kcp; c += 16) {
+                int count = kc - c >= 16 ? 16 : kc - c;
+                __mmask16 load = (__mmask16)((1u << count) - 1);
+                _mm512_store_si512(column, round_to_bf16_bits(_mm512_maskz_loadu_ps(load, in + c)));
+                int end = kcp - c >= 16 ? 16 : kcp - c;
+                for (int q = 0; q < end; q++) panel[(size_t)(c + q) * MR + r] = column[q];
+            }
+        }
+    }
+}
+
+// micro_tile's product on a micro-panel of pack_rows_emulated: per k-pair, the odd k's FMA, then the even k's.
+EMULATED_TARGET
+static void micro_tile_emulated(
+    const float *a, const uint16_t *b, int pairs, float *out, int ldo, int rows, int cols, int accumulate) {
+    __m512 acc[MR][2];
+    const __m512i high = _mm512_set1_epi32((int)0xFFFF0000u);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) { acc[r][0] = _mm512_setzero_ps(); acc[r][1] = _mm512_setzero_ps(); }
+    for (int p = 0; p < pairs; p++) {
+        __m512i w0 = _mm512_load_si512((const void *)(b + p * 2 * NR));
+        __m512i w1 = _mm512_load_si512((const void *)(b + p * 2 * NR + NR));
+        __m512 even0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16));
+        __m512 odd0 = _mm512_castsi512_ps(_mm512_and_si512(w0, high));
+        __m512 even1 = _mm512_castsi512_ps(_mm512_slli_epi32(w1, 16));
+        __m512 odd1 = _mm512_castsi512_ps(_mm512_and_si512(w1, high));
+        const float *ae = a + (size_t)(2 * p) * MR, *ao = ae + MR;
+#pragma clang loop unroll(full)
+        for (int r = 0; r < MR; r++) {
+            __m512 xo = _mm512_set1_ps(ao[r]), xe = _mm512_set1_ps(ae[r]);
+            acc[r][0] = _mm512_fmadd_ps(xe, even0, _mm512_fmadd_ps(xo, odd0, acc[r][0]));
+            acc[r][1] = _mm512_fmadd_ps(xe, even1, _mm512_fmadd_ps(xo, odd1, acc[r][1]));
+        }
+    }
+    __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
+    __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
+    for (int r = 0; r < rows; r++) {
+        float *o = out + (size_t)r * ldo;
+        __m512 o0 = accumulate ? _mm512_maskz_loadu_ps(m0, o) : _mm512_setzero_ps();
+        __m512 o1 = accumulate ? _mm512_maskz_loadu_ps(m1, o + 16) : _mm512_setzero_ps();
+        _mm512_mask_storeu_ps(o, m0, _mm512_add_ps(o0, acc[r][0]));
+        _mm512_mask_storeu_ps(o + 16, m1, _mm512_add_ps(o1, acc[r][1]));
+    }
+}
+
+// gemm_native's blocking, with float32 micro-panels of the activations.
+EMULATED_TARGET
+static void gemm_emulated(
+    const float *x, int ldx, int m, int k, int n, const uint16_t *packed, int panel_pairs, float *out, int ldo,
+    int accumulate) {
+    static _Thread_local float a[MC * KC] __attribute__((aligned(64)));
+    int panels = panel_count(n);
+    for (int pc = 0; pc < k; pc += KC) {
+        int kc = k - pc < KC ? k - pc : KC, kcp = (kc + 1) & ~1;
+        for (int ic = 0; ic < m; ic += MC) {
+            int mc = m - ic < MC ? m - ic : MC, padded = (mc + MR - 1) / MR * MR;
+            pack_rows_emulated(x + (size_t)ic * ldx + pc, ldx, mc, padded, kc, kcp, a);
+            for (int j = 0; j < panels; j++) {
+                const uint16_t *b = packed + ((size_t)j * panel_pairs + pc / 2) * 2 * NR;
+                int cols = n - j * NR < NR ? n - j * NR : NR;
+                for (int ir = 0; ir < mc; ir += MR) {
+                    int rows = mc - ir < MR ? mc - ir : MR;
+                    micro_tile_emulated(
+                        a + (size_t)ir * kcp, b, kcp / 2, out + (size_t)(ic + ir) * ldo + j * NR, ldo, rows, cols,
+                        accumulate || pc > 0);
+                }
+            }
+        }
+    }
+}
+
 #else
+
+int nb_bf16_native(void) { return 0; }
 
 int nb_bf16_supported(void) { return 0; }
 

@@ -77,7 +77,7 @@ public final class GPT2Model: Sendable {
             throw GPT2Error.unsupportedPrecision(
                 precision.rawValue,
                 reason:
-                    "this CPU has no AVX-512 BF16 instructions (Intel Cooper Lake or Sapphire Rapids, AMD Zen 4 or later); use fp32"
+                    "this CPU has no AVX-512 (bf16 runs on AVX-512 BF16, or emulated on AVX-512F); use fp32"
             )
         }
         let (c, n) = (config.embeddingSize, config.neuronCount)

@@ -80,11 +80,22 @@ enum Kernels {
     }
 
     /// out[M, C] = (x - mean) / sqrt(var + eps) · weight + bias, per row, biased variance (as torch's LayerNorm).
+    /// Rows in one block per core: its reductions run in order (the same bits as ever), so one core alone cost
+    /// about 5% of a batch's time.
     static func layerNorm(
         _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
         _ out: UnsafeMutablePointer<Float>, m: Int, c: Int, epsilon: Float
     ) {
-        for row in 0..<m {
+        inRowBlocks(m) { r0, r1 in
+            layerNorm(x, weight, bias, out, rows: r0..<r1, c: c, epsilon: epsilon)
+        }
+    }
+
+    private static func layerNorm(
+        _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+        _ out: UnsafeMutablePointer<Float>, rows: Range<Int>, c: Int, epsilon: Float
+    ) {
+        for row in rows {
             let xr = x + row * c, o = out + row * c
             var mean: Float = 0
             for j in 0..<c { mean += xr[j] }

@@ -6,10 +6,10 @@ import BFloat16GEMM
 public enum MatrixPrecision: String, Codable, CaseIterable, Sendable {
     /// float32 sgemm (OpenBLAS): matches transformers to about 1e-5.
     case float32 = "fp32"
-    /// Inputs and weights rounded to bfloat16 (8 significant bits), products accumulated in float32, on
-    /// AVX-512 BF16 (Intel Cooper Lake / Sapphire Rapids, AMD Zen 4 and later): about twice fp32's multiply rate on
-    /// Zen 4, but slower than OpenBLAS's fp32 kernels on Sapphire Rapids (measured, BENCHMARKS.md),
-    /// activations off by ~1% of their scale (measured in BENCHMARKS.md).
+    /// Inputs and weights rounded to bfloat16 (8 significant bits), products accumulated in float32: on AVX-512 BF16
+    /// (Intel Cooper Lake / Sapphire Rapids, AMD Zen 4 and later) about twice fp32's multiply rate on Zen 4, slower
+    /// than OpenBLAS's fp32 kernels on Sapphire Rapids; on AVX-512F alone (Skylake-SP to Ice Lake) the same
+    /// arithmetic at float32's rate (`bfloat16Kernel`). Activations off by ~1% of their scale (BENCHMARKS.md).
     case bfloat16 = "bf16"
 
     /// Whether this CPU can run it.
@@ -18,6 +18,13 @@ public enum MatrixPrecision: String, Codable, CaseIterable, Sendable {
         case .float32: return true
         case .bfloat16: return nb_bf16_supported() != 0
         }
+    }
+
+    /// How this CPU runs the bf16 products: on its own bfloat16 instructions, or as float32 FMAs with the same
+    /// results (a bf16 × bf16 product is exact in float32); nil where it cannot.
+    public static var bfloat16Kernel: String? {
+        guard nb_bf16_supported() != 0 else { return nil }
+        return nb_bf16_native() != 0 ? "AVX-512 BF16" : "AVX-512F FMAs (no AVX-512 BF16 on this CPU; the same results)"
     }
 }
 

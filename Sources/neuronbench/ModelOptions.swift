@@ -25,7 +25,7 @@ struct ModelOptions: ParsableArguments {
 struct PrecisionOption: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Matrix precision of the forward pass: fp32, or bf16 (CPUs with AVX-512 BF16: faster on AMD Zen 4, slower than fp32 on Intel Sapphire Rapids; activations off by ~1% of their scale).",
+            "Matrix precision of the forward pass: fp32, or bf16 (CPUs with AVX-512: faster than fp32 on AMD Zen 4, slower on Intel Sapphire Rapids, as fast on AVX-512 CPUs without BF16 instructions; activations off by ~1% of their scale).",
             discussion:
                 "bf16 rounds the inputs and weights of the four projections per block to bfloat16 and accumulates in float32. See BENCHMARKS.md for its measured error."
         ),

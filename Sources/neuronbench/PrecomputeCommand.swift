@@ -201,7 +201,9 @@ func printSummary(
             "  matrix multiplies: OpenBLAS \(BLASCore.name) kernels"
                 + (BLASCore.replaced.map { " (OpenBLAS chose \($0.detected) for this CPU, which has faster ones)" }
                     ?? "")
-                + ((precision ?? .float32) == .bfloat16 ? "; the bf16 projections use neuronbench's own kernel" : ""))
+                + ((precision ?? .float32) == .bfloat16
+                    ? "; the bf16 products use neuronbench's own kernel on \(MatrixPrecision.bfloat16Kernel ?? "?")"
+                    : ""))
     }
     if summary.seconds > 0 {
         let p = summary.phases

@@ -80,7 +80,7 @@ final class KernelTests: XCTestCase {
     /// more than float32's error, so the bf16 kernel really ran. Shapes cover partial blocks and panels, head widths
     /// 4 to 64, and a 1,024-token context whose weights·values product spans two 768-key blocks.
     func testBFloat16AttentionMatchesTheReferenceOnRoundedInputs() throws {
-        try XCTSkipUnless(MatrixPrecision.bfloat16.isSupported, "this CPU has no AVX-512 BF16")
+        try XCTSkipUnless(MatrixPrecision.bfloat16.isSupported, "this CPU has no AVX-512")
         let rounded = { (x: Float) in Float(bitPattern: UInt32(nb_bf16_from_float(x)) << 16) }
         for (t, c, heads) in [(1, 8, 2), (9, 48, 3), (40, 128, 2), (300, 64, 2), (1_024, 128, 2)] {
             let qkv = noise(t * 3 * c, seed: UInt64(t) + 5)
@@ -197,7 +197,7 @@ final class KernelTests: XCTestCase {
     /// float32 accumulation. Shapes cover partial row tiles, partial 32-column panels, odd K and K beyond one
     /// 768-k block; rows do not depend on how many rows are multiplied with them.
     func testBFloat16LinearMatchesReferenceOnRoundedInputs() throws {
-        try XCTSkipUnless(MatrixPrecision.bfloat16.isSupported, "this CPU has no AVX-512 BF16")
+        try XCTSkipUnless(MatrixPrecision.bfloat16.isSupported, "this CPU has no AVX-512")
         func rounded(_ values: [Float]) -> [Float] {
             values.map { Float(bitPattern: UInt32(nb_bf16_from_float($0)) << 16) }
         }
@@ -223,6 +223,39 @@ final class KernelTests: XCTestCase {
                 Kernels.bfloat16Linear(x, matrix, bias, &fewer, m: m / 2, adding: false)
                 XCTAssertEqual(fewer, Array(out[..<((m / 2) * n)]), "rows are independent of M, bit for bit")
             }
+        }
+    }
+    /// Without AVX-512 BF16 the kernel emulates `vdpbf16ps` as Intel defines it (per k-pair: acc += a[odd]·b[odd],
+    /// then acc += a[even]·b[even], each sum rounded to nearest; bf16 products are exact in float32): bit for bit
+    /// equal to that definition computed here scalar, per 768-k block added to the bias, for partial tiles, odd K
+    /// and K beyond one block. On CPUs with the instructions the hardware computes it (checked to bf16's accuracy
+    /// by `testBFloat16LinearMatchesReferenceOnRoundedInputs`).
+    func testEmulatedBFloat16KernelIsVdpbf16psBitForBit() throws {
+        try XCTSkipUnless(MatrixPrecision.bfloat16.isSupported, "this CPU has no AVX-512")
+        try XCTSkipIf(nb_bf16_native() != 0, "this CPU runs bf16 on its own instructions, not the emulation")
+        let rounded = { (x: Float) in Float(bitPattern: UInt32(nb_bf16_from_float(x)) << 16) }
+        for (m, k, n) in [(1, 1, 1), (13, 7, 33), (37, 77, 45), (25, 1_537, 70), (100, 3_072, 64)] {
+            let x = noise(m * k, seed: 21), w = noise(k * n, seed: 22), bias = noise(n, seed: 23)
+            var out = [Float](repeating: .nan, count: m * n)
+            Kernels.bfloat16Linear(x, BFloat16Matrix(w, rows: k, columns: n), bias, &out, m: m, adding: false)
+            var expected = [Float](repeating: 0, count: m * n)
+            for i in 0..<m {
+                for j in 0..<n {
+                    var total = bias[j]
+                    for block in stride(from: 0, to: k, by: 768) {
+                        var sum: Float = 0
+                        for even in stride(from: block, to: min(k, block + 768), by: 2) {
+                            if even + 1 < min(k, block + 768) {
+                                sum = sum.addingProduct(rounded(x[i * k + even + 1]), rounded(w[(even + 1) * n + j]))
+                            }
+                            sum = sum.addingProduct(rounded(x[i * k + even]), rounded(w[even * n + j]))
+                        }
+                        total += sum
+                    }
+                    expected[i * n + j] = total
+                }
+            }
+            XCTAssertEqual(out, expected, "\(m)x\(k)x\(n)")
         }
     }
 }

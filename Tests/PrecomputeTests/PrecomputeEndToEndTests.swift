@@ -53,7 +53,7 @@ final class PrecomputeEndToEndTests: XCTestCase {
     /// bf16 precision: every record is the bf16 forward pass's (its own reference, run one sequence at a time),
     /// within bf16 error of the fp32 database, and the precision is part of the database's identity.
     func testBFloat16RecordsMatchTheBFloat16ForwardPass() throws {
-        try XCTSkipUnless(MatrixPrecision.bfloat16.isSupported, "this CPU has no AVX-512 BF16")
+        try XCTSkipUnless(MatrixPrecision.bfloat16.isSupported, "this CPU has no AVX-512")
         let directory = try TestSupport.temporaryDirectory(self)
         var settings = Self.settings()
         settings.precision = .bfloat16

@@ -4,8 +4,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Matrix multiplies with bfloat16 inputs and float32 accumulation, for CPUs with AVX-512 BF16 (Intel Cooper
-// Lake / Sapphire Rapids, AMD Zen 4 and later), where `vdpbf16ps` does twice the multiply-adds of an fp32 FMA.
+// Matrix multiplies with bfloat16 inputs and float32 accumulation. On CPUs with AVX-512 BF16 (Intel Cooper Lake /
+// Sapphire Rapids, AMD Zen 4 and later) `vdpbf16ps` does twice the multiply-adds of an fp32 FMA; on CPUs with
+// AVX-512F alone (Intel Skylake-SP to Ice Lake) the same arithmetic runs as float32 FMAs (a bf16 × bf16 product is
+// exact in float32), with the same results except for subnormal numbers, at float32's rate.
 //
 // The weights W[K, N] are rounded to bfloat16 once and packed into panels of 32 columns, each k-pair of a
 // column adjacent (the layout `vdpbf16ps` reads). The activations X[M, K] are rounded to bfloat16 block by block
@@ -15,8 +17,11 @@
 extern "C" {
 #endif
 
-/// 1 if this CPU (and OS) can run the bfloat16 kernels, else 0.
+/// 1 if this CPU (and OS) can run the bfloat16 kernels (AVX-512F and FMA), else 0.
 int nb_bf16_supported(void);
+
+/// 1 if they run on the CPU's own bfloat16 instructions (AVX-512 BF16), 0 if emulated with float32 FMAs.
+int nb_bf16_native(void);
 
 /// Number of uint16 elements `nb_bf16_pack` writes for a [k, n] matrix.
 size_t nb_bf16_packed_count(int k, int n);
@@ -26,8 +31,8 @@ size_t nb_bf16_packed_count(int k, int n);
 void nb_bf16_pack(const float *w, int k, int n, uint16_t *packed);
 
 /// The same for w[r, c] = w[r · row_stride + c · column_stride]: a transposed or strided view (attention's keys and
-/// values, read in place from the fused Q|K|V rows). Where a stride is 1 and the CPU has AVX-512 BF16 it rounds as
-/// the activations are rounded (the CPU's conversion, which also flushes subnormals to zero).
+/// values, read in place from the fused Q|K|V rows). Where a stride is 1 and nb_bf16_supported() it rounds as the
+/// activations are rounded (the native conversion, or its emulation: both also flush subnormals to zero).
 void nb_bf16_pack_strided(const float *w, ptrdiff_t row_stride, ptrdiff_t column_stride, int k, int n, uint16_t *packed);
 
 /// out[m, n] += bf16(x[m, k]) · packed, accumulated in float32. x has row stride k, out row stride n.
