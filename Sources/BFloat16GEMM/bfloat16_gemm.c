@@ -245,11 +245,11 @@ static void gemm_native(
     }
 }
 
-// Without AVX-512 BF16 (Intel Skylake-SP to Ice Lake, AMD Zen 3 and earlier server parts with AVX-512F): the same
-// arithmetic on AVX-512F. A product of two bfloat16 numbers is exact in float32 (8 × 8 significant bits), so
-// vdpbf16ps's acc += a[2i+1]·b[2i+1]; acc += a[2i]·b[2i] (Intel's definition: the odd pair first, each sum rounded
-// to nearest) is two FMAs: the results equal the native kernel's bit for bit, except where a subnormal number
-// meets the native kernel's flush to zero. A bfloat16 is a float32 with its low 16 bits zero, so the packed
+// Without AVX-512 BF16 (Intel Skylake-SP, Cascade Lake, Ice Lake): the same arithmetic on AVX-512F. A product of two
+// bfloat16 numbers is exact in float32 (8 × 8 significant bits), so vdpbf16ps's acc += a[2i+1]·b[2i+1];
+// acc += a[2i]·b[2i] (Intel's definition: the odd pair first, each sum rounded to nearest) is two FMAs: the results
+// equal that definition bit for bit (KernelTests), except where a subnormal number meets the instruction's flush to
+// zero. Whether a given CPU's vdpbf16ps follows the definition to the last bit is not tested here. A bfloat16 is a float32 with its low 16 bits zero, so the packed
 // weights expand with a shift (the even k) and a mask (the odd k); the activations are rounded into float32s.
 // The rates are float32's: this is about precision parity, not speed, on these CPUs.
 #define EMULATED_TARGET __attribute__((target("avx512f,fma")))

@@ -7,7 +7,7 @@
 // Matrix multiplies with bfloat16 inputs and float32 accumulation. On CPUs with AVX-512 BF16 (Intel Cooper Lake /
 // Sapphire Rapids, AMD Zen 4 and later) `vdpbf16ps` does twice the multiply-adds of an fp32 FMA; on CPUs with
 // AVX-512F alone (Intel Skylake-SP to Ice Lake) the same arithmetic runs as float32 FMAs (a bf16 × bf16 product is
-// exact in float32), with the same results except for subnormal numbers, at float32's rate.
+// exact in float32), equal to Intel's definition of `vdpbf16ps` except for subnormal numbers, at float32's rate.
 //
 // The weights W[K, N] are rounded to bfloat16 once and packed into panels of 32 columns, each k-pair of a
 // column adjacent (the layout `vdpbf16ps` reads). The activations X[M, K] are rounded to bfloat16 block by block
