@@ -20,11 +20,12 @@ public enum MatrixPrecision: String, Codable, CaseIterable, Sendable {
         }
     }
 
-    /// How this CPU runs the bf16 products: on its own bfloat16 instructions, or as float32 FMAs with the same
-    /// results (a bf16 × bf16 product is exact in float32); nil where it cannot.
+    /// How this CPU runs the bf16 products: on its own bfloat16 instructions, or as float32 FMAs doing the same
+    /// arithmetic (a bf16 × bf16 product is exact in float32); nil where it cannot.
     public static var bfloat16Kernel: String? {
         guard nb_bf16_supported() != 0 else { return nil }
-        return nb_bf16_native() != 0 ? "AVX-512 BF16" : "AVX-512F FMAs (no AVX-512 BF16 on this CPU; the same results)"
+        return nb_bf16_native() != 0
+            ? "AVX-512 BF16" : "AVX-512F FMAs (no AVX-512 BF16 on this CPU; vdpbf16ps's arithmetic)"
     }
 }
 
