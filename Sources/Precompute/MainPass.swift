@@ -30,10 +30,14 @@ struct MainPass {
         self.layers = reader.layers
         self.layout = layout
         let settings = run.settings
-        samplers = zip(zip(reader.layers, reader.unitCounts), pilot).map { layerAndUnits, estimates in
+        // Built on every core: each zero-fills its record buffers (1.2 GB for GPT-2 small at 64 tokens, page faults
+        // included), which took over a second on one core.
+        let (layers, units) = (reader.layers, reader.unitCounts)
+        samplers = try Parallel.map(layers.count) { index in
             LayerSampler(
-                layer: layerAndUnits.0, neuronCount: layerAndUnits.1, maxTokens: settings.excerpter.tokens,
-                sizes: settings.samples, seed: settings.seed, histogramBins: settings.histogramBins, pilot: estimates)
+                layer: layers[index], neuronCount: units[index], maxTokens: settings.excerpter.tokens,
+                sizes: settings.samples, seed: settings.seed, histogramBins: settings.histogramBins,
+                pilot: pilot[index])
         }
         reconstruction = reader.saes.map {
             ReconstructionTotals(layer: $0.config.hook.layer, inputWidth: $0.config.inputWidth)
