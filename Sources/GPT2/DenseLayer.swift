@@ -6,10 +6,15 @@ public struct DenseLayer: Sendable {
     public var inputs: Int { projection.inputs }
     public var outputs: Int { projection.outputs }
 
-    /// weight [inputs, outputs], bias [outputs], held in `precision` (bf16 rounds the weights once, here).
-    public init(weight: [Float], bias: [Float], inputs: Int, outputs: Int, precision: MatrixPrecision = .float32) {
+    /// weight [inputs, outputs], bias [outputs], held in `precision` (bf16 rounds the weights once, here); float32
+    /// products run on `blas` (throws if it cannot be loaded).
+    public init(
+        weight: [Float], bias: [Float], inputs: Int, outputs: Int, precision: MatrixPrecision = .float32,
+        blas: BLASLibrary = .openBLAS
+    ) throws {
         precondition(weight.count == inputs * outputs && bias.count == outputs)
-        projection = Projection(weight: weight, bias: bias, inputs: inputs, outputs: outputs, precision: precision)
+        projection = Projection(
+            weight: weight, bias: bias, inputs: inputs, outputs: outputs, precision: precision, sgemm: try blas.sgemm())
     }
 
     /// x [rows, inputs] → [rows, outputs].

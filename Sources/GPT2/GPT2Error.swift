@@ -19,6 +19,7 @@ public enum GPT2Error: LocalizedError, Equatable, Sendable {
     case tokenIDOutOfRange(id: Int, position: Int, vocabularySize: Int)
     case invalidInput(reason: String)
     case unsupportedPrecision(String, reason: String)
+    case unsupportedLibrary(String, reason: String, hint: String)
 
     public var errorDescription: String? {
         switch self {
@@ -52,6 +53,8 @@ public enum GPT2Error: LocalizedError, Equatable, Sendable {
             return reason
         case let .unsupportedPrecision(precision, reason):
             return "precision \(precision) is not available: \(reason)"
+        case let .unsupportedLibrary(library, reason, hint):
+            return "--blas \(library) is not available: \(reason). Hint: \(hint)."
         }
     }
 }

@@ -41,29 +41,36 @@ public final class GPT2Model: Sendable {
 
     public let config: GPT2Config
     public let precision: MatrixPrecision
+    /// The library of the float32 products (`.bfloat16` runs its products on its own kernel), fixed at load.
+    public let blas: BLASLibrary
+    private let sgemm: BLASLibrary.SGEMM
     let tokenEmbedding: [Float]  // [V, C]
     let positionEmbedding: [Float]  // [P, C]
     let blocks: [Block]
 
     /// Takes over `weights`; with `.bfloat16` the four projections of each block are rounded and packed here
     /// (the float32 matrices are not kept). Throws if this CPU cannot run `precision`.
-    public convenience init(config: GPT2Config, weights: GPT2Weights, precision: MatrixPrecision = .float32) throws {
+    public convenience init(
+        config: GPT2Config, weights: GPT2Weights, precision: MatrixPrecision = .float32, blas: BLASLibrary = .openBLAS
+    ) throws {
         try self.init(
             config: config, tokenEmbedding: weights.tokenEmbedding, positionEmbedding: weights.positionEmbedding,
-            blockCount: weights.blocks.count, precision: precision
+            blockCount: weights.blocks.count, precision: precision, blas: blas
         ) { weights.blocks[$0] }
     }
 
     /// Loads a Hugging Face checkpoint directory; `layerCount` loads only the first layers. Blocks are loaded and
     /// converted one at a time, so a bf16 model never holds all of its float32 matrices at once.
-    public convenience init(directory: URL, layerCount: Int? = nil, precision: MatrixPrecision = .float32) throws {
+    public convenience init(
+        directory: URL, layerCount: Int? = nil, precision: MatrixPrecision = .float32, blas: BLASLibrary = .openBLAS
+    ) throws {
         let checkpoint = try GPT2Checkpoint(directory: directory)
         let config = checkpoint.config
         let (V, P, C) = (config.vocabularySize, config.contextLength, config.embeddingSize)
         try self.init(
             config: config, tokenEmbedding: try checkpoint.tensor("wte.weight", shape: [V, C]),
             positionEmbedding: try checkpoint.tensor("wpe.weight", shape: [P, C]),
-            blockCount: min(layerCount ?? config.layerCount, config.layerCount), precision: precision
+            blockCount: min(layerCount ?? config.layerCount, config.layerCount), precision: precision, blas: blas
         ) {
             try GPT2Weights.Block(checkpoint: checkpoint, layer: $0)
         }
@@ -71,7 +78,7 @@ public final class GPT2Model: Sendable {
 
     private init(
         config: GPT2Config, tokenEmbedding: [Float], positionEmbedding: [Float], blockCount: Int,
-        precision: MatrixPrecision, block: (Int) throws -> GPT2Weights.Block
+        precision: MatrixPrecision, blas: BLASLibrary, block: (Int) throws -> GPT2Weights.Block
     ) throws {
         guard precision.isSupported else {
             throw GPT2Error.unsupportedPrecision(
@@ -83,21 +90,24 @@ public final class GPT2Model: Sendable {
         let (c, n) = (config.embeddingSize, config.neuronCount)
         self.config = config
         self.precision = precision
+        self.blas = blas
+        let sgemm = try blas.sgemm()
+        self.sgemm = sgemm
         self.tokenEmbedding = tokenEmbedding
         self.positionEmbedding = positionEmbedding
         blocks = try (0..<blockCount).map { layer in
             let w = try block(layer)
+            func projection(_ weight: [Float], _ bias: [Float], _ inputs: Int, _ outputs: Int) -> Projection {
+                Projection(
+                    weight: weight, bias: bias, inputs: inputs, outputs: outputs, precision: precision, sgemm: sgemm)
+            }
             return Block(
                 ln1Weight: w.ln1Weight, ln1Bias: w.ln1Bias,
-                attention: Projection(
-                    weight: w.attentionWeight, bias: w.attentionBias, inputs: c, outputs: 3 * c, precision: precision),
-                attentionOutput: Projection(
-                    weight: w.attentionProjWeight, bias: w.attentionProjBias, inputs: c, outputs: c,
-                    precision: precision),
+                attention: projection(w.attentionWeight, w.attentionBias, c, 3 * c),
+                attentionOutput: projection(w.attentionProjWeight, w.attentionProjBias, c, c),
                 ln2Weight: w.ln2Weight, ln2Bias: w.ln2Bias,
-                fc: Projection(weight: w.fcWeight, bias: w.fcBias, inputs: c, outputs: n, precision: precision),
-                mlpOutput: Projection(
-                    weight: w.mlpProjWeight, bias: w.mlpProjBias, inputs: n, outputs: c, precision: precision))
+                fc: projection(w.fcWeight, w.fcBias, c, n),
+                mlpOutput: projection(w.mlpProjWeight, w.mlpProjBias, n, c))
         }
     }
 
@@ -179,7 +189,8 @@ public final class GPT2Model: Sendable {
             var scale = 1 / Float(c / heads).squareRoot()
             if config.scaleAttentionByInverseLayerIndex { scale /= Float(layer + 1) }
             Kernels.batchedCausalAttention(
-                qkv, &attention, batch: b, t: t, c: c, heads: heads, scale: scale, precision: precision)
+                qkv, &attention, batch: b, t: t, c: c, heads: heads, scale: scale, precision: precision,
+                sgemm: sgemm)
             block.attentionOutput.add(attention, to: &x, rows: m)
             try emit(.residMid, layer, x, width: c)
 

@@ -10,11 +10,11 @@ enum Kernels {
     /// out[M, N] = x[M, K] · w[K, N] + bias[N]   (one sgemm with the bias preloaded, beta = 1)
     static func linear(
         _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-        _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int
+        _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int, sgemm: BLASLibrary.SGEMM = cblas_sgemm
     ) {
         inRowBlocks(m) { r0, r1 in
             startWithBias(bias, out, rows: r0..<r1, n: n, adding: false)
-            cblas_sgemm(
+            sgemm(
                 CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(n), Int32(k),
                 1, x + r0 * k, Int32(k), w, Int32(n), 1, out + r0 * n, Int32(n))
         }
@@ -31,11 +31,11 @@ enum Kernels {
     /// out[M, N] += x[M, K] · w[K, N] + bias[N]: a projection added to the residual stream (sgemm with beta = 1).
     static func linearAdd(
         _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-        _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int
+        _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int, sgemm: BLASLibrary.SGEMM = cblas_sgemm
     ) {
         inRowBlocks(m) { r0, r1 in
             startWithBias(bias, out, rows: r0..<r1, n: n, adding: true)
-            cblas_sgemm(
+            sgemm(
                 CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(n), Int32(k),
                 1, x + r0 * k, Int32(k), w, Int32(n), 1, out + r0 * n, Int32(n))
         }
@@ -187,17 +187,20 @@ enum Kernels {
     /// bit the same however much padding or later text follows it (precompute's results do not depend on batching).
     static func causalAttention(
         _ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-        workspace: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, scale: Float
+        workspace: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, scale: Float,
+        sgemm: BLASLibrary.SGEMM = cblas_sgemm
     ) {
         for h in 0..<heads {
-            causalAttention(qkv, out, workspace: workspace, t: t, c: c, heads: heads, head: h, scale: scale)
+            causalAttention(
+                qkv, out, workspace: workspace, t: t, c: c, heads: heads, head: h, scale: scale, sgemm: sgemm)
         }
     }
 
     /// One head `head` of `causalAttention`.
     static func causalAttention(
         _ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-        workspace: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, head h: Int, scale: Float
+        workspace: UnsafeMutablePointer<Float>, t: Int, c: Int, heads: Int, head h: Int, scale: Float,
+        sgemm: BLASLibrary.SGEMM = cblas_sgemm
     ) {
         let d = c / heads, block = attentionBlock
         let padded = (t + block - 1) / block * block
@@ -209,7 +212,7 @@ enum Kernels {
         (values + t * d).update(repeating: 0, count: (padded - t) * d)
         for r0 in Swift.stride(from: 0, to: t, by: block) {
             let r1 = min(t, r0 + block), rows = r1 - r0, keys = r0 + block
-            cblas_sgemm(
+            sgemm(
                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(r1), Int32(d),
                 scale, q + r0 * 3 * c, stride, k, stride, 0, scores, Int32(padded))
             for i in r0..<r1 {
@@ -217,7 +220,7 @@ enum Kernels {
                 softmax(row, count: i + 1)
                 (row + i + 1).update(repeating: 0, count: keys - i - 1)
             }
-            cblas_sgemm(
+            sgemm(
                 CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(keys),
                 1, scores, Int32(padded), values, Int32(d), 0, out + r0 * c + h * d, Int32(c))
         }
@@ -227,7 +230,8 @@ enum Kernels {
     /// each worker with its own workspace.
     static func batchedCausalAttention(
         _ qkv: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-        batch b: Int, t: Int, c: Int, heads: Int, scale: Float, precision: MatrixPrecision = .float32
+        batch b: Int, t: Int, c: Int, heads: Int, scale: Float, precision: MatrixPrecision = .float32,
+        sgemm: BLASLibrary.SGEMM = cblas_sgemm
     ) {
         let items = b * heads, workers = min(Parallel.workers, items)
         let size = attentionWorkspace(t: t, c: c, heads: heads)
@@ -244,7 +248,7 @@ enum Kernels {
                 case .float32:
                     causalAttention(
                         qkv + s * t * 3 * c, out + s * t * c, workspace: workspace + worker * size,
-                        t: t, c: c, heads: heads, head: item % heads, scale: scale)
+                        t: t, c: c, heads: heads, head: item % heads, scale: scale, sgemm: sgemm)
                 case .bfloat16:
                     causalAttentionBFloat16(
                         qkv + s * t * 3 * c, out + s * t * c, scores: workspace + worker * size,

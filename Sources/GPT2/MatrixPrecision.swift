@@ -51,7 +51,7 @@ final class BFloat16Matrix: @unchecked Sendable {  // immutable after init
 /// One projection y = x · W + b of a block (W [K, N] in Conv1D layout), held in the precision it runs in.
 struct Projection: Sendable {
     enum Weights: Sendable {
-        case float32([Float])
+        case float32([Float], BLASLibrary.SGEMM)
         case bfloat16(BFloat16Matrix)
     }
 
@@ -59,13 +59,16 @@ struct Projection: Sendable {
     let weights: Weights
     let bias: [Float]
 
-    init(weight: [Float], bias: [Float], inputs: Int, outputs: Int, precision: MatrixPrecision) {
-        BLASCore.prepared  // before the first multiply
+    /// `sgemm` runs the float32 products (`BLASLibrary.sgemm()`); bf16 ignores it.
+    init(
+        weight: [Float], bias: [Float], inputs: Int, outputs: Int, precision: MatrixPrecision,
+        sgemm: BLASLibrary.SGEMM
+    ) {
         self.inputs = inputs
         self.outputs = outputs
         self.bias = bias
         switch precision {
-        case .float32: weights = .float32(weight)
+        case .float32: weights = .float32(weight, sgemm)
         case .bfloat16: weights = .bfloat16(BFloat16Matrix(weight, rows: inputs, columns: outputs))
         }
     }
@@ -73,7 +76,7 @@ struct Projection: Sendable {
     /// out[M, N] = x[M, K] · W + b.
     func apply(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows m: Int) {
         switch weights {
-        case let .float32(w): Kernels.linear(x, w, bias, out, m: m, k: inputs, n: outputs)
+        case let .float32(w, sgemm): Kernels.linear(x, w, bias, out, m: m, k: inputs, n: outputs, sgemm: sgemm)
         case let .bfloat16(w): Kernels.bfloat16Linear(x, w, bias, out, m: m, adding: false)
         }
     }
@@ -81,7 +84,7 @@ struct Projection: Sendable {
     /// out[M, N] += x[M, K] · W + b: a projection added to the residual stream.
     func add(_ x: UnsafePointer<Float>, to out: UnsafeMutablePointer<Float>, rows m: Int) {
         switch weights {
-        case let .float32(w): Kernels.linearAdd(x, w, bias, out, m: m, k: inputs, n: outputs)
+        case let .float32(w, sgemm): Kernels.linearAdd(x, w, bias, out, m: m, k: inputs, n: outputs, sgemm: sgemm)
         case let .bfloat16(w): Kernels.bfloat16Linear(x, w, bias, out, m: m, adding: true)
         }
     }

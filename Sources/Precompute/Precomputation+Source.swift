@@ -17,7 +17,7 @@ extension Precomputation {
         var byLayer: [Int: SparseAutoencoder] = [:]
         for directory in saeDirectories {
             let sae = try SparseAutoencoder(
-                directory: directory, centering: saeCentering, precision: settings.precision)
+                directory: directory, centering: saeCentering, precision: settings.precision, blas: settings.blas)
             let hook = sae.config.hook
             guard hook.layer < config.layerCount else {
                 throw PrecomputeError.invalidSAE(

@@ -84,7 +84,8 @@ public final class Precomputation {
         summary.stoppedAtMaxTokens = manifest.stoppedAtMaxTokens ?? false
 
         let model = try GPT2Model(
-            directory: modelDirectory, layerCount: (inputs.layers.max() ?? 0) + 1, precision: settings.precision)
+            directory: modelDirectory, layerCount: (inputs.layers.max() ?? 0) + 1, precision: settings.precision,
+            blas: settings.blas)
         let reader = UnitReader(
             model: model, layers: inputs.layers, saes: inputs.saes, prependBOS: inputs.identity.source.prependBOS)
         let layout = ContextLayout(try database.excerptPlacements(), excerpter: settings.excerpter)
@@ -115,6 +116,7 @@ public final class Precomputation {
     /// Settings, corpus, model configuration, layers, memory and tokenizer, checked before anything is written.
     private func checkedInputs() throws -> Inputs {
         try settings.validate()
+        try settings.blas.check()
         guard batchSize > 0 else { throw PrecomputeError.invalidSetting("batch size", "must be positive") }
         let corpus = try Corpus(path: corpusPath)
         // The checkpoint is validated (config bounds, safetensors headers, every needed tensor's shape) before it is

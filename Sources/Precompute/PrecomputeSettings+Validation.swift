@@ -8,6 +8,12 @@ extension PrecomputeSettings {
         set { precisionName = newValue.rawValue }
     }
 
+    /// The library of the float32 products (stored by name).
+    public var blas: BLASLibrary {
+        get { BLASLibrary(rawValue: blasName) ?? .openBLAS }
+        set { blasName = newValue.rawValue }
+    }
+
     /// Rejects settings no precompute can run with, before any work.
     public func validate() throws {
         func check(_ condition: Bool, _ setting: String, _ requirement: String) throws {
@@ -30,5 +36,8 @@ extension PrecomputeSettings {
         try check(
             MatrixPrecision(rawValue: precisionName) != nil, "precision",
             "must be one of \(MatrixPrecision.allCases.map(\.rawValue).joined(separator: ", ")), not \(precisionName)")
+        try check(
+            BLASLibrary(rawValue: blasName) != nil, "blas",
+            "must be one of \(BLASLibrary.allCases.map(\.rawValue).joined(separator: ", ")), not \(blasName)")
     }
 }

@@ -17,14 +17,19 @@ public struct SparseAutoencoder: Sendable {
     public let centering: Bool
     /// The matrix precision of encoder and decoder (the forward pass's `--precision`).
     public let precision: MatrixPrecision
+    /// The library of their float32 products (the forward pass's `--blas`).
+    public let blas: BLASLibrary
     let encoder: DenseLayer  // W_enc [d_in, d_sae], b_enc [d_sae]
     let decoder: DenseLayer  // W_dec [d_sae, d_in], b_dec [d_in]
     let decoderBias: [Float]  // [d_in]
     let threshold: [Float]?  // [d_sae], jumprelu
 
     /// Loads `directory`; `centering` overrides the config's centring (`--sae-center on|off`).
-    public init(directory: String, centering: Bool? = nil, precision: MatrixPrecision = .float32) throws {
+    public init(
+        directory: String, centering: Bool? = nil, precision: MatrixPrecision = .float32, blas: BLASLibrary = .openBLAS
+    ) throws {
         self.precision = precision
+        self.blas = blas
         self.directory = directory
         let base = URL(fileURLWithPath: directory)
         config = try SAEConfig(path: base.appendingPathComponent("cfg.json").path)
@@ -48,13 +53,13 @@ public struct SparseAutoencoder: Sendable {
                 throw SAEError.badTensor(path: weightsPath, reason: "\(name): \(error.localizedDescription)")
             }
         }
-        encoder = DenseLayer(
+        encoder = try DenseLayer(
             weight: try tensor("W_enc", [dIn, dSAE]), bias: try tensor("b_enc", [dSAE]), inputs: dIn, outputs: dSAE,
-            precision: precision)
+            precision: precision, blas: blas)
         decoderBias = try tensor("b_dec", [dIn])
-        decoder = DenseLayer(
+        decoder = try DenseLayer(
             weight: try tensor("W_dec", [dSAE, dIn]), bias: decoderBias, inputs: dSAE, outputs: dIn,
-            precision: precision)
+            precision: precision, blas: blas)
         threshold = config.architecture == .jumprelu ? try tensor("threshold", [dSAE]) : nil
     }
 

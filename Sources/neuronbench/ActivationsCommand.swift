@@ -72,7 +72,7 @@ struct ActivationsCommand: ParsableCommand {
             let requested = try requestedLayers()
             let model = try GPT2Model(
                 directory: options.modelURL, layerCount: requested.map { ($0.max() ?? 0) + 1 },
-                precision: precision.precision)
+                precision: precision.precision, blas: precision.blas)
             var byLayer: [Int: [[Float]]] = [:]
             try model.forward([tokenIDs], layers: requested) { activations in
                 let n = activations.neuronCount
@@ -123,7 +123,9 @@ struct ActivationsCommand: ParsableCommand {
 
     /// Each SAE's latents at its hook point, with L0 and the variance of its input that decode(encode(x)) explains.
     private func runSAEs(_ tokenIDs: [Int], _ tokens: [String]?) throws {
-        let saes = try saeOptions.sae.map { try SparseAutoencoder(directory: $0, centering: saeOptions.centering) }
+        let saes = try saeOptions.sae.map {
+            try SparseAutoencoder(directory: $0, centering: saeOptions.centering, blas: precision.blas)
+        }
         for hook in Dictionary(grouping: saes, by: \.config.hook) where hook.value.count > 1 {
             throw ValidationError("two --sae read \(hook.key); give each hook one SAE.")
         }
@@ -135,7 +137,7 @@ struct ActivationsCommand: ParsableCommand {
         }
         let model = try GPT2Model(
             directory: options.modelURL, layerCount: (saes.map(\.config.hook.layer).max() ?? 0) + 1,
-            precision: precision.precision)
+            precision: precision.precision, blas: precision.blas)
         for sae in saes where sae.config.hook.layer >= model.config.layerCount {
             throw SAEError.wrongHook(
                 path: sae.directory,

@@ -21,7 +21,7 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
-/// `--precision fp32|bf16`, for the commands that run the model.
+/// `--precision fp32|bf16` and `--blas openblas|mkl`, for the commands that run the model.
 struct PrecisionOption: ParsableArguments {
     @Option(
         help: ArgumentHelp(
@@ -38,6 +38,22 @@ struct PrecisionOption: ParsableArguments {
             return precision
         })
     var precision: MatrixPrecision = .float32
+
+    @Option(
+        help: ArgumentHelp(
+            "Library of the float32 matrix products: openblas, or mkl (Intel oneMKL's libmkl_rt, loaded at run time: `pip install mkl`, then NEURONBENCH_MKL=<its lib/libmkl_rt.so.N> if it is not on the loader's path; 15-20% faster on Intel AVX-512 CPUs).",
+            discussion:
+                "Results differ from openblas's in their last bits (a precompute stores the choice and resumes only with the same); with either, they do not depend on --batch."
+        ),
+        transform: { text in
+            guard let library = BLASLibrary(rawValue: text) else {
+                throw ValidationError(
+                    "--blas must be one of \(BLASLibrary.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(text)\""
+                )
+            }
+            return library
+        })
+    var blas: BLASLibrary = .openBLAS
 }
 
 /// `--sae DIR` (repeatable) and `--sae-center on|off`, for the commands that read SAE latents.

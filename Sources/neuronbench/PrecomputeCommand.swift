@@ -125,6 +125,7 @@ struct PrecomputeCommand: ParsableCommand {
             settings.seed = seed
             settings.maxTokens = maxTokens
             settings.precision = precision.precision
+            settings.blas = precision.blas
             settings.layers = try layers.map(parseLayers)
             if let shard { (settings.shardIndex, settings.shardCount) = try parseShard(shard) }
             let run = Precomputation(
@@ -139,7 +140,7 @@ struct PrecomputeCommand: ParsableCommand {
             if let maxMemoryGb { run.memoryLimit = Int(maxMemoryGb * 1e9) }
             let display = ProgressDisplay()
             let summary = try run.run(progress: display.report)
-            printSummary(summary, path: out, precision: settings.precision)
+            printSummary(summary, path: out, precision: settings.precision, blas: settings.blas)
         }
     }
 }
@@ -154,7 +155,8 @@ func parseShard(_ text: String) throws -> (Int, Int) {
 }
 
 func printSummary(
-    _ summary: PrecomputeSummary, path: String, precision: MatrixPrecision? = nil, source: UnitSource? = nil
+    _ summary: PrecomputeSummary, path: String, precision: MatrixPrecision? = nil, blas: BLASLibrary = .openBLAS,
+    source: UnitSource? = nil
 ) {
     let s = summary.stored
     let issues = s.corpusIssues
@@ -198,9 +200,10 @@ func printSummary(
     }
     if summary.seconds > 0 {
         lines.append(
-            "  matrix multiplies: OpenBLAS \(BLASCore.name) kernels"
-                + (BLASCore.replaced.map { " (OpenBLAS chose \($0.detected) for this CPU, which has faster ones)" }
-                    ?? "")
+            "  matrix multiplies: \(blas.details ?? blas.rawValue)"
+                + (blas == .openBLAS
+                    ? BLASCore.replaced.map { " (OpenBLAS chose \($0.detected) for this CPU, which has faster ones)" }
+                        ?? "" : "")
                 + ((precision ?? .float32) == .bfloat16
                     ? "; the bf16 products use neuronbench's own kernel on \(MatrixPrecision.bfloat16Kernel ?? "?")"
                     : ""))

@@ -18,8 +18,8 @@ final class BLASCoreTests: XCTestCase {
     /// On this machine: whatever OpenBLAS detected, once a projection exists the kernels are not an SSE-only
     /// fallback on a CPU that has AVX2 (unless OPENBLAS_CORETYPE says so), and a product still equals the
     /// reference.
-    func testAFallbackIsReplacedOnThisCPU() {
-        _ = DenseLayer(weight: [1], bias: [0], inputs: 1, outputs: 1)
+    func testAFallbackIsReplacedOnThisCPU() throws {
+        _ = try DenseLayer(weight: [1], bias: [0], inputs: 1, outputs: 1)
         let flags = BLASCore.cpuFlags()
         XCTAssertFalse(flags.isEmpty, "/proc/cpuinfo lists flags")
         let userChoice = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
@@ -42,7 +42,7 @@ final class BLASCoreTests: XCTestCase {
             return Float(Int64(bitPattern: state >> 11) % 2_000_000) / 1_000_000 - 1
         }
         let x = Array(values[0..<(m * k)]), w = Array(values[(m * k)..<(m * k + k * n)]), b = Array(values.suffix(n))
-        let layer = DenseLayer(weight: w, bias: b, inputs: k, outputs: n)
+        let layer = try DenseLayer(weight: w, bias: b, inputs: k, outputs: n)
         let got = layer.apply(x, rows: m), expected = Kernels.referenceLinear(x, w, b, m: m, k: k, n: n)
         XCTAssertEqual(got.count, expected.count)
         XCTAssertLessThan(zip(got, expected).map { abs($0 - $1) }.max() ?? .infinity, 1e-3)

@@ -32,10 +32,20 @@ public struct PrecomputeSettings: Codable, Equatable, Sendable {
     }
     public static let fullPrecisionName = "fp32"
     private var reducedPrecision: String?
+    /// The library of the float32 matrix products, by name (GPT2's `BLASLibrary` raw value: "openblas", "mkl"):
+    /// it changes records in their last bits. Stored (as "blas") only when not "openblas", so that databases made
+    /// before the setting existed keep their identity.
+    public var blasName: String {
+        get { otherBLAS ?? Self.defaultBLASName }
+        set { otherBLAS = newValue == Self.defaultBLASName ? nil : newValue }
+    }
+    public static let defaultBLASName = "openblas"
+    private var otherBLAS: String?
 
     private enum CodingKeys: String, CodingKey {
         case excerpter, samples, pilotExcerpts, histogramBins, seed, layers, maxTokens, shardIndex, shardCount
         case reducedPrecision = "precision"
+        case otherBLAS = "blas"
     }
 
     public init() {}
