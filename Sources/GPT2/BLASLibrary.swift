@@ -59,7 +59,7 @@ private struct MKLLibrary: Sendable {
     private static let reproducibleAuto: Int32 = 2 | 0x10000  // MKL_CBWR_AUTO | MKL_CBWR_STRICT
 
     private static func load() throws -> MKLLibrary {
-        let explicit = ProcessInfo.processInfo.environment["NEURONBENCH_MKL"]
+        let explicit = ProcessInfo.processInfo.environment["NEURONBENCH_MKL"].flatMap { $0.isEmpty ? nil : $0 }
         let candidates = explicit.map { [$0] } ?? ["libmkl_rt.so.3", "libmkl_rt.so.2", "libmkl_rt.so"]
         guard let handle = candidates.lazy.compactMap({ dlopen($0, RTLD_NOW | RTLD_LOCAL) }).first else {
             let reason = String(cString: dlerror())
@@ -95,7 +95,8 @@ private struct MKLLibrary: Sendable {
         // "Intel(R) oneAPI Math Kernel Library Version 2026.2-Product Build ..." -> "oneMKL 2026.2"
         let bytes = text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
         let number = String(decoding: bytes, as: UTF8.self).components(separatedBy: "Version ").dropFirst().first
-        let version = "oneMKL" + (number.map { " " + ($0.split(whereSeparator: { $0 == "-" || $0 == " " }).first ?? "") } ?? "")
+        let version =
+            "oneMKL" + (number.map { " " + ($0.split(whereSeparator: { $0 == "-" || $0 == " " }).first ?? "") } ?? "")
         return MKLLibrary(sgemm: try symbol("cblas_sgemm", as: BLASLibrary.SGEMM.self), version: version)
     }
 }

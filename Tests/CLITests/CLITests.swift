@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Runs the built `neuronbench` executable as a user would and checks its output, exit status and messages.
@@ -54,6 +55,45 @@ final class CLITests: XCTestCase {
         let worst = zip(layers["1"]![0], expected).map { abs($0 - Double($1)) }.max()!
         XCTAssertLessThanOrEqual(worst, 2e-2)
         XCTAssertGreaterThan(worst, 1e-4, "bf16 differs from float32 by more than float32's error")
+    }
+
+    /// `--blas`: an unknown library is refused with the choices named; `--blas mkl` where oneMKL cannot be loaded
+    /// stops before anything is written, with one line naming what was tried; where it can, the activations match
+    /// transformers' with float32's tolerance.
+    func testBLASOption() throws {
+        let model = "\(CLI.checkpoints)/odd-shapes"
+        let bad = try runCLI(["activations", "--model", model, "--ids", "999", "--blas", "atlas"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--blas must be one of openblas, mkl, not \"atlas\""), bad.stderr)
+
+        let directory = try TestSupport.temporaryDirectory(self)
+        let out = directory.appendingPathComponent("mkl.db").path
+        let missing = try runCLI(
+            [
+                "precompute", "--model", model, "--tokenizer", CLI.tokenizer, "--corpus",
+                CLI.root.appendingPathComponent("Corpora/test-corpus").path, "--out", out, "--blas", "mkl",
+            ], environment: ["NEURONBENCH_MKL": "/nonexistent/libmkl_rt.so.3"])
+        XCTAssertEqual(missing.status, 1, missing.stderr)
+        XCTAssertTrue(
+            missing.stderr.contains(
+                "error: --blas mkl is not available: NEURONBENCH_MKL=/nonexistent/libmkl_rt.so.3 does not load"),
+            missing.stderr)
+        XCTAssertEqual(missing.stderr.split(separator: "\n").filter { $0.contains("error") }.count, 1, missing.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing written")
+
+        let result = try runCLI([
+            "activations", "--model", model, "--ids", "999", "--layer", "1", "--json", "--blas", "mkl",
+        ])
+        guard result.status == 0 else {
+            XCTAssertTrue(result.stderr.contains("--blas mkl is not available"), result.stderr)
+            if ProcessInfo.processInfo.environment["NEURONBENCH_MKL"] != nil { XCTFail(result.stderr) }
+            throw XCTSkip("oneMKL is not installed here")
+        }
+        let layers = try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])?["layers"]
+                as? [String: [[Double]]])
+        let expected = try referenceValues(checkpoint: "odd-shapes", key: "case2.layer1")
+        XCTAssertLessThanOrEqual(zip(layers["1"]![0], expected).map { abs($0 - Double($1)) }.max()!, 1e-4)
     }
 
     func testActivationsOfTextListAllLayers() throws {

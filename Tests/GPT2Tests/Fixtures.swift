@@ -22,4 +22,11 @@ enum Fixtures {
             throw error
         }
     }
+
+    /// oneMKL where the tests are told where it is (`make test` installs it and sets NEURONBENCH_MKL: a failure to
+    /// load it then fails the test); elsewhere skipped unless the loader finds it.
+    static func requireMKL() throws {
+        if ProcessInfo.processInfo.environment["NEURONBENCH_MKL"] != nil { return try BLASLibrary.mkl.check() }
+        do { try BLASLibrary.mkl.check() } catch { throw XCTSkip("oneMKL is not installed here: \(error)") }
+    }
 }

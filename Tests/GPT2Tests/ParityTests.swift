@@ -12,10 +12,11 @@ final class ParityTests: XCTestCase {
     /// Largest |swift − transformers| over every activation of the fixture's cases.
     @discardableResult
     func assertParity(
-        _ name: String, model directory: URL? = nil, precision: MatrixPrecision = .float32, tolerance: Float = 1e-4,
-        file: StaticString = #filePath, line: UInt = #line
+        _ name: String, model directory: URL? = nil, precision: MatrixPrecision = .float32,
+        blas: BLASLibrary = .openBLAS, tolerance: Float = 1e-4, file: StaticString = #filePath, line: UInt = #line
     ) throws -> Float {
-        let model = try GPT2Model(directory: directory ?? Fixtures.checkpoint(name), precision: precision)
+        let model = try GPT2Model(
+            directory: directory ?? Fixtures.checkpoint(name), precision: precision, blas: blas)
         let directory = Fixtures.resources.appendingPathComponent("parity/\(name)")
         let inputs = try JSONDecoder().decode(
             Inputs.self, from: Data(contentsOf: directory.appendingPathComponent("inputs.json")))
@@ -96,5 +97,44 @@ final class ParityTests: XCTestCase {
         let truncated = try GPT2Model(directory: Fixtures.checkpoint("odd-shapes"), layerCount: 1)
         XCTAssertEqual(truncated.loadedLayerCount, 1)
         XCTAssertEqual(try truncated.mlpActivations(a)[0]!, try model.mlpActivations(a, layers: [0])[0]!)
+    }
+
+    /// oneMKL's products (`--blas mkl`) against transformers with float32's tolerance, on every fixture and the demo
+    /// model.
+    func testMKLMatchesTransformers() throws {
+        try Fixtures.requireMKL()
+        for name in ["gpt2-shaped", "odd-shapes", "bf16-odd", "f16-prefixed"] { try assertParity(name, blas: .mkl) }
+        try assertParity(
+            "sotu-gpt2", model: TestSupport.repositoryRoot.appendingPathComponent("Models/sotu-gpt2"), blas: .mkl)
+    }
+
+    /// With oneMKL a sequence's activations are bit for bit the same alone, in a batch of 3 and in a batch of 8
+    /// (records must not depend on --batch). At GPT-2's own widths: `BLASLibraryTests`.
+    func testMKLActivationsDoNotDependOnTheBatch() throws {
+        try Fixtures.requireMKL()
+        let model = try GPT2Model(
+            directory: TestSupport.repositoryRoot.appendingPathComponent("Models/sotu-gpt2"), blas: .mkl)
+        var state: UInt64 = 11
+        let sequences = (0..<8).map { _ in
+            (0..<64).map { _ -> Int in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Int(state >> 33) % model.config.vocabularySize
+            }
+        }
+        func layer(_ batch: [[Int]], _ layer: Int) throws -> [[Float]] {
+            var rows: [[Float]] = []
+            try model.forward(batch, layers: [layer]) { activations in
+                let width = activations.tokenCount * activations.neuronCount
+                rows = (0..<activations.batchSize).map { Array(activations.values[($0 * width)..<(($0 + 1) * width)]) }
+            }
+            return rows
+        }
+        let last = model.config.layerCount - 1
+        let eight = try layer(sequences, last), three = try layer(Array(sequences[2..<5]), last)
+        for (offset, index) in (2..<5).enumerated() {
+            XCTAssertEqual(eight[index], three[offset], "sequence \(index): batch of 8 vs batch of 3")
+            XCTAssertEqual(
+                eight[index], try layer([sequences[index]], last)[0], "sequence \(index): batch of 8 vs alone")
+        }
     }
 }

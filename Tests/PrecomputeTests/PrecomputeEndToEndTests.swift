@@ -95,6 +95,26 @@ final class PrecomputeEndToEndTests: XCTestCase {
             contains: [bf16Shard, "other settings"])
     }
 
+    /// `--blas mkl`: every record is the MKL forward pass's, the same at batch 5 and 16, and the library is part of
+    /// the database's identity (an OpenBLAS run does not resume it; OpenBLAS databases keep their old identity).
+    func testMKLRecordsMatchTheMKLForwardPassAtAnyBatch() throws {
+        do { try BLASLibrary.mkl.check() } catch {
+            if ProcessInfo.processInfo.environment["NEURONBENCH_MKL"] != nil { throw error }
+            throw XCTSkip("oneMKL is not installed here: \(error)")
+        }
+        let directory = try TestSupport.temporaryDirectory(self)
+        var settings = Self.settings()
+        settings.blas = .mkl
+        let (path, summary) = try precompute(settings, batch: 5, into: directory, name: "mkl.db")
+        try assertRecordsMatchTheForwardPass(path, summary, settings, minimumExcerpts: 150, minimumValues: 64 * 30 * 64)
+        let (other, _) = try precompute(settings, batch: 16, into: directory, name: "mkl-16.db")
+        try assertSameNeurons(path, other, exactStatistics: true)
+        XCTAssertTrue(try metadataText(path, "settings").contains("\"blas\":\"mkl\""))
+        let (openBLAS, _) = try precompute(into: directory, name: "openblas.db")
+        XCTAssertFalse(try metadataText(openBLAS, "settings").contains("blas"), "OpenBLAS keeps the old identity")
+        XCTAssertThrowsMessage(try precompute(into: directory, name: "mkl.db"), contains: ["other settings", "mkl"])
+    }
+
     /// Long contexts, short records: 16-token excerpts read in 64-token contexts.
     func testLongContextsRecordShortExcerptsWithTheirContext() throws {
         let directory = try TestSupport.temporaryDirectory(self)
@@ -165,7 +185,7 @@ final class PrecomputeEndToEndTests: XCTestCase {
     ) throws {
         let database = try ActivationDatabase.openForReading(path: path)
         let direct = try directActivations(
-            database, contextTokens: settings.excerpter.context, precision: settings.precision)
+            database, contextTokens: settings.excerpter.context, precision: settings.precision, blas: settings.blas)
         let excerptCount = direct.count
         XCTAssertEqual(summary.stored.excerpts, excerptCount)
         XCTAssertEqual(summary.stored.neurons, 64)

@@ -20,9 +20,9 @@ extension XCTestCase {
     /// rebuilt from the stored excerpts.
     func directActivations(
         _ database: ActivationDatabase, contextTokens: Int? = nil,
-        precision: MatrixPrecision = .float32
+        precision: MatrixPrecision = .float32, blas: BLASLibrary = .openBLAS
     ) throws -> [[[[Float]]]] {
-        let model = try GPT2Model(directory: Paths.model, precision: precision)
+        let model = try GPT2Model(directory: Paths.model, precision: precision, blas: blas)
         let n = model.config.neuronCount
         let excerpts = try database.excerpts()
         return try excerpts.map { excerpt in
