@@ -10,7 +10,7 @@ import Support
 /// precision of the database) in a slot that stays put while heap entries move.
 struct BestKSelection {
     /// A candidate admitted by `insertEntry` whose activations `fill` still has to copy: its column in the
-    /// activation rows, and where its values go in `activations`.
+    /// excerpt's rows, and where its values go in `activations`.
     typealias PendingCopy = (column: Int, destination: Int)
 
     let neuronCount: Int
@@ -74,14 +74,13 @@ struct BestKSelection {
     }
 
     /// Copies the activations of the candidates just inserted with `insertEntry`: `pending` holds (neuron column in
-    /// `rows`, destination from `insertEntry`), `rows` points at the excerpt's first token row. Token by token, so
-    /// that every candidate's loads of one token come from the same row (rows are far apart: one per token).
-    mutating func fill(_ pending: [PendingCopy], rows: UnsafePointer<Float>, rowLength: Int, length: Int) {
+    /// `rows`, destination from `insertEntry`), `rows` is the excerpt's values as float16 bits, one row of
+    /// `rowLength` per token.
+    mutating func fill(_ pending: [PendingCopy], rows: UnsafePointer<UInt16>, rowLength: Int, length: Int) {
         guard !pending.isEmpty else { return }
         activations.withUnsafeMutableBufferPointer { out in
-            for t in 0..<length {
-                let row = rows + t * rowLength
-                for (column, destination) in pending { out[destination + t] = Float16(row[column]).bitPattern }
+            for (column, destination) in pending {
+                for t in 0..<length { out[destination + t] = rows[t * rowLength + column] }
             }
         }
     }
