@@ -46,9 +46,14 @@ final class DatabaseReportSource: ReportSource {
                 "n_layer \(stored.layerCount), n_embd \(stored.embeddingSize), n_head \(stored.headCount), "
                 + "\(stored.neuronCount) neurons per layer"
         }
-        // Databases recorded with bf16 projections say so (fp32, the default, is not stored).
-        if let settings = try? database.settings(), settings.precisionName != PrecomputeSettings.fullPrecisionName {
-            model += "; activations recorded with \(settings.precisionName) matrix multiplies"
+        // Databases recorded with bf16 projections or on oneMKL say so (fp32 on OpenBLAS, the default, is not stored).
+        if let settings = try? database.settings() {
+            if settings.precisionName != PrecomputeSettings.fullPrecisionName {
+                model += "; activations recorded with \(settings.precisionName) matrix multiplies"
+            }
+            if settings.blasName != PrecomputeSettings.defaultBLASName {
+                model += "; float32 products on \(settings.blasName)"
+            }
         }
         if let stored = try? database.corpus() {
             corpus =

@@ -193,21 +193,25 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertEqual(titles.reduce(0, +), report.headlines.map(\.summary.count).reduce(0, +))
     }
 
-    /// A database recorded with bf16 projections says so in the header; an fp32 one (no "precision") does not.
+    /// A database recorded with bf16 projections or on oneMKL says so in the header; an fp32 one on OpenBLAS (neither
+    /// "precision" nor "blas" stored) does not.
     func testHeaderNamesAReducedPrecisionDatabase() async throws {
         let directory = try TestSupport.temporaryDirectory(self)
         let path = try makeDatabase(directory)
         let run = try await makeRun(directory, database: path)
         XCTAssertFalse(try HTMLReport(runDirectory: run.path).html.contains("matrix multiplies"))
+        XCTAssertFalse(try HTMLReport(runDirectory: run.path).html.contains("float32 products on"))
         let database = try ActivationDatabase.openForWriting(path: path)
         var settings = PrecomputeSettings()
         settings.precisionName = "bf16"
+        settings.blasName = "mkl"
         try database.transaction {
             try database.setIdentity(
                 ActivationDatabase.Identity(settings: settings, modelSHA256: [:], tokenizerSHA256: [:]))
         }
         XCTAssertTrue(
             try HTMLReport(runDirectory: run.path).html.contains("activations recorded with bf16 matrix multiplies"))
+        XCTAssertTrue(try HTMLReport(runDirectory: run.path).html.contains("float32 products on mkl"))
     }
 
     /// The header names the corpus with its size, read from the database's corpus manifest.
