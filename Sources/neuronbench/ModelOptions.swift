@@ -29,14 +29,7 @@ struct PrecisionOption: ParsableArguments {
             discussion:
                 "bf16 rounds the inputs and weights of the four projections per block to bfloat16 and accumulates in float32. See BENCHMARKS.md for its measured error."
         ),
-        transform: { text in
-            guard let precision = MatrixPrecision(rawValue: text) else {
-                throw ValidationError(
-                    "--precision must be one of \(MatrixPrecision.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(text)\""
-                )
-            }
-            return precision
-        })
+        transform: parseChoice("--precision"))
     var precision: MatrixPrecision = .float32
 
     @Option(
@@ -45,15 +38,20 @@ struct PrecisionOption: ParsableArguments {
             discussion:
                 "Results differ from openblas's in their last bits (a precompute stores the choice and resumes only with the same); with either, they do not depend on --batch."
         ),
-        transform: { text in
-            guard let library = BLASLibrary(rawValue: text) else {
-                throw ValidationError(
-                    "--blas must be one of \(BLASLibrary.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(text)\""
-                )
-            }
-            return library
-        })
+        transform: parseChoice("--blas"))
     var blas: BLASLibrary = .openBLAS
+}
+
+/// An option whose value names one case of `T` by its raw value; anything else is refused with the choices named.
+func parseChoice<T: RawRepresentable & CaseIterable & Sendable>(_ flag: String) -> @Sendable (String) throws -> T
+where T.RawValue == String, T.AllCases: Sendable {
+    { text in
+        guard let choice = T(rawValue: text) else {
+            throw ValidationError(
+                "\(flag) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(text)\"")
+        }
+        return choice
+    }
 }
 
 /// `--sae DIR` (repeatable) and `--sae-center on|off`, for the commands that read SAE latents.
