@@ -18,21 +18,29 @@ public enum RecordCodec {
 
     /// The same from float16 bit patterns (what the samplers keep), with no conversion.
     public static func encode(halfBits: [UInt16]) throws -> [UInt8] {
-        let raw = halfBits.map { $0.littleEndian }
+        #if _endian(little)
+        return try compress(halfBits)
+        #else
+        return try compress(halfBits.map { $0.littleEndian })
+        #endif
+    }
+
+    /// zlib(`raw`'s bytes), written straight into an array of libdeflate's worst-case size, trimmed.
+    private static func compress(_ raw: [UInt16]) throws -> [UInt8] {
         guard let compressor = Compressor.current else {
             throw ActivationStoreError.codec("libdeflate could not allocate a compressor")
         }
         let bound = libdeflate_zlib_compress_bound(compressor.pointer, raw.count * 2)
-        var compressed = [UInt8](repeating: 0, count: bound)
-        let length = raw.withUnsafeBytes { input in
-            compressed.withUnsafeMutableBytes { output in
+        let compressed = [UInt8](unsafeUninitializedCapacity: bound) { output, count in
+            count = raw.withUnsafeBytes { input in
                 libdeflate_zlib_compress(
                     compressor.pointer, input.baseAddress, input.count, output.baseAddress, output.count)
             }
         }
         // The bound is libdeflate's own worst case, so 0 (output too small) would be a libdeflate bug.
-        guard length > 0 else { throw ActivationStoreError.codec("libdeflate could not compress an activation blob") }
-        compressed.removeLast(compressed.count - length)
+        guard !compressed.isEmpty else {
+            throw ActivationStoreError.codec("libdeflate could not compress an activation blob")
+        }
         return compressed
     }
 

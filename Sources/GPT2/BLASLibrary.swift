@@ -34,6 +34,14 @@ public enum BLASLibrary: String, CaseIterable, Codable, Sendable {
     /// Throws unless this library can run here (the check a model makes before it is built).
     public func check() throws { _ = try sgemm() }
 
+    /// MKL's products on weights packed once (`Float32Matrix`); nil for OpenBLAS, which has no such interface.
+    func packedProducts() throws -> MKLPackedProducts? {
+        switch self {
+        case .openBLAS: return nil
+        case .mkl: return try MKLLibrary.loaded.get().packedProducts
+        }
+    }
+
     /// What runs the products, for summaries: "OpenBLAS 0.3.21 (SkylakeX kernels)", "oneMKL 2026.2 (sequential,
     /// CNR strict)"; nil where the library cannot be loaded.
     public var details: String? {
@@ -51,10 +59,12 @@ public enum BLASLibrary: String, CaseIterable, Codable, Sendable {
 /// one of them in its environment's lib/) or .so.
 private struct MKLLibrary: Sendable {
     let sgemm: BLASLibrary.SGEMM
+    let packedProducts: MKLPackedProducts
     let version: String
 
     static let loaded: Result<MKLLibrary, GPT2Error> = Result { try load() }.mapError { $0 as! GPT2Error }
 
+    private static let lp64Interface: Int32 = 0  // MKL_INTERFACE_LP64: 32-bit integers, as the C signatures here
     private static let sequentialThreading: Int32 = 1  // MKL_THREADING_SEQUENTIAL
     private static let reproducibleAuto: Int32 = 2 | 0x10000  // MKL_CBWR_AUTO | MKL_CBWR_STRICT
 
@@ -81,8 +91,9 @@ private struct MKLLibrary: Sendable {
         typealias SetInt = @convention(c) (Int32) -> Int32
         typealias GetInt = @convention(c) () -> Int32
         typealias VersionString = @convention(c) (UnsafeMutablePointer<CChar>?, Int32) -> Void
-        // MKL's C names (its lower-case ones are the Fortran interface, arguments by pointer). Both settings before
+        // MKL's C names (its lower-case ones are the Fortran interface, arguments by pointer). All settings before
         // the first product: MKL reads them once.
+        _ = try symbol("MKL_Set_Interface_Layer", as: SetInt.self)(lp64Interface)
         _ = try symbol("MKL_Set_Threading_Layer", as: SetInt.self)(sequentialThreading)
         let status = try symbol("MKL_CBWR_Set", as: SetInt.self)(reproducibleAuto)
         guard status == 0, try symbol("MKL_Get_Max_Threads", as: GetInt.self)() == 1 else {
@@ -97,6 +108,55 @@ private struct MKLLibrary: Sendable {
         let number = String(decoding: bytes, as: UTF8.self).components(separatedBy: "Version ").dropFirst().first
         let version =
             "oneMKL" + (number.map { " " + ($0.split(whereSeparator: { $0 == "-" || $0 == " " }).first ?? "") } ?? "")
-        return MKLLibrary(sgemm: try symbol("cblas_sgemm", as: BLASLibrary.SGEMM.self), version: version)
+        return MKLLibrary(
+            sgemm: try symbol("cblas_sgemm", as: BLASLibrary.SGEMM.self),
+            packedProducts: MKLPackedProducts(
+                size: try symbol("cblas_sgemm_pack_get_size", as: MKLPackedProducts.Size.self),
+                packing: try symbol("cblas_sgemm_pack", as: MKLPackedProducts.Pack.self),
+                product: try symbol("cblas_sgemm_compute", as: MKLPackedProducts.Compute.self)),
+            version: version)
+    }
+}
+
+/// oneMKL's packed-matrix interface (`cblas_sgemm_pack_get_size`, `cblas_sgemm_pack`, `cblas_sgemm_compute`), for
+/// weights [K, N] packed once as the B operand of row-major products.
+struct MKLPackedProducts: Sendable {
+    typealias Size = @convention(c) (Int32, Int32, Int32, Int32) -> Int
+    typealias Pack =
+        @convention(c) (
+            CBLAS_ORDER, Int32, CBLAS_TRANSPOSE, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+            UnsafeMutablePointer<Float>?
+        ) -> Void
+    typealias Compute =
+        @convention(c) (
+            CBLAS_ORDER, Int32, Int32, Int32, Int32, Int32, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32,
+            Float, UnsafeMutablePointer<Float>?, Int32
+        ) -> Void
+
+    let size: Size, packing: Pack, product: Compute
+
+    private static let bMatrix: Int32 = 162  // CblasBMatrix
+    private static let packed: Int32 = 151  // CblasPacked
+    /// The row count MKL is told at packing time: a hint for its blocking only; products of any row count on the
+    /// packed matrix were bit for bit those of cblas_sgemm (1 to 2,048 rows, GPT-2 small's four shapes, strict mode).
+    private static let rowHint: Int32 = 1_024
+
+    /// `matrix` [rows, columns] packed into a new buffer the caller owns (64-byte aligned).
+    func pack(_ matrix: [Float], rows: Int, columns: Int) -> UnsafeMutableRawPointer {
+        let (k, n) = (Int32(rows), Int32(columns))
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size(Self.bMatrix, Self.rowHint, n, k), alignment: 64)
+        packing(
+            CblasRowMajor, Self.bMatrix, CblasNoTrans, Self.rowHint, n, k, 1, matrix, n,
+            buffer.assumingMemoryBound(to: Float.self))
+        return buffer
+    }
+
+    /// c[M, N] = x[M, K] · packed + beta · c.
+    func compute(
+        _ m: Int32, _ n: Int32, _ k: Int32, _ x: UnsafePointer<Float>, _ packedMatrix: UnsafePointer<Float>,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>
+    ) {
+        product(
+            CblasRowMajor, Int32(CblasNoTrans.rawValue), Self.packed, m, n, k, x, k, packedMatrix, n, beta, c, n)
     }
 }

@@ -13,8 +13,8 @@ public struct DenseLayer: Sendable {
         blas: BLASLibrary = .openBLAS
     ) throws {
         precondition(weight.count == inputs * outputs && bias.count == outputs)
-        projection = Projection(
-            weight: weight, bias: bias, inputs: inputs, outputs: outputs, precision: precision, sgemm: try blas.sgemm())
+        projection = try Projection(
+            weight: weight, bias: bias, inputs: inputs, outputs: outputs, precision: precision, blas: blas)
     }
 
     /// x [rows, inputs] → [rows, outputs].

@@ -97,17 +97,17 @@ public final class GPT2Model: Sendable {
         self.positionEmbedding = positionEmbedding
         blocks = try (0..<blockCount).map { layer in
             let w = try block(layer)
-            func projection(_ weight: [Float], _ bias: [Float], _ inputs: Int, _ outputs: Int) -> Projection {
-                Projection(
-                    weight: weight, bias: bias, inputs: inputs, outputs: outputs, precision: precision, sgemm: sgemm)
+            func projection(_ weight: [Float], _ bias: [Float], _ inputs: Int, _ outputs: Int) throws -> Projection {
+                try Projection(
+                    weight: weight, bias: bias, inputs: inputs, outputs: outputs, precision: precision, blas: blas)
             }
             return Block(
                 ln1Weight: w.ln1Weight, ln1Bias: w.ln1Bias,
-                attention: projection(w.attentionWeight, w.attentionBias, c, 3 * c),
-                attentionOutput: projection(w.attentionProjWeight, w.attentionProjBias, c, c),
+                attention: try projection(w.attentionWeight, w.attentionBias, c, 3 * c),
+                attentionOutput: try projection(w.attentionProjWeight, w.attentionProjBias, c, c),
                 ln2Weight: w.ln2Weight, ln2Bias: w.ln2Bias,
-                fc: projection(w.fcWeight, w.fcBias, c, n),
-                mlpOutput: projection(w.mlpProjWeight, w.mlpProjBias, n, c))
+                fc: try projection(w.fcWeight, w.fcBias, c, n),
+                mlpOutput: try projection(w.mlpProjWeight, w.mlpProjBias, n, c))
         }
     }
 

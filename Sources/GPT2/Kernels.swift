@@ -7,16 +7,17 @@ import Support
 // embedding, N neurons. Every matrix is row-major; each BLAS kernel has a naive reference beside it that the
 // tests compare it with.
 enum Kernels {
-    /// out[M, N] = x[M, K] · w[K, N] + bias[N]   (one sgemm with the bias preloaded, beta = 1)
-    static func linear(
-        _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-        _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int, sgemm: BLASLibrary.SGEMM = cblas_sgemm
+    /// out[M, N] (+)= x[M, K] · w + bias[N] in float32: the bias is written (or added: a projection into the
+    /// residual stream) first, then `w`'s library accumulates the product into it (beta = 1), rows split over the
+    /// cores.
+    static func float32Linear(
+        _ x: UnsafePointer<Float>, _ w: Float32Matrix, _ bias: UnsafePointer<Float>,
+        _ out: UnsafeMutablePointer<Float>, m: Int, adding: Bool
     ) {
+        let k = w.rows, n = w.columns
         inRowBlocks(m) { r0, r1 in
-            startWithBias(bias, out, rows: r0..<r1, n: n, adding: false)
-            sgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(n), Int32(k),
-                1, x + r0 * k, Int32(k), w, Int32(n), 1, out + r0 * n, Int32(n))
+            startWithBias(bias, out, rows: r0..<r1, n: n, adding: adding)
+            w.accumulate(x + r0 * k, into: out + r0 * n, rows: r1 - r0)
         }
     }
 
@@ -26,19 +27,6 @@ enum Kernels {
     static func inRowBlocks(_ m: Int, _ body: (Int, Int) -> Void) {
         let blocks = max(1, min(Parallel.workers, m / 32))
         Parallel.forEach(blocks) { block in body(block * m / blocks, (block + 1) * m / blocks) }
-    }
-
-    /// out[M, N] += x[M, K] · w[K, N] + bias[N]: a projection added to the residual stream (sgemm with beta = 1).
-    static func linearAdd(
-        _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-        _ out: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int, sgemm: BLASLibrary.SGEMM = cblas_sgemm
-    ) {
-        inRowBlocks(m) { r0, r1 in
-            startWithBias(bias, out, rows: r0..<r1, n: n, adding: true)
-            sgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(n), Int32(k),
-                1, x + r0 * k, Int32(k), w, Int32(n), 1, out + r0 * n, Int32(n))
-        }
     }
 
     /// out[M, N] (+)= bf16(x[M, K]) · w + bias[N], accumulated in float32 (`MatrixPrecision.bfloat16`): the bias

@@ -51,7 +51,7 @@ final class BFloat16Matrix: @unchecked Sendable {  // immutable after init
 /// One projection y = x · W + b of a block (W [K, N] in Conv1D layout), held in the precision it runs in.
 struct Projection: Sendable {
     enum Weights: Sendable {
-        case float32([Float], BLASLibrary.SGEMM)
+        case float32(Float32Matrix)
         case bfloat16(BFloat16Matrix)
     }
 
@@ -59,16 +59,15 @@ struct Projection: Sendable {
     let weights: Weights
     let bias: [Float]
 
-    /// `sgemm` runs the float32 products (`BLASLibrary.sgemm()`); bf16 ignores it.
+    /// `blas` runs the float32 products (throws if it cannot be loaded); bf16 ignores it.
     init(
-        weight: [Float], bias: [Float], inputs: Int, outputs: Int, precision: MatrixPrecision,
-        sgemm: BLASLibrary.SGEMM
-    ) {
+        weight: [Float], bias: [Float], inputs: Int, outputs: Int, precision: MatrixPrecision, blas: BLASLibrary
+    ) throws {
         self.inputs = inputs
         self.outputs = outputs
         self.bias = bias
         switch precision {
-        case .float32: weights = .float32(weight, sgemm)
+        case .float32: weights = .float32(try Float32Matrix(weight, rows: inputs, columns: outputs, blas: blas))
         case .bfloat16: weights = .bfloat16(BFloat16Matrix(weight, rows: inputs, columns: outputs))
         }
     }
@@ -76,7 +75,7 @@ struct Projection: Sendable {
     /// out[M, N] = x[M, K] · W + b.
     func apply(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows m: Int) {
         switch weights {
-        case let .float32(w, sgemm): Kernels.linear(x, w, bias, out, m: m, k: inputs, n: outputs, sgemm: sgemm)
+        case let .float32(w): Kernels.float32Linear(x, w, bias, out, m: m, adding: false)
         case let .bfloat16(w): Kernels.bfloat16Linear(x, w, bias, out, m: m, adding: false)
         }
     }
@@ -84,7 +83,7 @@ struct Projection: Sendable {
     /// out[M, N] += x[M, K] · W + b: a projection added to the residual stream.
     func add(_ x: UnsafePointer<Float>, to out: UnsafeMutablePointer<Float>, rows m: Int) {
         switch weights {
-        case let .float32(w, sgemm): Kernels.linearAdd(x, w, bias, out, m: m, k: inputs, n: outputs, sgemm: sgemm)
+        case let .float32(w): Kernels.float32Linear(x, w, bias, out, m: m, adding: true)
         case let .bfloat16(w): Kernels.bfloat16Linear(x, w, bias, out, m: m, adding: true)
         }
     }

@@ -282,6 +282,12 @@ struct NeuronRangeSampler {
         s.excerptsBelowBoundaries = below[(buckets * i)..<(buckets * i + buckets)].map { Int($0) }
 
         var records: [StoredRecord] = [], lengths: [Int] = [], bits: [UInt16] = []
+        // Room for every record up front: growing `bits` record by record was most of the write's copying.
+        let selections = [top, random] + quantile + [bottom]
+        let count = selections.reduce(0) { $0 + Int($1.count[i]) }
+        records.reserveCapacity(count)
+        lengths.reserveCapacity(count)
+        bits.reserveCapacity(selections.reduce(0) { $0 + Int($1.count[i]) * $1.maxTokens })
         func add(_ kind: RecordKind, _ bucket: Int, _ selection: BestKSelection) {
             for (rank, c) in selection.sortedEntries(i).enumerated() {
                 records.append(

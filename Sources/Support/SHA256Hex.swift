@@ -42,20 +42,31 @@ public struct SHA256Hex: ~Copyable {
         return hasher.finalize()
     }
 
-    /// The digest of a regular file, read in 4 MB chunks up to the size it had when opened: a device or pipe
-    /// (`/dev/zero` behind a symlink) is refused instead of read forever.
+    /// The digest of a regular file, read through one reused 1 MB buffer (cache-resident: a fresh 4 MB chunk per
+    /// read cost page faults and a copy through memory, most of a 500 MB model's hashing time) up to the size it had
+    /// when opened: a device or pipe (`/dev/zero` behind a symlink) is refused instead of read forever.
     public static func digest(ofFile path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw SupportError.unreadableFile(path: path) }
-        defer { try? handle.close() }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw SupportError.unreadableFile(path: path) }
+        defer { close(descriptor) }
         var status = stat()
-        guard fstat(handle.fileDescriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
             throw SupportError.notARegularFile(path: path)
         }
-        var hasher = SHA256Hex()
+        let hasher = SHA256Hex()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
         var left = Int(status.st_size)
-        while left > 0, let chunk = try handle.read(upToCount: min(left, 1 << 22)), !chunk.isEmpty {
-            hasher.update(chunk)
-            left -= chunk.count
+        while left > 0 {
+            let count = read(descriptor, buffer.baseAddress, min(left, buffer.count))
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                if count < 0 { throw SupportError.readFailed(path: path, reason: String(cString: strerror(errno))) }
+                break
+            }
+            precondition(
+                EVP_DigestUpdate(hasher.context, buffer.baseAddress, count) == 1, "OpenSSL SHA-256 update failed")
+            left -= count
         }
         return hasher.finalize()
     }

@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 import XCTest
 
@@ -10,7 +11,6 @@ import XCTest
 final class BLASLibraryTests: XCTestCase {
     func testMKLRowsDoNotDependOnTheRowCount() throws {
         try Fixtures.requireMKL()
-        let mkl = try BLASLibrary.mkl.sgemm(), openBLAS = try BLASLibrary.openBLAS.sgemm()
         let (m, k, n) = (512, 768, 3_072)  // 8 × 64 tokens through c_fc
         var state: UInt64 = 5
         func values(_ count: Int) -> [Float] {
@@ -20,22 +20,47 @@ final class BLASLibraryTests: XCTestCase {
             }
         }
         let x = values(m * k), w = values(k * n), bias = values(n)
-        func product(_ sgemm: BLASLibrary.SGEMM, rows: Range<Int>) -> [Float] {
+        func product(_ blas: BLASLibrary, rows: Range<Int>) throws -> [Float] {
             var out = [Float](repeating: 0, count: rows.count * n)
-            x.withUnsafeBufferPointer { x in
-                Kernels.linear(
-                    x.baseAddress! + rows.lowerBound * k, w, bias, &out, m: rows.count, k: k, n: n, sgemm: sgemm)
-            }
+            try Kernels.linear(
+                Array(x[(rows.lowerBound * k)..<(rows.upperBound * k)]), w, bias, &out, m: rows.count, k: k, n: n,
+                blas: blas)
             return out
         }
-        let all = product(mkl, rows: 0..<m)
+        let all = try product(.mkl, rows: 0..<m)
         for rows in [0..<1, 5..<8, 100..<131, 64..<128, 200..<457, 256..<512] {
             XCTAssertEqual(
-                product(mkl, rows: rows), Array(all[(rows.lowerBound * n)..<(rows.upperBound * n)]),
+                try product(.mkl, rows: rows), Array(all[(rows.lowerBound * n)..<(rows.upperBound * n)]),
                 "rows \(rows) alone vs in all \(m)")
         }
-        let reference = product(openBLAS, rows: 0..<m)
+        let reference = try product(.openBLAS, rows: 0..<m)
         XCTAssertLessThan(zip(all, reference).map { abs($0 - $1) }.max()!, 1e-3, "|MKL - OpenBLAS| (|values| < 768)")
+    }
+
+    /// The weights MKL packs once (`Float32Matrix`) give the bits of MKL's plain `cblas_sgemm` on the same rows,
+    /// at each of GPT-2 small's four projection shapes and at row counts from 1 to 2,048: packing changes speed only.
+    func testMKLPackedWeightsGiveThePlainProductsBits() throws {
+        try Fixtures.requireMKL()
+        let sgemm = try BLASLibrary.mkl.sgemm()
+        var state: UInt64 = 11
+        func values(_ count: Int) -> [Float] {
+            (0..<count).map { _ in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Float(Int64(bitPattern: state >> 11) % 2_000_000) / 1_000_000 - 1
+            }
+        }
+        for (k, n) in [(768, 2_304), (768, 768), (768, 3_072), (3_072, 768)] {
+            let w = values(k * n), matrix = try Float32Matrix(w, rows: k, columns: n, blas: .mkl)
+            for m in [1, 37, 1_024, 2_048] {
+                let x = values(m * k), start = values(m * n)
+                var packed = start, plain = start
+                matrix.accumulate(x, into: &packed, rows: m)
+                sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w,
+                    Int32(n), 1, &plain, Int32(n))
+                XCTAssertEqual(packed, plain, "\(m) × \(k) · \(k) × \(n)")
+            }
+        }
     }
 
     /// Attention's two products per head go through the same library, with rows per block that change with T.

@@ -15,16 +15,16 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    func testLinearMatchesNaiveReference() {
+    func testLinearMatchesNaiveReference() throws {
         for (m, k, n) in [(1, 1, 1), (7, 13, 5), (33, 48, 200), (2, 64, 192)] {
             let x = noise(m * k, seed: 1), w = noise(k * n, seed: 2), bias = noise(n, seed: 3)
             var out = [Float](repeating: .nan, count: m * n)
-            Kernels.linear(x, w, bias, &out, m: m, k: k, n: n)
+            try Kernels.linear(x, w, bias, &out, m: m, k: k, n: n)
             let expected = Kernels.referenceLinear(x, w, bias, m: m, k: k, n: n)
             XCTAssertLessThanOrEqual(zip(out, expected).map { abs($0 - $1) }.max()!, 1e-5, "\(m)x\(k)x\(n)")
             var residual = noise(m * n, seed: 4)
             let before = residual
-            Kernels.linearAdd(x, w, bias, &residual, m: m, k: k, n: n)
+            try Kernels.linear(x, w, bias, &residual, m: m, k: k, n: n, adding: true)
             XCTAssertLessThanOrEqual(zip(residual, zip(before, expected).map(+)).map { abs($0 - $1) }.max()!, 1e-5)
         }
     }
@@ -98,7 +98,7 @@ final class KernelTests: XCTestCase {
 
     /// A token's attention output must not depend on how many tokens follow it (padding or later text): bit for
     /// bit, so that precompute's records do not depend on batching. Linear layers: rows independent of M.
-    func testOutputsDoNotDependOnTheSequenceLength() {
+    func testOutputsDoNotDependOnTheSequenceLength() throws {
         for (short, long, c, heads) in [
             (17, 64, 32, 4), (40, 64, 32, 4), (100, 128, 64, 2), (200, 300, 64, 2), (500, 1024, 128, 2),
         ] {
@@ -119,8 +119,8 @@ final class KernelTests: XCTestCase {
             for (short, long) in [(17, 64), (40, 300), (100, 2048)] {
                 let x = noise(long * k, seed: 1), w = noise(k * n, seed: 2), bias = noise(n, seed: 3)
                 var a = [Float](repeating: .nan, count: short * n), b = [Float](repeating: .nan, count: long * n)
-                Kernels.linear(x, w, bias, &a, m: short, k: k, n: n)
-                Kernels.linear(x, w, bias, &b, m: long, k: k, n: n)
+                try Kernels.linear(x, w, bias, &a, m: short, k: k, n: n)
+                try Kernels.linear(x, w, bias, &b, m: long, k: k, n: n)
                 XCTAssertEqual(a, Array(b.prefix(short * n)), "linear \(k)×\(n), M = \(short) and \(long)")
             }
         }
@@ -257,5 +257,17 @@ final class KernelTests: XCTestCase {
             }
             XCTAssertEqual(out, expected, "\(m)x\(k)x\(n)")
         }
+    }
+}
+
+extension Kernels {
+    /// out[M, N] (+)= x[M, K] · w[K, N] + bias[N] through the float32 path the model takes (`Float32Matrix` on
+    /// `blas`, rows split over the cores).
+    static func linear(
+        _ x: [Float], _ w: [Float], _ bias: [Float], _ out: inout [Float], m: Int, k: Int, n: Int,
+        adding: Bool = false, blas: BLASLibrary = .openBLAS
+    ) throws {
+        let matrix = try Float32Matrix(w, rows: k, columns: n, blas: blas)
+        float32Linear(x, matrix, bias, &out, m: m, adding: adding)
     }
 }
